@@ -1,0 +1,1 @@
+"""DVC stages, Ray Train orchestration and MLflow registry for ganmodels."""

@@ -1,0 +1,22 @@
+"""Stage input/output locations, relative to the project root (mirrored in dvc.yaml)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+PARAMS = Path("params.yaml")
+PREPARED = Path("data/prepared")
+SCHEMA = PREPARED / "schema.json"
+CLASSIFIER = Path("models/classifier.pt")
+GENERATOR = Path("models/generator.pt")
+TRAIN_RUN = Path("models/train_run.json")
+METRICS = Path("metrics")
+PLOTS = Path("plots")
+SAMPLE_GRID = PLOTS / "samples.png"
+MLFLOW_DB = Path("mlflow.db")
+MLFLOW_ARTIFACTS = Path("mlartifacts")
+
+
+def project_root() -> Path:
+    """The directory holding params.yaml (stages run from it, as DVC does)."""
+    return Path.cwd().resolve()
