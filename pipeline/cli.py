@@ -1,0 +1,85 @@
+"""`gan` command line: one subcommand per DVC stage, plus sample, review and summary."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from pipeline.config import ConfigError
+
+STAGES = {
+    "prepare": (
+        "pipeline.prepare",
+        "Read data.source, write validated Parquet shards + schema.json.",
+    ),
+    "classifier": ("pipeline.classifier", "Train the domain classifier whose features define FD."),
+    "train": ("pipeline.train", "Train G and D with Ray Train (DDP), resuming from checkpoints."),
+    "evaluate": ("pipeline.evaluate", "Sample-quality metrics, sample grid, MLflow logging."),
+    "register": ("pipeline.register", "Register an MLflow model version behind a promotion gate."),
+}
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="gan", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (_, help_) in STAGES.items():
+        s = sub.add_parser(name, help=help_, description=help_)
+        s.add_argument("--params", default="params.yaml", help="params file (default: params.yaml)")
+    s = sub.add_parser(
+        "sample",
+        help="Generate images from a registered or local model.",
+        description="Generate images from an MLflow model URI.",
+    )
+    s.add_argument(
+        "--model-uri",
+        default=None,
+        help="MLflow model URI (default: models:/<register.model_name>@champion)",
+    )
+    s.add_argument("-n", type=int, default=64, help="number of samples (default: 64)")
+    s.add_argument("--seed", type=int, default=0, help="sampling seed (same seed, same images)")
+    s.add_argument("--out", required=True, help="a directory (one PNG each) or a .npy/.png file")
+    s.add_argument("--params", default="params.yaml", help="params file (default: params.yaml)")
+    s = sub.add_parser(
+        "review",
+        help="Compare champion and challenger side by side.",
+        description="Compare two registered versions (default: champion vs newest).",
+    )
+    s.add_argument("--a", default=None, help="version or @alias (default: @champion)")
+    s.add_argument("--b", default=None, help="version or @alias (default: newest other version)")
+    s.add_argument("--params", default="params.yaml", help="params file (default: params.yaml)")
+    s = sub.add_parser(
+        "summary",
+        help="One-screen summary of the last pipeline run.",
+        description="Where the model went, its metrics, whether it became champion.",
+    )
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `gan` console script."""
+    args = _parser().parse_args(argv)
+    try:
+        if args.command in STAGES:
+            importlib.import_module(STAGES[args.command][0]).main(args.params)
+        elif args.command == "sample":
+            from pipeline.sample import main as sample_main
+
+            sample_main(args.model_uri, args.n, args.seed, args.out, args.params)
+        elif args.command == "review":
+            from pipeline.review import main as review_main
+
+            review_main(args.a, args.b, args.params)
+        else:
+            from pipeline.review import summary
+
+            summary()
+    except (ConfigError, ValueError, RuntimeError, FileNotFoundError) as exc:
+        # Known failures get one clear message, not a traceback.
+        print(f"gan {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

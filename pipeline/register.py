@@ -1,0 +1,176 @@
+"""Register stage: log the generator as an MLflow pyfunc, register a version, gate `champion`.
+
+Order matters for safety: the version is created and fully tagged first; moving an alias is the
+single last write, so a failure anywhere before it leaves the champion untouched.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import numpy as np
+import pandas as pd
+from mlflow.exceptions import MlflowException
+from mlflow.models import ModelSignature
+from mlflow.tracking import MlflowClient
+from mlflow.types import ColSpec, Schema, TensorSpec
+
+import ganmodels
+from pipeline import paths
+from pipeline.config import RegisterConfig, load_params, params_hash
+from pipeline.data import read_schema
+from pipeline.tracking import client, git_commit, tracking_uri
+
+CHAMPION, CHALLENGER = "champion", "challenger"
+# Progress bars for a few kilobytes of artifacts only clutter the stage's output.
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+SERVING = Path(__file__).with_name("serving.py")
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Outcome of the promotion gate (written to metrics/register.json)."""
+
+    model_name: str
+    version: int
+    alias: str
+    primary_metric: str
+    value: float
+    champion_before: int | None
+    champion_value_before: float | None
+    reason: str
+    model_uri: str
+
+
+def gate(value: float, champion_value: float | None, cfg: RegisterConfig) -> tuple[bool, str]:
+    """Whether a challenger with `value` replaces a champion with `champion_value`, and why."""
+    if champion_value is None:
+        return True, "no champion yet"
+    margin = cfg.min_improvement * abs(champion_value)
+    if cfg.higher_is_better:
+        better = value > champion_value and value >= champion_value + margin
+    else:
+        better = value < champion_value and value <= champion_value - margin
+    word = "beats" if better else "does not beat"
+    return better, (
+        f"{cfg.primary_metric} {value:.4g} {word} champion's {champion_value:.4g} "
+        f"by the required {cfg.min_improvement:.1%}"
+    )
+
+
+def current_champion(cli: MlflowClient, name: str, metric: str) -> tuple[int | None, float | None]:
+    """(version, primary metric) of the champion, or (None, None) when there is none."""
+    try:
+        mv = cli.get_model_version_by_alias(name, CHAMPION)
+    except MlflowException:
+        return None, None
+    value = mv.tags.get(f"metric.{metric}")
+    if value is None:
+        raise ValueError(
+            f"champion v{mv.version} of {name} has no metric {metric!r} to compare against: "
+            "promote manually or change register.primary_metric"
+        )
+    return int(mv.version), float(value)
+
+
+def _signature(shape: list[int]) -> ModelSignature:
+    inputs = Schema([ColSpec("long", "n"), ColSpec("long", "seed")])
+    outputs = Schema([TensorSpec(np.dtype(np.float32), (-1, *shape))])
+    return ModelSignature(inputs=inputs, outputs=outputs)
+
+
+def register(
+    cli: MlflowClient,
+    cfg: RegisterConfig,
+    run_id: str,
+    generator: Path,
+    shape: list[int],
+    eval_metrics: dict[str, Any],
+    tags: dict[str, str],
+) -> Decision:
+    """Log + register the model, then move exactly one alias according to the gate."""
+    if cfg.primary_metric not in eval_metrics:
+        raise ValueError(
+            f"register.primary_metric {cfg.primary_metric!r} is not in metrics/eval.json "
+            f"(has: {', '.join(sorted(eval_metrics))})"
+        )
+    value = float(eval_metrics[cfg.primary_metric])
+    champ_version, champ_value = current_champion(cli, cfg.model_name, cfg.primary_metric)
+
+    with mlflow.start_run(run_id=run_id):
+        info = mlflow.pyfunc.log_model(
+            name="generator",
+            python_model=str(SERVING),
+            artifacts={"generator": str(generator)},
+            code_paths=[str(Path(ganmodels.__file__).parent)],
+            signature=_signature(shape),
+            # Logging runs this example through the model: a broken contract fails here.
+            input_example=pd.DataFrame({"n": [2], "seed": [0]}),
+            pip_requirements=["mlflow", "torch", "numpy", "pandas"],
+        )
+    version_tags = {
+        **tags,
+        "primary_metric": cfg.primary_metric,
+        **{f"metric.{k}": str(v) for k, v in eval_metrics.items()},
+        "sample_grid": f"runs:/{run_id}/eval/samples.png",
+    }
+    mv = mlflow.register_model(info.model_uri, cfg.model_name, tags=version_tags)
+    promote, reason = gate(value, champ_value, cfg)
+    cli.update_model_version(
+        cfg.model_name,
+        mv.version,
+        description=(
+            f"GAN generator from run {run_id}. {cfg.primary_metric}={value:.4g}. "
+            f"Gate: {reason}. Samples: runs:/{run_id}/eval/samples.png"
+        ),
+    )
+    alias = CHAMPION if promote else CHALLENGER
+    cli.set_registered_model_alias(cfg.model_name, alias, mv.version)  # the one committing write
+    return Decision(
+        model_name=cfg.model_name,
+        version=int(mv.version),
+        alias=alias,
+        primary_metric=cfg.primary_metric,
+        value=value,
+        champion_before=champ_version,
+        champion_value_before=champ_value,
+        reason=reason,
+        model_uri=f"models:/{cfg.model_name}@{alias}",
+    )
+
+
+def main(params_path: str = str(paths.PARAMS)) -> None:
+    """DVC entry point: generator + eval metrics -> registered version + metrics/register.json."""
+    params = load_params(params_path)
+    root = paths.project_root()
+    schema = read_schema(paths.PREPARED)
+    eval_metrics = json.loads((paths.METRICS / "eval.json").read_text())
+    run = json.loads(paths.TRAIN_RUN.read_text())
+    tags = {
+        "git_commit": git_commit(root),
+        "params_hash": params_hash(params),
+        "data_hash": schema["data_hash"],
+        "run_key": run["run_key"],
+    }
+    decision = register(
+        client(tracking_uri(root)),
+        params.register,
+        run["run_id"],
+        paths.GENERATOR,
+        schema["shape"],
+        eval_metrics,
+        tags,
+    )
+    paths.METRICS.mkdir(exist_ok=True)
+    out = {**asdict(decision), "became_champion": decision.alias == CHAMPION}
+    (paths.METRICS / "register.json").write_text(json.dumps(out, indent=2) + "\n")
+    print(
+        f"register: {decision.model_name} v{decision.version} -> @{decision.alias} "
+        f"({decision.reason})",
+        flush=True,
+    )

@@ -1,0 +1,139 @@
+"""`gan review` (two registered versions side by side) and `gan summary` (the last pipeline run)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from mlflow.entities.model_registry import ModelVersion
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+
+from pipeline import paths
+from pipeline.config import load_params
+from pipeline.tracking import client, tracking_uri
+
+# Direction of the metrics the evaluate stage writes (None: informational).
+_HIGHER = ("precision", "recall", "class_coverage")
+
+
+def _direction(metric: str) -> bool | None:
+    if metric.startswith("fd_") and not metric.endswith(("_floor", "_ratio")):
+        return False
+    if metric.endswith("_ratio"):
+        return False
+    return True if metric in _HIGHER else None
+
+
+def resolve(cli: MlflowClient, name: str, ref: str) -> ModelVersion:
+    """A version from '3', 'v3' or '@alias'."""
+    try:
+        if ref.startswith("@"):
+            return cli.get_model_version_by_alias(name, ref[1:])
+        return cli.get_model_version(name, ref.removeprefix("v"))
+    except MlflowException as exc:
+        raise ValueError(f"model {name!r} has no version {ref!r}") from exc
+
+
+def _default_pair(cli: MlflowClient, name: str) -> tuple[ModelVersion, ModelVersion]:
+    versions = sorted(
+        cli.search_model_versions(f"name = '{name}'"), key=lambda v: int(v.version), reverse=True
+    )
+    if not versions:
+        raise ValueError(f"no registered versions of {name!r} (run `dvc repro` first)")
+    try:
+        a = cli.get_model_version_by_alias(name, "champion")
+    except MlflowException:
+        a = versions[-1]
+    others = [v for v in versions if v.version != a.version]
+    return a, (others[0] if others else a)
+
+
+def _metrics(mv: ModelVersion) -> dict[str, float]:
+    return {k[len("metric.") :]: float(v) for k, v in mv.tags.items() if k.startswith("metric.")}
+
+
+def _aliases(mv: ModelVersion) -> str:
+    return ",".join(f"@{a}" for a in (mv.aliases or [])) or "-"
+
+
+def compare(cli: MlflowClient, a: ModelVersion, b: ModelVersion) -> str:
+    """Side-by-side text: metrics with delta and winner, differing params, lineage, grids."""
+    w = 24
+    lines = [
+        f"{'':<{w}} {'A: v' + a.version:>16} {'B: v' + b.version:>16}",
+        f"{'aliases':<{w}} {_aliases(a):>16} {_aliases(b):>16}",
+        "",
+        f"{'metric':<{w}} {'A':>16} {'B':>16} {'B - A':>10}  better",
+    ]
+    ma, mb = _metrics(a), _metrics(b)
+    for key in sorted(set(ma) | set(mb)):
+        va, vb = ma.get(key), mb.get(key)
+        delta, better = "", ""
+        if va is not None and vb is not None:
+            delta = f"{vb - va:+.4g}"
+            hib = _direction(key)
+            if hib is not None and va != vb:
+                better = "B" if (vb > va) == hib else "A"
+        fa = "-" if va is None else f"{va:.4g}"
+        fb = "-" if vb is None else f"{vb:.4g}"
+        lines.append(f"{key:<{w}} {fa:>16} {fb:>16} {delta:>10}  {better}")
+    pa, pb = (cli.get_run(v.run_id).data.params if v.run_id else {} for v in (a, b))
+    diff = sorted(k for k in set(pa) | set(pb) if pa.get(k) != pb.get(k))
+    lines += ["", "params that differ:" if diff else "params: identical"]
+    lines += [f"  {k:<{w - 2}} {pa.get(k, '-'):>16} {pb.get(k, '-'):>16}" for k in diff]
+    lines.append("")
+    for label in ("data_hash", "git_commit", "params_hash"):
+        ta, tb = a.tags.get(label, "-"), b.tags.get(label, "-")
+        same = "same" if ta == tb else "differs"
+        lines.append(f"{label:<{w}} A {ta[:16]:<16} B {tb[:16]:<16} ({same})")
+    lines += ["", "sample grids:"]
+    for label, v in (("A", a), ("B", b)):
+        lines.append(f"  {label}: {v.tags.get('sample_grid', '-')} (run {v.run_id})")
+    return "\n".join(lines)
+
+
+def main(ref_a: str | None, ref_b: str | None, params_path: str) -> None:
+    """Print champion vs challenger (or any two versions) side by side."""
+    name = load_params(params_path).register.model_name
+    cli = client(tracking_uri(paths.project_root()))
+    a, b = _default_pair(cli, name)
+    a = resolve(cli, name, ref_a) if ref_a else a
+    b = resolve(cli, name, ref_b) if ref_b else b
+    print(f"review: {name} (tracking {cli.tracking_uri})\n")
+    print(compare(cli, a, b))
+
+
+def _read(path: Any) -> dict[str, Any]:
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def summary() -> None:
+    """One screen: where the model went, its metrics, whether it became champion."""
+    reg, ev, tr = (_read(paths.METRICS / f) for f in ("register.json", "eval.json", "train.json"))
+    if not reg:
+        raise FileNotFoundError("metrics/register.json: no pipeline run yet (run `dvc repro`)")
+    fd = reg["primary_metric"]
+    verdict = "became @champion" if reg["became_champion"] else "stays @challenger"
+    before = (
+        f"v{reg['champion_before']} ({fd} {reg['champion_value_before']:.4g})"
+        if reg["champion_before"]
+        else "none"
+    )
+    rows = [
+        "=" * 72,
+        f" Model     {reg['model_name']} v{reg['version']}  {verdict}",
+        f" Gate      {reg['reason']}",
+        f" Previous  champion {before}",
+        f" Load      mlflow.pyfunc.load_model('{reg['model_uri']}')",
+        f" Tracking  {tracking_uri(paths.project_root())}   (browse: mlflow ui)",
+        f" Training  {tr.get('step', '?')} steps, {tr.get('wall_time_s', 0):.0f} s, "
+        f"{tr.get('perf/samples_per_s', 0):,.0f} samples/s",
+        f" Quality   {fd} {ev.get(fd, float('nan')):.3f} "
+        f"(real-data floor {ev.get(fd + '_floor', float('nan')):.3f})  "
+        f"precision {ev.get('precision', 0):.3f}  recall {ev.get('recall', 0):.3f}  "
+        f"classes {ev.get('class_coverage', '?')}/{ev.get('num_classes', '?')}",
+        f" Samples   {paths.SAMPLE_GRID}   curves: dvc plots show",
+        "=" * 72,
+    ]
+    print("\n".join(rows))

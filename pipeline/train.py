@@ -1,0 +1,218 @@
+"""Train stage: Ray Train TorchTrainer over the prepared shards, MLflow run, DVC outs."""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from pipeline import paths
+from pipeline.config import Params, load_params, params_hash
+from pipeline.data import read_schema
+from pipeline.loop import PHASE_KEYS, LoopSpec, load_checkpoint_dir, train_loop_per_worker
+from pipeline.progress import ProgressMonitor
+from pipeline.tracking import (
+    RunWriter,
+    client,
+    ensure_experiment,
+    find_or_create_run,
+    flatten,
+    git_commit,
+    tracking_uri,
+)
+
+# The controller polls workers every 2 s by default, making each report() cost ~1-1.6 s.
+os.environ.setdefault("RAY_TRAIN_HEALTH_CHECK_INTERVAL_S", "0.2")
+
+
+class TrainingError(RuntimeError):
+    """Training failed on the workers; the MLflow run is marked FAILED."""
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What the train stage produced."""
+
+    run_id: str
+    run_key: str
+    experiment_id: str
+    step: int
+    start_step: int
+    wall_time_s: float
+    final_metrics: dict[str, float]
+
+
+def model_config(params: Params, schema: dict[str, Any]) -> dict[str, Any]:
+    """The model config a checkpoint carries: params.model plus the data's shape."""
+    c, h, _ = schema["shape"]
+    return {**params.model.model_dump(), "channels": c, "image_size": h}
+
+
+def run_key(params: Params, data_hash: str) -> str:
+    """Training identity: same params and data resume a run; anything else starts anew."""
+    return f"{params_hash(params.data, params.model, params.train)[:10]}-{data_hash[:8]}"
+
+
+def _init_ray(num_workers: int) -> int:
+    """Connect to RAY_ADDRESS or start a local Ray; returns the CPUs it has."""
+    import ray
+
+    if not ray.is_initialized():
+        address = os.environ.get("RAY_ADDRESS")
+        # Worker output stays in Ray's logs: progress comes from MLflow, errors from result.error.
+        logging.getLogger("ray").setLevel(logging.ERROR)
+        kwargs: dict[str, Any] = {"logging_level": logging.ERROR, "log_to_driver": False}
+        if address:
+            ray.init(address=address, **kwargs)
+        else:
+            ray.init(
+                num_cpus=max(os.cpu_count() or 1, num_workers), include_dashboard=False, **kwargs
+            )
+    return int(ray.cluster_resources().get("CPU", 1))
+
+
+def _use_gpu(choice: str, num_workers: int) -> bool:
+    import ray
+
+    gpus = ray.cluster_resources().get("GPU", 0)
+    if choice == "yes" and gpus < num_workers:
+        raise TrainingError(
+            f"train.use_gpu: yes asks for {num_workers} GPUs; the Ray cluster has {gpus:g}"
+        )
+    return choice == "yes" or (choice == "auto" and gpus >= num_workers)
+
+
+def fit(params: Params, root: Path, prepared: Path) -> tuple[TrainResult, dict[str, Any]]:
+    """Run (or resume) distributed training; returns the result and the final checkpoint state."""
+    from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
+    from ray.train.torch import TorchTrainer
+
+    schema = read_schema(prepared)
+    key = run_key(params, schema["data_hash"])
+    uri = tracking_uri(root)
+    cli = client(uri)
+    exp_id = ensure_experiment(cli, params.train.experiment_name, root)
+    tags = {"data_hash": schema["data_hash"], "git_commit": git_commit(root)}
+    run_id, created = find_or_create_run(cli, exp_id, key, f"train-{key}", tags)
+    if created:
+        logged = flatten(params.model_dump(mode="json"))
+        RunWriter(uri, run_id).params({**logged, "data_hash": schema["data_hash"]})
+
+    t = params.train
+    cpus = _init_ray(t.num_workers)
+    use_gpu = _use_gpu(t.use_gpu, t.num_workers)
+    per_worker = {"GPU": 1, "CPU": 1} if use_gpu else {"CPU": max(1, cpus // t.num_workers)}
+    spec = LoopSpec(
+        model_config=model_config(params, schema),
+        train=t.model_dump(),
+        prepared_dir=str(prepared.resolve()),
+        tracking_uri=uri,
+        run_id=run_id,
+        run_key=key,
+    )
+    trainer = TorchTrainer(
+        train_loop_per_worker,
+        train_loop_config=asdict(spec),
+        scaling_config=ScalingConfig(
+            num_workers=t.num_workers, use_gpu=use_gpu, resources_per_worker=per_worker
+        ),
+        run_config=RunConfig(
+            name=f"gan-{key}",
+            storage_path=str((root / t.storage_path).resolve()),
+            checkpoint_config=CheckpointConfig(num_to_keep=t.keep_checkpoints),
+            failure_config=FailureConfig(max_failures=0),
+        ),
+    )
+    print(
+        f"train: run {key} | {t.num_workers} worker(s) on {'GPU' if use_gpu else 'CPU'} | "
+        f"{t.steps} steps, global batch {t.batch_size} | MLflow run {run_id}",
+        flush=True,
+    )
+    t0 = time.perf_counter()
+    with ProgressMonitor(uri, run_id, t.steps, t.batch_size):
+        result = trainer.fit()
+    wall = time.perf_counter() - t0
+    if result.error is not None or result.checkpoint is None:
+        cli.set_terminated(run_id, status="FAILED")
+        raise TrainingError(f"training run {key} failed:\n{result.error}")
+    with result.checkpoint.as_directory() as d:
+        state = load_checkpoint_dir(d)
+    cli.set_terminated(run_id, status="FINISHED")
+    latest = cli.get_run(run_id).data.metrics
+    summary = TrainResult(
+        run_id=run_id,
+        run_key=key,
+        experiment_id=exp_id,
+        step=int(state["step"]),
+        start_step=int(result.metrics.get("start_step", 0)),
+        wall_time_s=round(wall, 2),
+        final_metrics={k: latest[k] for k in (*PHASE_KEYS, "perf/samples_per_s") if k in latest},
+    )
+    return summary, state
+
+
+def write_outputs(result: TrainResult, state: dict[str, Any], data_hash: str, uri: str) -> None:
+    """Generator file, run pointer, train metrics and loss curves (the stage's DVC outs)."""
+    paths.GENERATOR.parent.mkdir(parents=True, exist_ok=True)
+    generator = {
+        "model_config": state["model_config"],
+        "state_dict": state["G_ema"],
+        "step": state["step"],
+        "data_hash": data_hash,
+        "run_id": result.run_id,
+    }
+    tmp = paths.GENERATOR.with_suffix(".tmp")
+    torch.save(generator, tmp)
+    tmp.replace(paths.GENERATOR)
+    pointer = {
+        "run_id": result.run_id,
+        "run_key": result.run_key,
+        "experiment_id": result.experiment_id,
+    }
+    paths.TRAIN_RUN.write_text(json.dumps(pointer, indent=2) + "\n")
+    paths.METRICS.mkdir(exist_ok=True)
+    metrics = {
+        "step": result.step,
+        "start_step": result.start_step,
+        "wall_time_s": result.wall_time_s,
+        **result.final_metrics,
+    }
+    (paths.METRICS / "train.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    _write_loss_curves(client(uri), result.run_id, paths.PLOTS / "losses.csv")
+
+
+def _write_loss_curves(cli: Any, run_id: str, out: Path) -> None:
+    # A resumed run re-logs the steps after its checkpoint: keep each step's newest value.
+    rows: dict[int, dict[str, float]] = {}
+    names = {k: k.split("/")[-1] for k in PHASE_KEYS}
+    for key, col in names.items():
+        for m in sorted(cli.get_metric_history(run_id, key), key=lambda m: m.timestamp):
+            rows.setdefault(m.step, {})[col] = m.value
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=["step", *names.values()])
+        w.writeheader()
+        for step in sorted(rows):
+            w.writerow({"step": step, **rows[step]})
+
+
+def main(params_path: str = str(paths.PARAMS)) -> None:
+    """DVC entry point: params -> fit -> outs."""
+    params = load_params(params_path)
+    root = paths.project_root()
+    result, state = fit(params, root, paths.PREPARED)
+    data_hash = read_schema(paths.PREPARED)["data_hash"]
+    write_outputs(result, state, data_hash, tracking_uri(root))
+    resumed = f" (resumed at step {result.start_step})" if result.start_step else ""
+    print(
+        f"train: done {result.step} steps{resumed} in {result.wall_time_s:.0f} s -> "
+        f"{paths.GENERATOR} | MLflow run {result.run_id}",
+        flush=True,
+    )

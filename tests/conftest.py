@@ -1,0 +1,17 @@
+"""Shared fixtures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import BABY, copy_project, write_params
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """An isolated project directory with baby params."""
+    root = copy_project(tmp_path / "proj")
+    write_params(root / "params.yaml", BABY)
+    return root

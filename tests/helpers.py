@@ -1,0 +1,72 @@
+"""Test helpers: small ("baby") params and isolated project directories."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+# Baby preset: a real pipeline run in seconds, not minutes.
+BABY = {
+    "train": {
+        "steps": 60,
+        "batch_size": 64,
+        "log_every": 10,
+        "sample_every": 30,
+        "checkpoint_every": 30,
+    },
+    "evaluate": {"num_samples": 200, "classifier_epochs": 2},
+}
+
+
+def merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """Nested dict update (returns a new dict)."""
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def write_params(path: Path, *overrides: dict[str, Any]) -> Path:
+    """params.yaml from the repo's defaults with nested overrides applied in order."""
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    for over in overrides:
+        params = merge(params, over)
+    path.write_text(yaml.safe_dump(params, sort_keys=False))
+    return path
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """Subprocess env: our venv first on PATH, no outside Ray cluster or MLflow server."""
+    env = {k: v for k, v in os.environ.items() if k not in ("RAY_ADDRESS", "MLFLOW_TRACKING_URI")}
+    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(extra)
+    return env
+
+
+def copy_project(dest: Path) -> Path:
+    """A fresh git + DVC project holding this repo's pipeline files."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in ("pipeline", "ganmodels"):
+        shutil.copytree(REPO / name, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("dvc.yaml", "params.yaml", ".gitignore", ".dvcignore"):
+        shutil.copy(REPO / name, dest / name)
+    env = clean_env()
+    run = lambda *cmd: subprocess.run(cmd, cwd=dest, env=env, check=True, capture_output=True)  # noqa: E731
+    run("git", "init", "-q")
+    run("git", "config", "user.email", "test@localhost")
+    run("git", "config", "user.name", "test")
+    run(str(BIN / "dvc"), "init", "-q")
+    run(str(BIN / "dvc"), "config", "core.analytics", "false")
+    run("git", "add", "-A")
+    run("git", "commit", "-qm", "project")
+    return dest

@@ -1,0 +1,106 @@
+"""params.yaml validation: every bad key is named in the error."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pipeline.config import ConfigError, load_params, parse_params
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _raw() -> dict:
+    return yaml.safe_load((REPO / "params.yaml").read_text())
+
+
+def _error(raw: dict) -> str:
+    with pytest.raises(ConfigError) as exc:
+        parse_params(raw)
+    return str(exc.value)
+
+
+def test_repo_params_are_valid() -> None:
+    p = load_params(REPO / "params.yaml")
+    assert p.train.batch_size % p.train.num_workers == 0
+    assert p.data.source == "digits"
+
+
+def test_unknown_key_is_named() -> None:
+    raw = _raw()
+    raw["train"]["learning_rate"] = 0.1
+    assert "train.learning_rate: unknown key" in _error(raw)
+
+
+def test_unknown_section_is_named() -> None:
+    raw = _raw()
+    raw["serve"] = {}
+    assert "serve: unknown key" in _error(raw)
+
+
+def test_wrong_type_is_named() -> None:
+    raw = _raw()
+    raw["train"]["steps"] = "many"
+    assert "train.steps" in _error(raw)
+
+
+def test_float_for_int_is_refused() -> None:
+    raw = _raw()
+    raw["train"]["steps"] = 10.5
+    assert "train.steps" in _error(raw)
+
+
+def test_zero_workers_is_named() -> None:
+    raw = _raw()
+    raw["train"]["num_workers"] = 0
+    assert "train.num_workers" in _error(raw)
+
+
+def test_batch_not_divisible_by_workers() -> None:
+    raw = _raw()
+    raw["train"]["num_workers"] = 3
+    msg = _error(raw)
+    assert "train.batch_size (128) must be divisible by train.num_workers (3)" in msg
+
+
+def test_image_size_power_of_two() -> None:
+    raw = _raw()
+    raw["data"]["image_size"] = 12
+    assert "data.image_size must be a power of two" in _error(raw)
+
+
+def test_bad_enum_is_named() -> None:
+    raw = _raw()
+    raw["data"]["on_bad_file"] = "ignore"
+    assert "data.on_bad_file" in _error(raw)
+
+
+def test_missing_key_is_named() -> None:
+    raw = _raw()
+    del raw["register"]["model_name"]
+    assert "register.model_name: Field required" in _error(raw)
+
+
+def test_several_errors_reported_together() -> None:
+    raw = _raw()
+    raw["train"]["lr"] = -1.0
+    raw["evaluate"]["knn_k"] = 0
+    msg = _error(raw)
+    assert "train.lr" in msg and "evaluate.knn_k" in msg
+
+
+def test_missing_file_and_bad_yaml(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not found"):
+        load_params(tmp_path / "nope.yaml")
+    bad = tmp_path / "params.yaml"
+    bad.write_text("train: [unclosed\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_params(bad)
+
+
+def test_config_is_frozen() -> None:
+    p = load_params(REPO / "params.yaml")
+    with pytest.raises(Exception):  # noqa: B017 - pydantic's frozen error type is internal
+        p.train.steps = 1  # type: ignore[misc]
