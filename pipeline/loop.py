@@ -6,8 +6,6 @@ so a run resumed from a checkpoint sees the same batches and latents as one neve
 
 from __future__ import annotations
 
-import contextlib
-import inspect
 import tempfile
 import time
 from dataclasses import dataclass
@@ -20,17 +18,14 @@ import ray.train.torch
 import torch
 import torch.distributed as dist
 from torch import nn
-from torch.nn.parallel import DistributedDataParallel
 
 from ganmodels import build_discriminator, build_generator, to_uint8
-from ganmodels.ema import make_ema, update_ema
-from ganmodels.losses import d_loss_bce, g_loss_nonsaturating
+from ganmodels.ema import make_ema
 from pipeline.data import load_split, to_unit_range
 from pipeline.grid import make_grid
+from pipeline.phases import PHASE_KEYS, Phases, ShardSampler, ddp_buffer_kwargs, seeded, unwrap
 
 CHECKPOINT_FILE = "checkpoint.pt"
-# Metric keys: training phases (stylegan2-ada style) plus D's mean probabilities.
-PHASE_KEYS = ("loss/D_main", "loss/G_main", "D/real", "D/fake")
 
 
 @dataclass(frozen=True)
@@ -43,36 +38,6 @@ class LoopSpec:
     tracking_uri: str
     run_id: str
     run_key: str
-
-
-def _unwrap(model: nn.Module) -> nn.Module:
-    # prepare_model wraps in DDP only when world size > 1.
-    return model.module if hasattr(model, "module") else model
-
-
-def _seeded(seed: int, *parts: int) -> torch.Generator:
-    gen = torch.Generator()
-    gen.manual_seed(hash((seed, *parts)) & 0x7FFF_FFFF_FFFF_FFFF)
-    return gen
-
-
-class ShardSampler:
-    """Per-epoch permutation of the train split, dealt round-robin to ranks (drop-last)."""
-
-    def __init__(self, n: int, batch: int, rank: int, world: int, seed: int) -> None:
-        self.n, self.batch, self.rank, self.world, self.seed = n, batch, rank, world, seed
-        self.per_epoch = (n // world) // batch
-        if self.per_epoch < 1:
-            raise ValueError(f"train split has {n} rows: too few for {world} x batch {batch}")
-        self._epoch, self._order = -1, torch.empty(0, dtype=torch.long)
-
-    def indices(self, step: int) -> torch.Tensor:
-        """Row indices of this rank's batch at a global step."""
-        epoch, i = divmod(step, self.per_epoch)
-        if epoch != self._epoch:
-            perm = torch.randperm(self.n, generator=_seeded(self.seed, 7, epoch))
-            self._epoch, self._order = epoch, perm[self.rank :: self.world]
-        return self._order[i * self.batch : (i + 1) * self.batch]
 
 
 def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
@@ -118,14 +83,6 @@ class Writer:
         self.run.image(make_grid(to_uint8(images).cpu().numpy()), f"samples/step_{step:07d}.png")
 
 
-def _ddp_kwargs() -> dict[str, bool]:
-    # D runs two forwards (real, fake) before one backward: a buffer broadcast in between
-    # bumps BN's version counter (pytorch#175024), so buffers stay rank-local at runtime.
-    params = inspect.signature(DistributedDataParallel).parameters
-    key = "forward_sync_buffers" if "forward_sync_buffers" in params else "broadcast_buffers"
-    return {key: False}
-
-
 def train_loop_per_worker(config: dict[str, Any]) -> None:
     """Ray Train entry point (Ray refuses tensors in a worker's return value)."""
     run_worker(config)
@@ -153,22 +110,22 @@ def run_worker(config: dict[str, Any]) -> tuple[nn.Module, nn.Module]:
     start_step = state["step"] if state else 0
     G_ema.to(device)
 
-    ddp_kwargs = _ddp_kwargs()
+    ddp_kwargs = ddp_buffer_kwargs()
     G = ray.train.torch.prepare_model(G, parallel_strategy_kwargs=ddp_kwargs)
     D = ray.train.torch.prepare_model(D, parallel_strategy_kwargs=ddp_kwargs)
-    betas = (t["beta1"], t["beta2"])
-    opt_g = torch.optim.Adam(G.parameters(), lr=t["lr"], betas=betas)
-    opt_d = torch.optim.Adam(D.parameters(), lr=t["lr"], betas=betas)
+    phases = Phases(
+        G, D, G_ema, lr=t["lr"], betas=(t["beta1"], t["beta2"]), ema_decay=t["ema_decay"]
+    )
     if state:
-        opt_g.load_state_dict(state["opt_G"])
-        opt_d.load_state_dict(state["opt_D"])
+        phases.opt_g.load_state_dict(state["opt_G"])
+        phases.opt_d.load_state_dict(state["opt_D"])
 
     images, _ = load_split(Path(spec.prepared_dir), "train")
     data = torch.from_numpy(to_unit_range(images)).to(device)
     per_rank = t["batch_size"] // world
     sampler = ShardSampler(len(data), per_rank, rank, world, t["seed"])
     z_dim = spec.model_config["z_dim"]
-    fixed_z = torch.randn(64, z_dim, generator=_seeded(t["seed"], 99)).to(device)
+    fixed_z = torch.randn(64, z_dim, generator=seeded(t["seed"], 99)).to(device)
     writer = Writer(spec) if rank == 0 else None
     if writer:
         # Marks each (re)start in the run's history: 0 for a fresh start.
@@ -177,38 +134,11 @@ def run_worker(config: dict[str, Any]) -> tuple[nn.Module, nn.Module]:
     sums = torch.zeros(len(PHASE_KEYS), device=device)
     window_start, window_t0 = start_step, time.perf_counter()
     for step in range(start_step, t["steps"]):
-        gen = _seeded(t["seed"], rank, step)
+        gen = seeded(t["seed"], rank, step)
         real = data[sampler.indices(step).to(device)]
-        z = torch.randn(per_rank, z_dim, generator=gen).to(device)
-        # Phase D_main: real vs detached fakes.
-        with torch.no_grad():
-            fake = G(z)
-        real_logits, fake_logits = D(real), D(fake)
-        loss_d = d_loss_bce(real_logits, fake_logits)
-        opt_d.zero_grad(set_to_none=True)
-        loss_d.backward()
-        opt_d.step()
-        # Phase G_main: D's gradients here are discarded, so skip their all-reduce.
-        z = torch.randn(per_rank, z_dim, generator=gen).to(device)
-        fake = G(z)
-        with D.no_sync() if hasattr(D, "no_sync") else contextlib.nullcontext():
-            g_logits = D(fake)
-        loss_g = g_loss_nonsaturating(g_logits)
-        opt_g.zero_grad(set_to_none=True)
-        loss_g.backward()
-        opt_g.step()
-        # EMA ramp-up: early on the average would mostly hold the random init.
-        update_ema(G_ema, _unwrap(G), min(t["ema_decay"], (1 + step) / (10 + step)))
-
-        with torch.no_grad():  # accumulate on device: no host sync per step
-            sums += torch.stack(
-                [
-                    loss_d,
-                    loss_g,
-                    torch.sigmoid(real_logits).mean(),
-                    torch.sigmoid(fake_logits).mean(),
-                ]
-            ).detach()
+        z_d = torch.randn(per_rank, z_dim, generator=gen).to(device)
+        z_g = torch.randn(per_rank, z_dim, generator=gen).to(device)
+        sums += phases.step(real, z_d, z_g, step)
         done = step + 1
         if done % t["log_every"] == 0 or done == t["steps"]:
             if world > 1:
@@ -225,10 +155,10 @@ def run_worker(config: dict[str, Any]) -> tuple[nn.Module, nn.Module]:
             with torch.no_grad():
                 writer.samples(done, G_ema(fixed_z))
         if done % t["checkpoint_every"] == 0 or done == t["steps"]:
-            _report(done, start_step, rank, G, D, G_ema, opt_g, opt_d, spec)
+            _report(done, start_step, rank, phases, spec)
     if start_step >= t["steps"]:
         # Nothing left to train (a finished run re-entered): re-report so the driver has a result.
-        _report(start_step, start_step, rank, G, D, G_ema, opt_g, opt_d, spec)
+        _report(start_step, start_step, rank, phases, spec)
     return G, D
 
 
@@ -236,11 +166,7 @@ def _report(
     step: int,
     start_step: int,
     rank: int,
-    G: nn.Module,
-    D: nn.Module,
-    G_ema: nn.Module,
-    opt_g: torch.optim.Optimizer,
-    opt_d: torch.optim.Optimizer,
+    phases: Phases,
     spec: LoopSpec,
 ) -> None:
     # report() is a barrier: every rank calls it; only rank 0 hands over a checkpoint.
@@ -250,11 +176,11 @@ def _report(
         return
     state = {
         "step": step,
-        "G": _cpu_state(_unwrap(G)),
-        "D": _cpu_state(_unwrap(D)),
-        "G_ema": _cpu_state(G_ema),
-        "opt_G": _cpu_state(opt_g),
-        "opt_D": _cpu_state(opt_d),
+        "G": _cpu_state(unwrap(phases.G)),
+        "D": _cpu_state(unwrap(phases.D)),
+        "G_ema": _cpu_state(phases.G_ema),
+        "opt_G": _cpu_state(phases.opt_g),
+        "opt_D": _cpu_state(phases.opt_d),
         "model_config": spec.model_config,
         "run_key": spec.run_key,
     }
@@ -266,5 +192,5 @@ def _report(
 def param_digest(model: nn.Module) -> np.ndarray:
     """Flat float64 copy of all parameters (tests compare ranks with it)."""
     return torch.cat(
-        [p.detach().double().flatten().cpu() for p in _unwrap(model).parameters()]
+        [p.detach().double().flatten().cpu() for p in unwrap(model).parameters()]
     ).numpy()

@@ -61,7 +61,7 @@ def compare(cli: MlflowClient, a: ModelVersion, b: ModelVersion) -> str:
     """Side-by-side text: metrics with delta and winner, differing params, lineage, grids."""
     w = 24
     lines = [
-        f"{'':<{w}} {'A: v' + a.version:>16} {'B: v' + b.version:>16}",
+        f"{'':<{w}} {f'A: v{a.version}':>16} {f'B: v{b.version}':>16}",
         f"{'aliases':<{w}} {_aliases(a):>16} {_aliases(b):>16}",
         "",
         f"{'metric':<{w}} {'A':>16} {'B':>16} {'B - A':>10}  better",

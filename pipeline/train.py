@@ -16,7 +16,8 @@ import torch
 from pipeline import paths
 from pipeline.config import Params, load_params, params_hash
 from pipeline.data import read_schema
-from pipeline.loop import PHASE_KEYS, LoopSpec, load_checkpoint_dir, train_loop_per_worker
+from pipeline.loop import LoopSpec, load_checkpoint_dir, train_loop_per_worker
+from pipeline.phases import PHASE_KEYS
 from pipeline.progress import ProgressMonitor
 from pipeline.tracking import (
     RunWriter,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +38,16 @@ def _eval_config(epochs: int = EPOCHS) -> EvaluateConfig:
     return load_params(ROOT / "params.yaml").evaluate.model_copy(
         update={"classifier_epochs": epochs, "classifier_seed": 0}
     )
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_thread() -> Iterator[None]:
+    # These nets are tiny: one thread is as fast as two on an idle machine, and it avoids the
+    # 10-20x OpenMP slowdown seen when other processes (e.g. a Ray train run) share the cores.
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

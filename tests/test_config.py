@@ -104,3 +104,10 @@ def test_config_is_frozen() -> None:
     p = load_params(REPO / "params.yaml")
     with pytest.raises(Exception):  # noqa: B017 - pydantic's frozen error type is internal
         p.train.steps = 1  # type: ignore[misc]
+
+
+def test_scientific_notation_is_a_float(tmp_path: Path) -> None:
+    # `dvc exp run -S train.lr=0.0000001` writes `lr: 1e-07`, which plain PyYAML reads as a str.
+    text = (REPO / "params.yaml").read_text().replace("lr: 0.0002", "lr: 1e-07")
+    (tmp_path / "params.yaml").write_text(text)
+    assert load_params(tmp_path / "params.yaml").train.lr == 1e-07

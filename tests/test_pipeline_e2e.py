@@ -1,0 +1,107 @@
+"""The real thing: `dvc repro` in a temporary git repo with real Ray, MLflow (SQLite) and DVC."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+from mlflow.tracking import MlflowClient
+
+from tests.helpers import BIN, clean_env
+
+
+def _dvc(root: Path, *args: str) -> str:
+    proc = subprocess.run(
+        [str(BIN / "dvc"), *args],
+        cwd=root,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, f"dvc {' '.join(args)} failed:\n{out}"
+    return out
+
+
+def test_dvc_repro_registers_and_gates(project: Path) -> None:
+    out = _dvc(project, "repro")
+    for stage in ("prepare", "classifier", "train", "evaluate", "register"):
+        assert f"Running stage '{stage}'" in out
+
+    reg = json.loads((project / "metrics/register.json").read_text())
+    assert reg["alias"] == "champion" and reg["version"] == 1
+    ev = json.loads((project / "metrics/eval.json").read_text())
+    assert {"fd_digits", "fd_digits_floor", "precision", "recall", "class_coverage"} <= set(ev)
+    assert (project / "plots/samples.png").stat().st_size > 0
+    assert (project / "plots/losses.csv").read_text().startswith("step,D_main,G_main")
+
+    uri = f"sqlite:///{project / 'mlflow.db'}"
+    cli = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    mv = cli.get_model_version_by_alias("gan-digits", "champion")
+    schema = json.loads((project / "data/prepared/schema.json").read_text())
+    assert mv.tags["data_hash"] == schema["data_hash"]
+    assert mv.tags["primary_metric"] == "fd_digits"
+    assert float(mv.tags["metric.fd_digits"]) == ev["fd_digits"]
+    assert len(mv.tags["git_commit"]) >= 40 and len(mv.tags["params_hash"]) == 16
+    assert mv.description and "fd_digits" in mv.description
+    run = cli.get_run(mv.run_id)
+    assert run.data.params["train.steps"] == "60"
+    assert "eval/fd_digits" in run.data.metrics and "loss/G_main" in run.data.metrics
+
+    # The pyfunc contract, from the registry, by alias.
+    mlflow.set_tracking_uri(uri)
+    model = mlflow.pyfunc.load_model("models:/gan-digits@champion")
+    a = model.predict(pd.DataFrame({"n": [64], "seed": [0]}))
+    b = model.predict(pd.DataFrame({"n": [64], "seed": [0]}))
+    c = model.predict(pd.DataFrame({"n": [64], "seed": [1]}))
+    assert a.dtype == np.float32 and a.shape == (64, 1, 8, 8)
+    assert a.min() >= 0.0 and a.max() <= 1.0
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+    # Nothing changed: DVC has nothing to do.
+    assert "Data and pipelines are up to date" in _dvc(project, "repro")
+
+    # A run made worse on purpose (a learning rate that barely moves G) stays challenger.
+    out = _dvc(project, "exp", "run", "-S", "train.lr=0.0000001")
+    assert "Running stage 'train'" in out and "Running stage 'register'" in out
+    assert "Running stage 'prepare'" not in out and "Running stage 'classifier'" not in out
+    reg2 = json.loads((project / "metrics/register.json").read_text())
+    assert reg2["version"] == 2 and reg2["alias"] == "challenger"
+    assert reg2["value"] > reg["value"]
+    champ = cli.get_model_version_by_alias("gan-digits", "champion")
+    assert int(champ.version) == 1
+    assert int(cli.get_model_version_by_alias("gan-digits", "challenger").version) == 2
+    # Both trainings are separate MLflow runs of one experiment.
+    assert cli.get_model_version("gan-digits", "2").run_id != mv.run_id
+
+    # Review, summary and sample work on the same store.
+    def gan(*args: str) -> str:
+        proc = subprocess.run(
+            [str(BIN / "gan"), *args],
+            cwd=project,
+            env=clean_env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        return proc.stdout
+
+    review = gan("review")
+    assert "A: v1" in review and "B: v2" in review
+    assert "@champion" in review and "@challenger" in review
+    fd_row = next(line for line in review.splitlines() if line.startswith("fd_digits "))
+    assert fd_row.rstrip().endswith("A")  # the champion has the better (lower) FD
+    assert "train.lr" in review  # the one param that differs
+    assert "stays @challenger" in gan("summary")
+    gan("sample", "-n", "16", "--seed", "3", "--out", "s.npy")
+    arr = np.load(project / "s.npy")
+    assert arr.shape == (16, 1, 8, 8) and arr.dtype == np.float32
+    gan("sample", "-n", "5", "--out", "pngs")
+    assert len(list((project / "pngs").glob("*.png"))) == 5
