@@ -53,8 +53,10 @@ def _metrics(mv: ModelVersion) -> dict[str, float]:
     return {k[len("metric.") :]: float(v) for k, v in mv.tags.items() if k.startswith("metric.")}
 
 
-def _aliases(mv: ModelVersion) -> str:
-    return ",".join(f"@{a}" for a in (mv.aliases or [])) or "-"
+def _aliases(cli: MlflowClient, mv: ModelVersion) -> str:
+    # Search results do not always carry aliases: the registered model's map is authoritative.
+    aliases = cli.get_registered_model(mv.name).aliases
+    return ",".join(f"@{a}" for a, v in sorted(aliases.items()) if str(v) == str(mv.version)) or "-"
 
 
 def compare(cli: MlflowClient, a: ModelVersion, b: ModelVersion) -> str:
@@ -62,7 +64,7 @@ def compare(cli: MlflowClient, a: ModelVersion, b: ModelVersion) -> str:
     w = 24
     lines = [
         f"{'':<{w}} {f'A: v{a.version}':>16} {f'B: v{b.version}':>16}",
-        f"{'aliases':<{w}} {_aliases(a):>16} {_aliases(b):>16}",
+        f"{'aliases':<{w}} {_aliases(cli, a):>16} {_aliases(cli, b):>16}",
         "",
         f"{'metric':<{w}} {'A':>16} {'B':>16} {'B - A':>10}  better",
     ]
