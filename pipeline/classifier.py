@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ import torch
 
 from ganmodels.classifier import DomainClassifier, accuracy, fit_classifier
 from pipeline import paths
-from pipeline.config import ConfigError, EvaluateConfig, load_params
+from pipeline.config import EvaluateConfig, load_params
 from pipeline.data import load_split, read_schema, to_unit_range
 
 # Optimisation constants: on digits 8x8 these reach ~0.99+ holdout accuracy within 10 epochs
@@ -141,12 +140,3 @@ def main(params_path: str | Path = "params.yaml") -> None:
         f"holdout acc {metrics['classifier_holdout_accuracy']:.4f}, "
         f"{time.perf_counter() - start:.1f}s -> {paths.CLASSIFIER}"
     )
-
-
-if __name__ == "__main__":
-    try:
-        main()
-    except (ConfigError, ValueError) as exc:
-        # Input problems (bad params, missing or unlabeled data) get a message, not a traceback.
-        print(f"classifier failed: {exc}", file=sys.stderr)
-        sys.exit(1)

@@ -1,4 +1,4 @@
-"""`gan` command line: one subcommand per DVC stage, plus sample, review and summary."""
+"""`gan` command line: one subcommand per DVC stage, plus sample, review, plots, summary."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import argparse
 import importlib
 import sys
 
-from pipeline.config import ConfigError
+from pipeline.config import ConfigError, PipelineError
 
 STAGES = {
     "prepare": (
@@ -49,6 +49,12 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--b", default=None, help="version or @alias (default: newest other version)")
     s.add_argument("--params", default="params.yaml", help="params file (default: params.yaml)")
     s = sub.add_parser(
+        "plots",
+        help="Render DVC plots offline into one HTML page.",
+        description="Render `dvc plots show --json` offline (no CDN needed to view it).",
+    )
+    s.add_argument("--out", default="dvc_plots/offline.html", help="output HTML file")
+    s = sub.add_parser(
         "summary",
         help="One-screen summary of the last pipeline run.",
         description="Where the model went, its metrics, whether it became champion.",
@@ -70,11 +76,15 @@ def main(argv: list[str] | None = None) -> int:
             from pipeline.review import main as review_main
 
             review_main(args.a, args.b, args.params)
+        elif args.command == "plots":
+            from pipeline.plots import main as plots_main
+
+            plots_main(args.out)
         else:
             from pipeline.review import summary
 
             summary()
-    except (ConfigError, ValueError, RuntimeError, FileNotFoundError) as exc:
+    except (ConfigError, ValueError, FileNotFoundError, PipelineError) as exc:
         # Known failures get one clear message, not a traceback.
         print(f"gan {args.command}: error: {exc}", file=sys.stderr)
         return 1

@@ -17,6 +17,10 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 
+class PipelineError(RuntimeError):
+    """A stage failed for a reason the user can act on (the message says which)."""
+
+
 class ConfigError(ValueError):
     """params.yaml is missing, malformed, or names an unknown or invalid key."""
 

@@ -10,7 +10,6 @@ import hashlib
 import json
 import os
 import shutil
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipeline import paths
-from pipeline.config import ConfigError, DataConfig, load_params
+from pipeline.config import DataConfig, load_params
 from pipeline.images import DataError, ImageSet, read_source
 
 FORMAT_VERSION = 1
@@ -213,12 +212,3 @@ def main(params_path: str | Path = paths.PARAMS) -> None:
     params = load_params(params_path)
     schema = prepare(params.data, paths.PREPARED)
     print(summary(schema))
-
-
-if __name__ == "__main__":
-    try:
-        main()
-    except (ConfigError, DataError) as exc:
-        # Input problems get a readable message, not a traceback.
-        print(f"prepare failed: {exc}", file=sys.stderr)
-        sys.exit(1)

@@ -14,7 +14,7 @@ from typing import Any
 import torch
 
 from pipeline import paths
-from pipeline.config import Params, load_params, params_hash
+from pipeline.config import Params, PipelineError, load_params, params_hash
 from pipeline.data import read_schema
 from pipeline.loop import LoopSpec, load_checkpoint_dir, train_loop_per_worker
 from pipeline.phases import PHASE_KEYS
@@ -33,7 +33,7 @@ from pipeline.tracking import (
 os.environ.setdefault("RAY_TRAIN_HEALTH_CHECK_INTERVAL_S", "0.2")
 
 
-class TrainingError(RuntimeError):
+class TrainingError(PipelineError):
     """Training failed on the workers; the MLflow run is marked FAILED."""
 
 

@@ -14,9 +14,10 @@ from mlflow.tracking import MlflowClient
 from tests.helpers import BIN, clean_env
 
 
-def _dvc(root: Path, *args: str) -> str:
+def _run(root: Path, tool: str, *args: str) -> str:
+    """Run a venv tool in the project; its stdout+stderr, asserting success."""
     proc = subprocess.run(
-        [str(BIN / "dvc"), *args],
+        [str(BIN / tool), *args],
         cwd=root,
         env=clean_env(),
         capture_output=True,
@@ -24,8 +25,12 @@ def _dvc(root: Path, *args: str) -> str:
         timeout=600,
     )
     out = proc.stdout + proc.stderr
-    assert proc.returncode == 0, f"dvc {' '.join(args)} failed:\n{out}"
+    assert proc.returncode == 0, f"{tool} {' '.join(args)} failed:\n{out}"
     return out
+
+
+def _dvc(root: Path, *args: str) -> str:
+    return _run(root, "dvc", *args)
 
 
 def test_dvc_repro_registers_and_gates(project: Path) -> None:
@@ -80,18 +85,9 @@ def test_dvc_repro_registers_and_gates(project: Path) -> None:
     # Both trainings are separate MLflow runs of one experiment.
     assert cli.get_model_version("gan-digits", "2").run_id != mv.run_id
 
-    # Review, summary and sample work on the same store.
+    # Review, summary, plots and sample work on the same store.
     def gan(*args: str) -> str:
-        proc = subprocess.run(
-            [str(BIN / "gan"), *args],
-            cwd=project,
-            env=clean_env(),
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert proc.returncode == 0, proc.stdout + proc.stderr
-        return proc.stdout
+        return _run(project, "gan", *args)
 
     review = gan("review")
     assert "A: v1" in review and "B: v2" in review
@@ -103,5 +99,8 @@ def test_dvc_repro_registers_and_gates(project: Path) -> None:
     gan("sample", "-n", "16", "--seed", "3", "--out", "s.npy")
     arr = np.load(project / "s.npy")
     assert arr.shape == (16, 1, 8, 8) and arr.dtype == np.float32
+    gan("plots", "--out", "report/plots.html")
+    page = (project / "report/plots.html").read_text()
+    assert page.count("<svg") == 2 and "data:image/png;base64," in page  # curves + grid, inline
     gan("sample", "-n", "5", "--out", "pngs")
     assert len(list((project / "pngs").glob("*.png"))) == 5

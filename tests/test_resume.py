@@ -9,6 +9,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
 from mlflow.tracking import MlflowClient
 
 from tests.helpers import BABY, BIN, clean_env, write_params
@@ -29,23 +30,25 @@ def test_killed_training_resumes_from_its_checkpoint(project: Path) -> None:
     subprocess.run(
         [str(BIN / "gan"), "prepare"], cwd=project, env=env, check=True, capture_output=True
     )
+    log = (project / "first_attempt.log").open("w")  # a file: a full pipe would block the driver
     proc = subprocess.Popen(
         [str(BIN / "gan"), "train"],
         cwd=project,
         env=env,
         start_new_session=True,
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
-        text=True,
     )
     deadline = time.monotonic() + 240
-    while not _checkpoints(project):
-        assert proc.poll() is None, f"training ended before a checkpoint:\n{proc.stdout.read()}"
-        assert time.monotonic() < deadline, "no checkpoint within 240 s"
-        time.sleep(0.5)
-    time.sleep(1.0)
+    # Two checkpoint folders on disk: the older one is surely registered with Ray by now.
+    while len(_checkpoints(project)) < 2:
+        if proc.poll() is not None:
+            pytest.fail("training ended early:\n" + (project / "first_attempt.log").read_text())
+        assert time.monotonic() < deadline, "no checkpoints within 240 s"
+        time.sleep(0.2)
     os.killpg(proc.pid, signal.SIGKILL)  # the whole process group: driver and its local Ray
     proc.wait(timeout=30)
+    log.close()
     assert proc.returncode == -signal.SIGKILL
     assert not (project / "models/generator.pt").exists()
 
