@@ -22,7 +22,7 @@ from mlflow.types import ColSpec, Schema, TensorSpec
 
 import ganmodels
 from pipeline import paths
-from pipeline.config import RegisterConfig, load_params, params_hash
+from pipeline.config import RegisterConfig, load_params
 from pipeline.data import read_schema
 from pipeline.tracking import client, git_commit, tracking_uri
 
@@ -153,7 +153,7 @@ def main(params_path: str = str(paths.PARAMS)) -> None:
     run = json.loads(paths.TRAIN_RUN.read_text())
     tags = {
         "git_commit": git_commit(root),
-        "params_hash": params_hash(params),
+        "params_hash": run["params_hash"],  # of the training params (model + train)
         "data_hash": schema["data_hash"],
         "run_key": run["run_key"],
     }

@@ -43,6 +43,7 @@ class TrainResult:
 
     run_id: str
     run_key: str
+    params_hash: str
     experiment_id: str
     step: int
     start_step: int
@@ -58,7 +59,7 @@ def model_config(params: Params, schema: dict[str, Any]) -> dict[str, Any]:
 
 def run_key(params: Params, data_hash: str) -> str:
     """Training identity: same params and data resume a run; anything else starts anew."""
-    return f"{params_hash(params.data, params.model, params.train)[:10]}-{data_hash[:8]}"
+    return f"{params_hash(params.model, params.train)[:10]}-{data_hash[:8]}"
 
 
 def _init_ray(num_workers: int) -> int:
@@ -103,8 +104,10 @@ def fit(params: Params, root: Path, prepared: Path) -> tuple[TrainResult, dict[s
     tags = {"data_hash": schema["data_hash"], "git_commit": git_commit(root)}
     run_id, created = find_or_create_run(cli, exp_id, key, f"train-{key}", tags)
     if created:
-        logged = flatten(params.model_dump(mode="json"))
-        RunWriter(uri, run_id).params({**logged, "data_hash": schema["data_hash"]})
+        # The stage reads only `model` and `train`; the data is described by its schema.
+        logged = flatten({"model": params.model.model_dump(), "train": params.train.model_dump()})
+        data = {f"data.{k}": schema[k] for k in ("source", "image_size", "channels", "data_hash")}
+        RunWriter(uri, run_id).params({**logged, **data})
 
     t = params.train
     cpus = _init_ray(t.num_workers)
@@ -150,6 +153,7 @@ def fit(params: Params, root: Path, prepared: Path) -> tuple[TrainResult, dict[s
     summary = TrainResult(
         run_id=run_id,
         run_key=key,
+        params_hash=params_hash(params.model, params.train),
         experiment_id=exp_id,
         step=int(state["step"]),
         start_step=int(result.metrics.get("start_step", 0)),
@@ -173,6 +177,7 @@ def write_outputs(result: TrainResult, state: dict[str, Any], data_hash: str, ur
     torch.save(generator, tmp)
     tmp.replace(paths.GENERATOR)
     pointer = {
+        "params_hash": result.params_hash,
         "run_id": result.run_id,
         "run_key": result.run_key,
         "experiment_id": result.experiment_id,
