@@ -7,7 +7,6 @@ torch.load(weights_only=True)) and metrics/classifier.json.
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -103,28 +102,15 @@ def load_classifier(path: Path) -> tuple[DomainClassifier, dict]:
     return model, checkpoint
 
 
-def _atomic_write(path: Path, write: Any) -> None:
-    """Write via a temp file in the same directory, then os.replace (no torn outputs)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # A plain open (not mkstemp) so the file gets the umask's permissions, like any other output.
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 def save_checkpoint(checkpoint: dict, path: Path) -> None:
     """Atomically torch.save a classifier checkpoint."""
-    _atomic_write(path, lambda tmp: torch.save(checkpoint, tmp))
+    paths.atomic_write(path, lambda tmp: torch.save(checkpoint, tmp))
 
 
 def save_metrics(metrics: dict, path: Path) -> None:
     """Atomically write metrics as indented JSON."""
     text = json.dumps(metrics, indent=2, sort_keys=True) + "\n"
-    _atomic_write(path, lambda tmp: tmp.write_text(text))
+    paths.atomic_write(path, lambda tmp: tmp.write_text(text))
 
 
 def main(params_path: str | Path = "params.yaml") -> None:

@@ -46,7 +46,11 @@ def _parser() -> argparse.ArgumentParser:
         description="Compare two registered versions (default: champion vs newest).",
     )
     s.add_argument("--a", default=None, help="version or @alias (default: @champion)")
-    s.add_argument("--b", default=None, help="version or @alias (default: newest other version)")
+    s.add_argument(
+        "--b",
+        default=None,
+        help="version or @alias (default: @challenger, else newest)",
+    )
     s.add_argument("--params", default="params.yaml", help="params file (default: params.yaml)")
     s = sub.add_parser(
         "plots",

@@ -62,7 +62,7 @@ class TrainConfig(_Section):
     steps: int = Field(ge=1)
     batch_size: int = Field(ge=1)
     num_workers: int = Field(ge=1)
-    use_gpu: Literal["auto", "yes", "no"]
+    use_gpu: Literal["auto"] | bool
     lr: float = Field(gt=0.0)
     beta1: float = Field(ge=0.0, lt=1.0)
     beta2: float = Field(ge=0.0, lt=1.0)

@@ -89,9 +89,3 @@ def load_split(prepared_dir: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
 def to_unit_range(images: np.ndarray) -> np.ndarray:
     """uint8 0..255 -> float32 in [-1, 1], the model-side normalisation."""
     return np.asarray(images, dtype=np.float32) / np.float32(127.5) - np.float32(1.0)
-
-
-def from_unit_range(x: np.ndarray) -> np.ndarray:
-    """float in [-1, 1] -> uint8 0..255 (clipped and rounded); inverse of to_unit_range."""
-    scaled = (np.asarray(x, dtype=np.float32) + np.float32(1.0)) * np.float32(127.5)
-    return np.clip(np.rint(scaled), 0, 255).astype(np.uint8)

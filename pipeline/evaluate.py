@@ -67,7 +67,9 @@ def evaluate(
     floor_feats, _ = embed(clf, to_tensor(train_images[floor_rows]))
     fd = frechet_distance(fake_feats, hold_feats)
     floor = frechet_distance(floor_feats, hold_feats)
-    precision, recall = knn_precision_recall(hold_feats, fake_feats, k=cfg.knn_k)
+    # k-NN precision/recall are biased by unequal set sizes: compare equal numbers of each.
+    n_pr = min(len(hold_feats), len(fake_feats))
+    precision, recall = knn_precision_recall(hold_feats[:n_pr], fake_feats[:n_pr], k=cfg.knn_k)
     coverage = class_coverage(fake_probs, clf.num_classes, cfg.coverage_threshold)
     metrics: dict[str, float | int] = {
         fd_name: round(fd, 4),
@@ -97,6 +99,7 @@ def main(params_path: str = str(paths.PARAMS)) -> None:
         )
     train_images, _ = load_split(paths.PREPARED, "train")
     holdout_images, _ = load_split(paths.PREPARED, "holdout")
+    fd_name = fd_key(params.data.source)
     result = evaluate(
         g,
         state["model_config"]["z_dim"],
@@ -104,7 +107,7 @@ def main(params_path: str = str(paths.PARAMS)) -> None:
         train_images,
         holdout_images,
         params.evaluate,
-        fd_key(params.data.source),
+        fd_name,
     )
     paths.METRICS.mkdir(exist_ok=True)
     (paths.METRICS / "eval.json").write_text(json.dumps(result.metrics, indent=2) + "\n")
@@ -117,7 +120,6 @@ def main(params_path: str = str(paths.PARAMS)) -> None:
     writer.metrics({f"eval/{k}": float(v) for k, v in result.metrics.items()}, state["step"])
     writer.image(grid, "eval/samples.png")
     m = result.metrics
-    fd_name = fd_key(params.data.source)
     print(
         f"evaluate: {fd_name} {m[fd_name]:.3f} (real-data floor {m[fd_name + '_floor']:.3f}, "
         f"x{m[fd_name + '_ratio']:.1f}) | precision {m['precision']:.3f} recall {m['recall']:.3f}"

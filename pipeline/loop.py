@@ -40,13 +40,6 @@ class LoopSpec:
     run_key: str
 
 
-def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
-    """Write a plain-dict checkpoint (CPU tensors) atomically."""
-    tmp = path.with_suffix(".tmp")
-    torch.save(state, tmp)
-    tmp.replace(path)
-
-
 def load_checkpoint_dir(directory: str | Path) -> dict[str, Any]:
     """Load a checkpoint dict safely (weights_only: no code runs from the file)."""
     return torch.load(Path(directory) / CHECKPOINT_FILE, map_location="cpu", weights_only=True)
@@ -104,6 +97,8 @@ def run_worker(config: dict[str, Any]) -> tuple[nn.Module, nn.Module]:
     if ckpt is not None:
         with ckpt.as_directory() as d:
             state = load_checkpoint_dir(d)
+        if state.get("run_key") != spec.run_key:  # never continue another run's weights
+            raise ValueError(f"checkpoint of run {state.get('run_key')} offered to {spec.run_key}")
         G.load_state_dict(state["G"])
         D.load_state_dict(state["D"])
         G_ema.load_state_dict(state["G_ema"])
@@ -125,7 +120,7 @@ def run_worker(config: dict[str, Any]) -> tuple[nn.Module, nn.Module]:
     per_rank = t["batch_size"] // world
     sampler = ShardSampler(len(data), per_rank, rank, world, t["seed"])
     z_dim = spec.model_config["z_dim"]
-    fixed_z = torch.randn(64, z_dim, generator=seeded(t["seed"], 99)).to(device)
+    fixed_z = torch.randn(64, z_dim, generator=seeded("grid-latents", t["seed"])).to(device)
     writer = Writer(spec) if rank == 0 else None
     if writer:
         # Marks each (re)start in the run's history: 0 for a fresh start.
@@ -134,7 +129,7 @@ def run_worker(config: dict[str, Any]) -> tuple[nn.Module, nn.Module]:
     sums = torch.zeros(len(PHASE_KEYS), device=device)
     window_start, window_t0 = start_step, time.perf_counter()
     for step in range(start_step, t["steps"]):
-        gen = seeded(t["seed"], rank, step)
+        gen = seeded("latents", t["seed"], rank, step)
         real = data[sampler.indices(step).to(device)]
         z_d = torch.randn(per_rank, z_dim, generator=gen).to(device)
         z_g = torch.randn(per_rank, z_dim, generator=gen).to(device)
@@ -185,7 +180,7 @@ def _report(
         "run_key": spec.run_key,
     }
     with tempfile.TemporaryDirectory() as tmp:
-        save_checkpoint(Path(tmp) / CHECKPOINT_FILE, state)
+        torch.save(state, Path(tmp) / CHECKPOINT_FILE)  # Ray then copies the folder to storage
         ray.train.report(metrics, checkpoint=ray.train.Checkpoint.from_directory(tmp))
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from pathlib import Path
 
 PARAMS = Path("params.yaml")
@@ -15,6 +17,18 @@ PLOTS = Path("plots")
 SAMPLE_GRID = PLOTS / "samples.png"
 MLFLOW_DB = Path("mlflow.db")
 MLFLOW_ARTIFACTS = Path("mlartifacts")
+
+
+def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
+    """Write via a temp file beside path, then rename: readers never see a torn file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def project_root() -> Path:

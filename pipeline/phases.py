@@ -7,6 +7,7 @@ script drives the same code under a bare NCCL process group.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import inspect
 
 import torch
@@ -36,11 +37,15 @@ def ddp_buffer_kwargs() -> dict[str, bool]:
     return {key: False}
 
 
-def seeded(seed: int, *parts: int) -> torch.Generator:
-    """A CPU generator keyed by integers (int hashing is stable across processes)."""
-    gen = torch.Generator()
-    gen.manual_seed(hash((seed, *parts)) & 0x7FFF_FFFF_FFFF_FFFF)
-    return gen
+def seeded(stream: str, seed: int, *parts: int) -> torch.Generator:
+    """A CPU generator for one named random stream, keyed by integers.
+
+    A cryptographic digest keeps streams apart (no `hash()` collisions such as -1/-2, none
+    between e.g. the data order and the latents) and stable across Python versions.
+    """
+    key = ":".join(map(str, (stream, seed, *parts))).encode()
+    digest = hashlib.blake2b(key, digest_size=8).digest()
+    return torch.Generator().manual_seed(int.from_bytes(digest, "little") & (2**63 - 1))
 
 
 class ShardSampler:
@@ -60,7 +65,7 @@ class ShardSampler:
         """Row indices of this rank's batch at a global step."""
         epoch, i = divmod(step, self.per_epoch)
         if epoch != self._epoch:
-            perm = torch.randperm(self.n, generator=seeded(self.seed, 7, epoch))
+            perm = torch.randperm(self.n, generator=seeded("data-order", self.seed, epoch))
             self._epoch, self._order = epoch, perm[self.rank :: self.world]
         return self._order[i * self.batch : (i + 1) * self.batch]
 

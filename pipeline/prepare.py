@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -19,12 +18,11 @@ import pyarrow.parquet as pq
 
 from pipeline import paths
 from pipeline.config import DataConfig, load_params
+from pipeline.data import FORMAT_VERSION, SPLITS
 from pipeline.images import DataError, ImageSet, read_source
 
-FORMAT_VERSION = 1
-SPLITS = ("train", "holdout")
 # Only these may be deleted when clearing out_dir: anything else means a wrong path.
-_OWNED = {"schema.json", "schema.json.tmp", *SPLITS}
+_OWNED = {"schema.json", *SPLITS}
 _CHUNK = 4096  # rows per step when hashing or histogramming, to bound memory
 
 
@@ -33,7 +31,12 @@ def _clear(out_dir: Path) -> None:
     if out_dir.exists() and not out_dir.is_dir():
         raise DataError(f"{out_dir}: exists and is not a folder")
     out_dir.mkdir(parents=True, exist_ok=True)
-    foreign = sorted(p.name for p in out_dir.iterdir() if p.name not in _OWNED)
+    # ".schema.json.<pid>.tmp" is what an interrupted atomic write leaves behind.
+    foreign = sorted(
+        p.name
+        for p in out_dir.iterdir()
+        if p.name not in _OWNED and not p.name.startswith(".schema.json.")
+    )
     if foreign:
         raise DataError(
             f"{out_dir}: refusing to clear a folder holding files prepare did not write "
@@ -183,9 +186,8 @@ def prepare(cfg: DataConfig, out_dir: Path) -> dict[str, Any]:
         "shards": shards,
     }
     # schema.json is written last and renamed into place: it exists only if all shards do.
-    tmp = out_dir / "schema.json.tmp"
-    tmp.write_text(json.dumps(schema, indent=2) + "\n")
-    os.replace(tmp, out_dir / "schema.json")
+    text = json.dumps(schema, indent=2) + "\n"
+    paths.atomic_write(out_dir / "schema.json", lambda tmp: tmp.write_text(text))
     return schema
 
 

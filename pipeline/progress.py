@@ -6,6 +6,7 @@ local run and a cluster job, and keeps Ray's own log noise out of the user's ter
 
 from __future__ import annotations
 
+import contextlib
 import math
 import sys
 import threading
@@ -62,7 +63,9 @@ class ProgressMonitor:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join(timeout=5)
-        self.poll()  # the final line, if the last poll missed it
+        if exc[0] is None and not self._thread.is_alive():
+            with contextlib.suppress(Exception):  # the display must never mask the result
+                self.poll()  # the final line, if the last poll missed it
 
     def _run(self) -> None:
         while not self._stop.wait(self.every_s):

@@ -15,6 +15,7 @@ from typing import Any
 import mlflow
 import numpy as np
 import pandas as pd
+import torch
 from mlflow.exceptions import MlflowException
 from mlflow.models import ModelSignature
 from mlflow.tracking import MlflowClient
@@ -23,8 +24,7 @@ from mlflow.types import ColSpec, Schema, TensorSpec
 import ganmodels
 from pipeline import paths
 from pipeline.config import RegisterConfig, load_params
-from pipeline.data import read_schema
-from pipeline.tracking import client, git_commit, tracking_uri
+from pipeline.tracking import active_tracking, client, git_commit, tracking_uri
 
 CHAMPION, CHALLENGER = "champion", "challenger"
 # Progress bars for a few kilobytes of artifacts only clutter the stage's output.
@@ -67,8 +67,12 @@ def current_champion(cli: MlflowClient, name: str, metric: str) -> tuple[int | N
     """(version, primary metric) of the champion, or (None, None) when there is none."""
     try:
         mv = cli.get_model_version_by_alias(name, CHAMPION)
-    except MlflowException:
-        return None, None
+    except MlflowException as exc:
+        # Only "no such model/alias" means no champion; an unreachable or locked store must not
+        # look like one, or a worse model would take the alias.
+        if exc.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
+            return None, None
+        raise
     value = mv.tags.get(f"metric.{metric}")
     if value is None:
         raise ValueError(
@@ -102,7 +106,7 @@ def register(
     value = float(eval_metrics[cfg.primary_metric])
     champ_version, champ_value = current_champion(cli, cfg.model_name, cfg.primary_metric)
 
-    with mlflow.start_run(run_id=run_id):
+    with active_tracking(cli.tracking_uri), mlflow.start_run(run_id=run_id):
         info = mlflow.pyfunc.log_model(
             name="generator",
             python_model=str(SERVING),
@@ -119,7 +123,8 @@ def register(
         **{f"metric.{k}": str(v) for k, v in eval_metrics.items()},
         "sample_grid": f"runs:/{run_id}/eval/samples.png",
     }
-    mv = mlflow.register_model(info.model_uri, cfg.model_name, tags=version_tags)
+    with active_tracking(cli.tracking_uri):
+        mv = mlflow.register_model(info.model_uri, cfg.model_name, tags=version_tags)
     promote, reason = gate(value, champ_value, cfg)
     cli.update_model_version(
         cfg.model_name,
@@ -148,13 +153,15 @@ def main(params_path: str = str(paths.PARAMS)) -> None:
     """DVC entry point: generator + eval metrics -> registered version + metrics/register.json."""
     params = load_params(params_path)
     root = paths.project_root()
-    schema = read_schema(paths.PREPARED)
+    # The generator file carries its data hash and shape: no other stage's outputs are needed.
+    state = torch.load(paths.GENERATOR, map_location="cpu", weights_only=True)
+    cfg = state["model_config"]
     eval_metrics = json.loads((paths.METRICS / "eval.json").read_text())
     run = json.loads(paths.TRAIN_RUN.read_text())
     tags = {
         "git_commit": git_commit(root),
         "params_hash": run["params_hash"],  # of the training params (model + train)
-        "data_hash": schema["data_hash"],
+        "data_hash": state["data_hash"],
         "run_key": run["run_key"],
     }
     decision = register(
@@ -162,7 +169,7 @@ def main(params_path: str = str(paths.PARAMS)) -> None:
         params.register,
         run["run_id"],
         paths.GENERATOR,
-        schema["shape"],
+        [cfg["channels"], cfg["image_size"], cfg["image_size"]],
         eval_metrics,
         tags,
     )

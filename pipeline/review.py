@@ -41,12 +41,14 @@ def _default_pair(cli: MlflowClient, name: str) -> tuple[ModelVersion, ModelVers
     )
     if not versions:
         raise ValueError(f"no registered versions of {name!r} (run `dvc repro` first)")
-    try:
-        a = cli.get_model_version_by_alias(name, "champion")
-    except MlflowException:
-        a = versions[-1]
-    others = [v for v in versions if v.version != a.version]
-    return a, (others[0] if others else a)
+    aliases = cli.get_registered_model(name).aliases
+    by_version = {str(v.version): v for v in versions}
+    a = by_version.get(str(aliases.get("champion")), versions[-1])
+    b = by_version.get(str(aliases.get("challenger")))
+    if b is None or b.version == a.version:
+        others = [v for v in versions if v.version != a.version]
+        b = others[0] if others else a
+    return a, b
 
 
 def _metrics(mv: ModelVersion) -> dict[str, float]:

@@ -11,7 +11,7 @@ from PIL import Image
 from pipeline import paths
 from pipeline.config import load_params
 from pipeline.grid import make_grid
-from pipeline.tracking import client, tracking_uri
+from pipeline.tracking import active_tracking, tracking_uri
 
 
 def to_uint8(images: np.ndarray) -> np.ndarray:
@@ -44,8 +44,8 @@ def main(model_uri: str | None, n: int, seed: int, out: str, params_path: str) -
 
     if model_uri is None:
         model_uri = f"models:/{load_params(params_path).register.model_name}@champion"
-    client(tracking_uri(paths.project_root()))  # the registry the URI refers to
-    model = mlflow.pyfunc.load_model(model_uri)
+    with active_tracking(tracking_uri(paths.project_root())):  # the registry the URI names
+        model = mlflow.pyfunc.load_model(model_uri)
     images = model.predict(pd.DataFrame({"n": [n], "seed": [seed]}))
     written = write_samples(images, Path(out))
     where = written[0] if len(written) == 1 else f"{len(written)} PNGs in {out}"

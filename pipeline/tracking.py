@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,15 +18,32 @@ from PIL import Image
 RUN_KEY_TAG = "gan.run_key"
 
 
+_ENV = "MLFLOW_TRACKING_URI"
+
+
 def tracking_uri(root: Path) -> str:
     """MLFLOW_TRACKING_URI if set, else SQLite at the project root (absolute, for workers)."""
-    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{(root / 'mlflow.db').resolve()}"
+    return os.environ.get(_ENV) or f"sqlite:///{(root / 'mlflow.db').resolve()}"
 
 
 def client(uri: str) -> MlflowClient:
-    """A client bound to one tracking URI (also used for the registry)."""
-    mlflow.set_tracking_uri(uri)
+    """A client bound to one tracking URI (also used for the registry); no global state."""
     return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+@contextlib.contextmanager
+def active_tracking(uri: str) -> Iterator[None]:
+    """Point MLflow's fluent API (start_run, log_model, load_model) at uri, then restore.
+
+    mlflow.set_tracking_uri also exports MLFLOW_TRACKING_URI; left behind, it would silently
+    redirect every later `tracking_uri()` in this process.
+    """
+    before = os.environ.get(_ENV)
+    mlflow.set_tracking_uri(uri)  # the registry follows the tracking URI unless set apart
+    try:
+        yield
+    finally:
+        mlflow.set_tracking_uri(before)  # None unsets the variable again
 
 
 def ensure_experiment(cli: MlflowClient, name: str, root: Path) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import logging
 import os
@@ -30,7 +31,8 @@ from pipeline.tracking import (
 )
 
 # The controller polls workers every 2 s by default, making each report() cost ~1-1.6 s.
-os.environ.setdefault("RAY_TRAIN_HEALTH_CHECK_INTERVAL_S", "0.2")
+_POLL_ENV = "RAY_TRAIN_HEALTH_CHECK_INTERVAL_S"
+os.environ.setdefault(_POLL_ENV, "0.2")
 
 
 class TrainingError(PipelineError):
@@ -44,6 +46,7 @@ class TrainResult:
     run_id: str
     run_key: str
     params_hash: str
+    data_hash: str
     experiment_id: str
     step: int
     start_step: int
@@ -57,43 +60,87 @@ def model_config(params: Params, schema: dict[str, Any]) -> dict[str, Any]:
     return {**params.model.model_dump(), "channels": c, "image_size": h}
 
 
+# Keys that change how a run is watched or stored, not what it computes.
+_BOOKKEEPING = {
+    "log_every",
+    "sample_every",
+    "checkpoint_every",
+    "keep_checkpoints",
+    "storage_path",
+    "experiment_name",
+}
+# The code that determines the trained weights (the train stage's code deps in dvc.yaml):
+# a change to it must not resume an old run.
+_TRAINING_CODE = (
+    "ganmodels/dcgan.py",
+    "ganmodels/build.py",
+    "ganmodels/losses.py",
+    "ganmodels/ema.py",
+    "pipeline/phases.py",
+    "pipeline/loop.py",
+    "pipeline/data.py",
+)
+
+
+def code_hash() -> str:
+    """Hash of the training code's source files."""
+    pkg_root = Path(__file__).resolve().parents[1]
+    h = hashlib.sha256()
+    for name in _TRAINING_CODE:
+        h.update(name.encode() + b"\0" + (pkg_root / name).read_bytes())
+    return h.hexdigest()
+
+
 def run_key(params: Params, data_hash: str) -> str:
-    """Training identity: same params and data resume a run; anything else starts anew."""
-    return f"{params_hash(params.model, params.train)[:10]}-{data_hash[:8]}"
+    """Training identity (model, result-relevant train keys, code, data): equal keys resume."""
+    train = params.train.model_dump(exclude=_BOOKKEEPING)
+    blob = json.dumps([params.model.model_dump(), train, code_hash()], sort_keys=True)
+    return f"{hashlib.sha256(blob.encode()).hexdigest()[:10]}-{data_hash[:8]}"
 
 
-def _init_ray(num_workers: int) -> int:
-    """Connect to RAY_ADDRESS or start a local Ray; returns the CPUs it has."""
+def _init_ray(num_workers: int) -> tuple[int, bool]:
+    """Connect to RAY_ADDRESS or start a local Ray; returns (CPUs, whether we started it)."""
     import ray
 
+    address = os.environ.get("RAY_ADDRESS")
     if not ray.is_initialized():
-        address = os.environ.get("RAY_ADDRESS")
-        # Worker output stays in Ray's logs: progress comes from MLflow, errors from result.error.
+        # Worker output stays in Ray's logs: progress comes from MLflow, errors from fit().
         logging.getLogger("ray").setLevel(logging.ERROR)
-        kwargs: dict[str, Any] = {"logging_level": logging.ERROR, "log_to_driver": False}
+        kwargs: dict[str, Any] = {
+            "logging_level": logging.ERROR,
+            "log_to_driver": False,
+            # The controller runs in the cluster: it reads its poll interval from the job's env.
+            "runtime_env": {"env_vars": {_POLL_ENV: os.environ[_POLL_ENV]}},
+        }
         if address:
             ray.init(address=address, **kwargs)
         else:
             ray.init(
                 num_cpus=max(os.cpu_count() or 1, num_workers), include_dashboard=False, **kwargs
             )
-    return int(ray.cluster_resources().get("CPU", 1))
+    return int(ray.cluster_resources().get("CPU", 1)), not address
 
 
-def _use_gpu(choice: str, num_workers: int) -> bool:
+def _use_gpu(choice: str | bool, num_workers: int) -> bool:
     import ray
 
     gpus = ray.cluster_resources().get("GPU", 0)
-    if choice == "yes" and gpus < num_workers:
+    if choice is True and gpus < num_workers:
         raise TrainingError(
-            f"train.use_gpu: yes asks for {num_workers} GPUs; the Ray cluster has {gpus:g}"
+            f"train.use_gpu: true asks for {num_workers} GPUs; the Ray cluster has {gpus:g}"
         )
-    return choice == "yes" or (choice == "auto" and gpus >= num_workers)
+    return choice is True or (choice == "auto" and gpus >= num_workers)
 
 
 def fit(params: Params, root: Path, prepared: Path) -> tuple[TrainResult, dict[str, Any]]:
     """Run (or resume) distributed training; returns the result and the final checkpoint state."""
-    from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
+    from ray.train import (
+        CheckpointConfig,
+        FailureConfig,
+        RunConfig,
+        ScalingConfig,
+        TrainingFailedError,
+    )
     from ray.train.torch import TorchTrainer
 
     schema = read_schema(prepared)
@@ -110,9 +157,12 @@ def fit(params: Params, root: Path, prepared: Path) -> tuple[TrainResult, dict[s
         RunWriter(uri, run_id).params({**logged, **data})
 
     t = params.train
-    cpus = _init_ray(t.num_workers)
+    cpus, local = _init_ray(t.num_workers)
     use_gpu = _use_gpu(t.use_gpu, t.num_workers)
-    per_worker = {"GPU": 1, "CPU": 1} if use_gpu else {"CPU": max(1, cpus // t.num_workers)}
+    # On the local Ray we started, workers share its CPUs (torch threads follow); on a shared
+    # cluster a worker asks for one CPU, so placement never waits on a node that can't fit it.
+    cpu_share = max(1, cpus // t.num_workers) if local and not use_gpu else 1
+    per_worker = {"GPU": 1, "CPU": 1} if use_gpu else {"CPU": cpu_share}
     spec = LoopSpec(
         model_config=model_config(params, schema),
         train=t.model_dump(),
@@ -140,12 +190,13 @@ def fit(params: Params, root: Path, prepared: Path) -> tuple[TrainResult, dict[s
         flush=True,
     )
     t0 = time.perf_counter()
-    with ProgressMonitor(uri, run_id, t.steps, t.batch_size):
-        result = trainer.fit()
-    wall = time.perf_counter() - t0
-    if result.error is not None or result.checkpoint is None:
+    try:
+        with ProgressMonitor(uri, run_id, t.steps, t.batch_size):
+            result = trainer.fit()
+    except TrainingFailedError as exc:
         cli.set_terminated(run_id, status="FAILED")
-        raise TrainingError(f"training run {key} failed:\n{result.error}")
+        raise TrainingError(f"training run {key} failed (MLflow run {run_id}):\n{exc}") from None
+    wall = time.perf_counter() - t0
     with result.checkpoint.as_directory() as d:
         state = load_checkpoint_dir(d)
     cli.set_terminated(run_id, status="FINISHED")
@@ -154,6 +205,7 @@ def fit(params: Params, root: Path, prepared: Path) -> tuple[TrainResult, dict[s
         run_id=run_id,
         run_key=key,
         params_hash=params_hash(params.model, params.train),
+        data_hash=schema["data_hash"],
         experiment_id=exp_id,
         step=int(state["step"]),
         start_step=int(result.metrics.get("start_step", 0)),
@@ -163,19 +215,17 @@ def fit(params: Params, root: Path, prepared: Path) -> tuple[TrainResult, dict[s
     return summary, state
 
 
-def write_outputs(result: TrainResult, state: dict[str, Any], data_hash: str, uri: str) -> None:
+def write_outputs(result: TrainResult, state: dict[str, Any], uri: str) -> None:
     """Generator file, run pointer, train metrics and loss curves (the stage's DVC outs)."""
     paths.GENERATOR.parent.mkdir(parents=True, exist_ok=True)
     generator = {
         "model_config": state["model_config"],
         "state_dict": state["G_ema"],
         "step": state["step"],
-        "data_hash": data_hash,
+        "data_hash": result.data_hash,
         "run_id": result.run_id,
     }
-    tmp = paths.GENERATOR.with_suffix(".tmp")
-    torch.save(generator, tmp)
-    tmp.replace(paths.GENERATOR)
+    paths.atomic_write(paths.GENERATOR, lambda tmp: torch.save(generator, tmp))
     pointer = {
         "params_hash": result.params_hash,
         "run_id": result.run_id,
@@ -214,8 +264,7 @@ def main(params_path: str = str(paths.PARAMS)) -> None:
     params = load_params(params_path)
     root = paths.project_root()
     result, state = fit(params, root, paths.PREPARED)
-    data_hash = read_schema(paths.PREPARED)["data_hash"]
-    write_outputs(result, state, data_hash, tracking_uri(root))
+    write_outputs(result, state, tracking_uri(root))
     resumed = f" (resumed at step {result.start_step})" if result.start_step else ""
     print(
         f"train: done {result.step} steps{resumed} in {result.wall_time_s:.0f} s -> "

@@ -111,3 +111,13 @@ def test_scientific_notation_is_a_float(tmp_path: Path) -> None:
     text = (REPO / "params.yaml").read_text().replace("lr: 0.0002", "lr: 1e-07")
     (tmp_path / "params.yaml").write_text(text)
     assert load_params(tmp_path / "params.yaml").train.lr == 1e-07
+
+
+def test_use_gpu_accepts_auto_and_booleans(tmp_path: Path) -> None:
+    for text, want in (("auto", "auto"), ("true", True), ("false", False)):
+        src = (REPO / "params.yaml").read_text().replace("use_gpu: auto", f"use_gpu: {text}")
+        (tmp_path / "params.yaml").write_text(src)
+        assert load_params(tmp_path / "params.yaml").train.use_gpu == want
+    raw = _raw()
+    raw["train"]["use_gpu"] = "sometimes"
+    assert "train.use_gpu" in _error(raw)

@@ -11,6 +11,7 @@ import pytest
 import ray
 import ray.cloudpickle
 import ray.train
+from mlflow.tracking import MlflowClient
 from ray.train import RunConfig, ScalingConfig
 from ray.train.torch import TorchTrainer
 
@@ -19,7 +20,7 @@ from pipeline.data import read_schema
 from pipeline.loop import LoopSpec, load_checkpoint_dir, param_digest, run_worker
 from pipeline.prepare import prepare
 from pipeline.tracking import client, ensure_experiment
-from pipeline.train import model_config
+from pipeline.train import TrainingError, fit, model_config
 from tests.helpers import BABY, write_params
 
 # Workers cannot import this test module: ship the wrapper by value.
@@ -95,3 +96,17 @@ def test_two_workers_keep_identical_replicas(tmp_path: Path, ray_local: None) ->
     # Both ranks logged through one writer: rank 0's metrics reached MLflow.
     hist = cli.get_metric_history(run_id, "loss/D_main")
     assert [m.step for m in hist] == [4, 8, 12]
+
+
+def test_worker_failure_fails_the_stage_and_the_mlflow_run(tmp_path: Path, ray_local: None) -> None:
+    params = load_params(write_params(tmp_path / "params.yaml", BABY))
+    prepared = tmp_path / "prepared"
+    prepare(params.data, prepared)
+    shard = next((prepared / "train").glob("*.parquet"))
+    shard.unlink()  # the driver only reads schema.json: the workers find the hole
+    with pytest.raises(TrainingError) as exc:
+        fit(params, tmp_path, prepared)
+    assert shard.name in str(exc.value)
+    cli = MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
+    (run,) = cli.search_runs([cli.get_experiment_by_name("gan").experiment_id])
+    assert run.info.status == "FAILED"

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 from mlflow.tracking import MlflowClient
 
+from pipeline.tracking import active_tracking
 from tests.helpers import BIN, clean_env
 
 
@@ -59,8 +60,8 @@ def test_dvc_repro_registers_and_gates(project: Path) -> None:
     assert "eval/fd_digits" in run.data.metrics and "loss/G_main" in run.data.metrics
 
     # The pyfunc contract, from the registry, by alias.
-    mlflow.set_tracking_uri(uri)
-    model = mlflow.pyfunc.load_model("models:/gan-digits@champion")
+    with active_tracking(uri):
+        model = mlflow.pyfunc.load_model("models:/gan-digits@champion")
     a = model.predict(pd.DataFrame({"n": [64], "seed": [0]}))
     b = model.predict(pd.DataFrame({"n": [64], "seed": [0]}))
     c = model.predict(pd.DataFrame({"n": [64], "seed": [1]}))

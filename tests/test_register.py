@@ -1,0 +1,73 @@
+"""Registry gate on a real MLflow SQLite store: promotion, challenger, and failure safety."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from mlflow.tracking import MlflowClient
+
+from ganmodels import build_generator
+from pipeline.config import RegisterConfig
+from pipeline.register import register
+from pipeline.tracking import client, ensure_experiment
+
+CFG = RegisterConfig(
+    model_name="gan-test", primary_metric="fd_digits", higher_is_better=False, min_improvement=0.1
+)
+MODEL = {
+    "architecture": "dcgan",
+    "z_dim": 8,
+    "channels": 1,
+    "image_size": 8,
+    "g_channels": 4,
+    "d_channels": 4,
+}
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> tuple[MlflowClient, str, Path]:
+    cli = client(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    exp = ensure_experiment(cli, "reg-test", tmp_path)
+    gen = tmp_path / "generator.pt"
+    torch.save({"model_config": MODEL, "state_dict": build_generator(MODEL).state_dict()}, gen)
+    return cli, exp, gen
+
+
+def _register(cli: MlflowClient, exp: str, gen: Path, fd: float):
+    run_id = cli.create_run(exp).info.run_id
+    return register(cli, CFG, run_id, gen, [1, 8, 8], {"fd_digits": fd}, {"data_hash": "d"})
+
+
+def _champion(cli: MlflowClient) -> int:
+    return int(cli.get_model_version_by_alias(CFG.model_name, "champion").version)
+
+
+def test_gate_moves_champion_only_on_enough_improvement(store) -> None:
+    cli, exp, gen = store
+    first = _register(cli, exp, gen, 10.0)
+    assert (first.version, first.alias, first.champion_before) == (1, "champion", None)
+    worse = _register(cli, exp, gen, 9.5)  # better, but by less than min_improvement (10%)
+    assert worse.alias == "challenger" and _champion(cli) == 1
+    better = _register(cli, exp, gen, 8.0)
+    assert better.alias == "champion" and better.champion_before == 1 and _champion(cli) == 3
+    mv = cli.get_model_version(CFG.model_name, "3")
+    assert mv.tags["metric.fd_digits"] == "8.0" and mv.tags["primary_metric"] == "fd_digits"
+
+
+def test_failure_midway_leaves_the_champion(store, tmp_path: Path) -> None:
+    cli, exp, gen = store
+    _register(cli, exp, gen, 10.0)
+    with pytest.raises(Exception):  # noqa: B017 - whatever MLflow raises for a missing artifact
+        _register(cli, exp, tmp_path / "missing.pt", 1.0)
+    assert _champion(cli) == 1
+    aliases = cli.get_registered_model(CFG.model_name).aliases
+    assert aliases == {"champion": 1} or aliases == {"champion": "1"}
+
+
+def test_unknown_primary_metric_names_the_key(store) -> None:
+    cli, exp, gen = store
+    run_id = cli.create_run(exp).info.run_id
+    with pytest.raises(ValueError, match="register.primary_metric 'fd_digits'.*has: fd_other"):
+        register(cli, CFG, run_id, gen, [1, 8, 8], {"fd_other": 1.0}, {})
