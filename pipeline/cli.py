@@ -1,4 +1,4 @@
-"""`gan` command line: one subcommand per DVC stage, plus sample, review, plots, summary."""
+"""`gan` command line: one subcommand per DVC stage, plus registry and reporting commands."""
 
 from __future__ import annotations
 
@@ -23,11 +23,15 @@ STAGES = {
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="gan", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--params", default="params.yaml", help="params file (default: params.yaml)"
+    )
     for name, (_, help_) in STAGES.items():
-        s = sub.add_parser(name, help=help_, description=help_)
-        s.add_argument("--params", default="params.yaml", help="params file (default: params.yaml)")
+        sub.add_parser(name, parents=[common], help=help_, description=help_)
     s = sub.add_parser(
         "sample",
+        parents=[common],
         help="Generate images from a registered or local model.",
         description="Generate images from an MLflow model URI.",
     )
@@ -39,9 +43,9 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("-n", type=int, default=64, help="number of samples (default: 64)")
     s.add_argument("--seed", type=int, default=0, help="sampling seed (same seed, same images)")
     s.add_argument("--out", required=True, help="a directory (one PNG each) or a .npy/.png file")
-    s.add_argument("--params", default="params.yaml", help="params file (default: params.yaml)")
     s = sub.add_parser(
         "review",
+        parents=[common],
         help="Compare champion and challenger side by side.",
         description="Compare two registered versions (default: champion vs newest).",
     )
@@ -51,15 +55,32 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="version or @alias (default: @challenger, else newest)",
     )
-    s.add_argument("--params", default="params.yaml", help="params file (default: params.yaml)")
+    s = sub.add_parser(
+        "promote",
+        parents=[common],
+        help="Make a registered version the champion (records who, when, why).",
+        description="Move @champion to VERSION; a version worse than the champion needs --force.",
+    )
+    s.add_argument("version", type=int, help="version number to promote")
+    s.add_argument("--reason", required=True, help="why (recorded as a version tag)")
+    s.add_argument("--force", action="store_true", help="promote even if worse than the champion")
+    s = sub.add_parser(
+        "rollback",
+        parents=[common],
+        help="Restore the previous champion.",
+        description="Move @champion back to the version the current champion replaced.",
+    )
+    s.add_argument("--reason", default="", help="why (recorded as a version tag)")
     s = sub.add_parser(
         "plots",
+        parents=[common],
         help="Render DVC plots offline into one HTML page.",
         description="Render `dvc plots show --json` offline (no CDN needed to view it).",
     )
     s.add_argument("--out", default="dvc_plots/offline.html", help="output HTML file")
     s = sub.add_parser(
         "summary",
+        parents=[common],
         help="One-screen summary of the last pipeline run.",
         description="Where the model went, its metrics, whether it became champion.",
     )
@@ -80,6 +101,12 @@ def main(argv: list[str] | None = None) -> int:
             from pipeline.review import main as review_main
 
             review_main(args.a, args.b, args.params)
+        elif args.command in ("promote", "rollback"):
+            from pipeline.promote import main as promote_main
+
+            version = getattr(args, "version", None)
+            force = getattr(args, "force", False)
+            promote_main(args.command, version, args.reason, force, args.params)
         elif args.command == "plots":
             from pipeline.plots import main as plots_main
 

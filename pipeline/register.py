@@ -27,6 +27,8 @@ from pipeline.config import RegisterConfig, load_params
 from pipeline.tracking import active_tracking, client, git_commit, tracking_uri
 
 CHAMPION, CHALLENGER = "champion", "challenger"
+# Tag on a champion naming the champion it replaced ("" for the first): what rollback restores.
+PREVIOUS_TAG = "previous_champion"
 # Progress bars for a few kilobytes of artifacts only clutter the stage's output.
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 SERVING = Path(__file__).with_name("serving.py")
@@ -123,9 +125,11 @@ def register(
         **{f"metric.{k}": str(v) for k, v in eval_metrics.items()},
         "sample_grid": f"runs:/{run_id}/eval/samples.png",
     }
+    promote, reason = gate(value, champ_value, cfg)
+    if promote:
+        version_tags[PREVIOUS_TAG] = "" if champ_version is None else str(champ_version)
     with active_tracking(cli.tracking_uri):
         mv = mlflow.register_model(info.model_uri, cfg.model_name, tags=version_tags)
-    promote, reason = gate(value, champ_value, cfg)
     cli.update_model_version(
         cfg.model_name,
         mv.version,

@@ -9,7 +9,8 @@ import torch
 from mlflow.tracking import MlflowClient
 
 from ganmodels import build_generator
-from pipeline.config import RegisterConfig
+from pipeline.config import PipelineError, RegisterConfig
+from pipeline.promote import promote, rollback
 from pipeline.register import register
 from pipeline.tracking import client, ensure_experiment
 
@@ -71,3 +72,44 @@ def test_unknown_primary_metric_names_the_key(store) -> None:
     run_id = cli.create_run(exp).info.run_id
     with pytest.raises(ValueError, match="register.primary_metric 'fd_digits'.*has: fd_other"):
         register(cli, CFG, run_id, gen, [1, 8, 8], {"fd_other": 1.0}, {})
+
+
+def test_promote_refuses_a_worse_version_without_force(store) -> None:
+    cli, exp, gen = store
+    _register(cli, exp, gen, 10.0)  # v1 champion
+    _register(cli, exp, gen, 12.0)  # v2 challenger (worse)
+    with pytest.raises(PipelineError, match="worse than champion v1.*--force"):
+        promote(cli, CFG, 2, reason="looks sharper")
+    assert _champion(cli) == 1
+    move = promote(cli, CFG, 2, reason="looks sharper", force=True)
+    assert (move.version, move.previous) == (2, 1) and _champion(cli) == 2
+    tags = cli.get_model_version(CFG.model_name, "2").tags
+    assert tags["promotion_reason"] == "looks sharper" and tags["promotion"] == "forced"
+    assert tags["previous_champion"] == "1" and tags["promoted_at"]
+    assert "challenger" not in cli.get_registered_model(CFG.model_name).aliases
+
+
+def test_promote_a_better_version_then_roll_back(store) -> None:
+    cli, exp, gen = store
+    _register(cli, exp, gen, 10.0)  # v1 champion
+    _register(cli, exp, gen, 9.5)  # v2 challenger: better, but under the gate's 10%
+    with pytest.raises(ValueError, match="needs --reason"):
+        promote(cli, CFG, 2, reason=" ")
+    promote(cli, CFG, 2, reason="reviewed the grids")
+    assert _champion(cli) == 2
+    back = rollback(cli, CFG, reason="regression in production")
+    assert (back.version, back.previous) == (1, 2) and _champion(cli) == 1
+    assert cli.get_model_version(CFG.model_name, "1").tags["promotion"] == "rollback"
+    with pytest.raises(ValueError, match="already the champion"):
+        promote(cli, CFG, 1, reason="again")
+
+
+def test_rollback_after_the_automatic_gate(store) -> None:
+    cli, exp, gen = store
+    _register(cli, exp, gen, 10.0)
+    _register(cli, exp, gen, 5.0)  # the gate promotes v2 and records v1 before it
+    assert _champion(cli) == 2
+    rollback(cli, CFG, reason="")
+    assert _champion(cli) == 1
+    with pytest.raises(ValueError, match="replaced no earlier champion"):
+        rollback(cli, CFG, reason="")

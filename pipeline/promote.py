@@ -1,0 +1,110 @@
+"""`gan promote` and `gan rollback`: a reviewer moves `champion`, with the why on record.
+
+Every move of `champion` tags the newly promoted version with the previous champion, so a rollback
+can always restore it. As in the automatic gate, the alias move is the last write.
+"""
+
+from __future__ import annotations
+
+import getpass
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from mlflow.tracking import MlflowClient
+
+from pipeline import paths
+from pipeline.config import PipelineError, RegisterConfig, load_params
+from pipeline.register import CHALLENGER, CHAMPION, PREVIOUS_TAG, current_champion
+from pipeline.tracking import client, tracking_uri
+
+
+@dataclass(frozen=True)
+class Move:
+    """One change of the champion alias."""
+
+    model_name: str
+    version: int
+    previous: int | None
+
+
+def _metric(cli: MlflowClient, name: str, version: int, metric: str) -> float | None:
+    value = cli.get_model_version(name, str(version)).tags.get(f"metric.{metric}")
+    return None if value is None else float(value)
+
+
+def _move(
+    cli: MlflowClient, name: str, version: int, previous: int | None, tags: dict[str, str]
+) -> Move:
+    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    record = {"promoted_at": now, "promoted_by": getpass.getuser(), **tags}
+    for key, value in record.items():
+        cli.set_model_version_tag(name, str(version), key, value)
+    aliases = cli.get_registered_model(name).aliases
+    cli.set_registered_model_alias(name, CHAMPION, str(version))  # the committing write
+    if str(aliases.get(CHALLENGER)) == str(version):
+        cli.delete_registered_model_alias(name, CHALLENGER)  # it is no longer challenging
+    return Move(name, version, previous)
+
+
+def promote(
+    cli: MlflowClient, cfg: RegisterConfig, version: int, reason: str, force: bool = False
+) -> Move:
+    """Make `version` champion; refuses a version worse than the champion unless force."""
+    if not reason.strip():
+        raise ValueError("a promotion needs --reason: it is recorded on the version")
+    name = cfg.model_name
+    try:
+        cli.get_model_version(name, str(version))
+    except Exception as exc:
+        raise ValueError(f"model {name!r} has no version {version}") from exc
+    champ, champ_value = current_champion(cli, name, cfg.primary_metric)
+    if champ == version:
+        raise ValueError(f"v{version} of {name} is already the champion")
+    value = _metric(cli, name, version, cfg.primary_metric)
+    if champ_value is not None and not force:
+        worse = value is None or (
+            value < champ_value if cfg.higher_is_better else value > champ_value
+        )
+        if worse:
+            shown = "no value" if value is None else f"{value:.4g}"
+            raise PipelineError(
+                f"v{version} has {cfg.primary_metric} {shown}, worse than champion v{champ}'s "
+                f"{champ_value:.4g}: pass --force to promote it anyway"
+            )
+    tags = {
+        "promotion_reason": reason,
+        "promotion": "forced" if force else "manual",
+        PREVIOUS_TAG: "" if champ is None else str(champ),
+    }
+    return _move(cli, name, version, champ, tags)
+
+
+def rollback(cli: MlflowClient, cfg: RegisterConfig, reason: str) -> Move:
+    """Restore the champion that the current one replaced."""
+    name = cfg.model_name
+    champ, _ = current_champion(cli, name, cfg.primary_metric)
+    if champ is None:
+        raise ValueError(f"{name} has no champion to roll back")
+    previous = cli.get_model_version(name, str(champ)).tags.get(PREVIOUS_TAG, "")
+    if not previous:
+        raise ValueError(f"champion v{champ} of {name} replaced no earlier champion")
+    # The restored version keeps its own previous_champion: rollbacks walk back the history.
+    tags = {
+        "promotion_reason": reason or f"rollback from v{champ}",
+        "promotion": "rollback",
+        "rolled_back_from": str(champ),
+    }
+    return _move(cli, name, int(previous), champ, tags)
+
+
+def main(action: str, version: int | None, reason: str, force: bool, params_path: str) -> None:
+    """CLI entry: promote VERSION or roll back, on the configured registry."""
+    cfg = load_params(params_path).register
+    cli = client(tracking_uri(paths.project_root()))
+    if action == "promote":
+        assert version is not None
+        move = promote(cli, cfg, version, reason, force)
+    else:
+        move = rollback(cli, cfg, reason)
+    was = "none" if move.previous is None else f"v{move.previous}"
+    print(f"{action}: {move.model_name} @champion -> v{move.version} (was {was})")
