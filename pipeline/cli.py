@@ -55,6 +55,12 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="version or @alias (default: @challenger, else newest)",
     )
+    s.add_argument(
+        "--html",
+        default=None,
+        metavar="FILE",
+        help="also write a self-contained HTML page (and log it to version B)",
+    )
     s = sub.add_parser(
         "promote",
         parents=[common],
@@ -100,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "review":
             from pipeline.review import main as review_main
 
-            review_main(args.a, args.b, args.params)
+            review_main(args.a, args.b, args.params, args.html)
         elif args.command in ("promote", "rollback"):
             from pipeline.promote import main as promote_main
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from mlflow.entities.model_registry import ModelVersion
@@ -61,51 +63,103 @@ def _aliases(cli: MlflowClient, mv: ModelVersion) -> str:
     return ",".join(f"@{a}" for a, v in sorted(aliases.items()) if str(v) == str(mv.version)) or "-"
 
 
-def compare(cli: MlflowClient, a: ModelVersion, b: ModelVersion) -> str:
+@dataclass(frozen=True)
+class MetricRow:
+    """One metric of both versions; better is 'A', 'B' or '' (tie or no direction)."""
+
+    key: str
+    a: float | None
+    b: float | None
+    better: str
+
+    @property
+    def delta(self) -> float | None:
+        """B - A, when both exist."""
+        return None if self.a is None or self.b is None else self.b - self.a
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Everything a reviewer sees about two versions, for the text and HTML renderers."""
+
+    name: str
+    a: ModelVersion
+    b: ModelVersion
+    aliases: tuple[str, str]
+    metrics: list[MetricRow]
+    params_diff: list[tuple[str, str, str]]
+    lineage: list[tuple[str, str, str]]
+
+
+def build(cli: MlflowClient, a: ModelVersion, b: ModelVersion) -> Comparison:
+    """Collect metrics (with the better side), differing params and lineage tags."""
+    ma, mb = _metrics(a), _metrics(b)
+    rows = []
+    for key in sorted(set(ma) | set(mb)):
+        va, vb = ma.get(key), mb.get(key)
+        hib = _direction(key)
+        better = ""
+        if va is not None and vb is not None and hib is not None and va != vb:
+            better = "B" if (vb > va) == hib else "A"
+        rows.append(MetricRow(key, va, vb, better))
+    pa, pb = (cli.get_run(v.run_id).data.params if v.run_id else {} for v in (a, b))
+    diff = [
+        (k, pa.get(k, "-"), pb.get(k, "-"))
+        for k in sorted(set(pa) | set(pb))
+        if pa.get(k) != pb.get(k)
+    ]
+    lineage = [
+        (t, a.tags.get(t, "-"), b.tags.get(t, "-"))
+        for t in ("data_hash", "git_commit", "params_hash", "run_key")
+    ]
+    return Comparison(a.name, a, b, (_aliases(cli, a), _aliases(cli, b)), rows, diff, lineage)
+
+
+def fmt_value(v: float | None) -> str:
+    return "-" if v is None else f"{v:.4g}"
+
+
+def render_text(c: Comparison) -> str:
     """Side-by-side text: metrics with delta and winner, differing params, lineage, grids."""
     w = 24
     lines = [
-        f"{'':<{w}} {f'A: v{a.version}':>16} {f'B: v{b.version}':>16}",
-        f"{'aliases':<{w}} {_aliases(cli, a):>16} {_aliases(cli, b):>16}",
+        f"{'':<{w}} {f'A: v{c.a.version}':>16} {f'B: v{c.b.version}':>16}",
+        f"{'aliases':<{w}} {c.aliases[0]:>16} {c.aliases[1]:>16}",
         "",
         f"{'metric':<{w}} {'A':>16} {'B':>16} {'B - A':>10}  better",
     ]
-    ma, mb = _metrics(a), _metrics(b)
-    for key in sorted(set(ma) | set(mb)):
-        va, vb = ma.get(key), mb.get(key)
-        delta, better = "", ""
-        if va is not None and vb is not None:
-            delta = f"{vb - va:+.4g}"
-            hib = _direction(key)
-            if hib is not None and va != vb:
-                better = "B" if (vb > va) == hib else "A"
-        fa = "-" if va is None else f"{va:.4g}"
-        fb = "-" if vb is None else f"{vb:.4g}"
-        lines.append(f"{key:<{w}} {fa:>16} {fb:>16} {delta:>10}  {better}")
-    pa, pb = (cli.get_run(v.run_id).data.params if v.run_id else {} for v in (a, b))
-    diff = sorted(k for k in set(pa) | set(pb) if pa.get(k) != pb.get(k))
-    lines += ["", "params that differ:" if diff else "params: identical"]
-    lines += [f"  {k:<{w - 2}} {pa.get(k, '-'):>16} {pb.get(k, '-'):>16}" for k in diff]
+    for r in c.metrics:
+        delta = "" if r.delta is None else f"{r.delta:+.4g}"
+        lines.append(
+            f"{r.key:<{w}} {fmt_value(r.a):>16} {fmt_value(r.b):>16} {delta:>10}  {r.better}"
+        )
+    lines += ["", "params that differ:" if c.params_diff else "params: identical"]
+    lines += [f"  {k:<{w - 2}} {va:>16} {vb:>16}" for k, va, vb in c.params_diff]
     lines.append("")
-    for label in ("data_hash", "git_commit", "params_hash"):
-        ta, tb = a.tags.get(label, "-"), b.tags.get(label, "-")
+    for label, ta, tb in c.lineage:
         same = "same" if ta == tb else "differs"
         lines.append(f"{label:<{w}} A {ta[:16]:<16} B {tb[:16]:<16} ({same})")
     lines += ["", "sample grids:"]
-    for label, v in (("A", a), ("B", b)):
+    for label, v in (("A", c.a), ("B", c.b)):
         lines.append(f"  {label}: {v.tags.get('sample_grid', '-')} (run {v.run_id})")
     return "\n".join(lines)
 
 
-def main(ref_a: str | None, ref_b: str | None, params_path: str) -> None:
-    """Print champion vs challenger (or any two versions) side by side."""
+def main(ref_a: str | None, ref_b: str | None, params_path: str, html: str | None = None) -> None:
+    """Print champion vs challenger (or any two versions); optionally write an HTML page."""
     name = load_params(params_path).register.model_name
     cli = client(tracking_uri(paths.project_root()))
     a, b = _default_pair(cli, name)
     a = resolve(cli, name, ref_a) if ref_a else a
     b = resolve(cli, name, ref_b) if ref_b else b
+    comparison = build(cli, a, b)
     print(f"review: {name} (tracking {cli.tracking_uri})\n")
-    print(compare(cli, a, b))
+    print(render_text(comparison))
+    if html:
+        from pipeline.review_html import write_review_page
+
+        where = write_review_page(cli, comparison, Path(html))
+        print(f"\nreview page: {html} (logged to v{b.version} as {where})")
 
 
 def _read(path: Any) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -97,6 +98,13 @@ def test_dvc_repro_registers_and_gates(project: Path) -> None:
     assert fd_row.rstrip().endswith("A")  # the champion has the better (lower) FD
     assert "train.lr" in review  # the one param that differs
     assert "stays @challenger" in gan("summary")
+    gan("review", "--html", "review/page.html")
+    page = (project / "review/page.html").read_text()
+    assert page.count("data:image/png;base64,") == 2 and "<svg" in page  # grids + curves inline
+    assert "train.lr" in page
+    assert re.search(r"(src|href)=[\"']https?:", page) is None  # nothing loaded from the network
+    v2 = cli.get_model_version("gan-digits", "2")
+    assert v2.tags["review_html"].endswith("reviews/review_v1_vs_v2.html")
     gan("sample", "-n", "16", "--seed", "3", "--out", "s.npy")
     arr = np.load(project / "s.npy")
     assert arr.shape == (16, 1, 8, 8) and arr.dtype == np.float32
