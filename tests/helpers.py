@@ -9,7 +9,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import torch
 import yaml
+
+from ganmodels import build_generator
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -70,3 +73,17 @@ def copy_project(dest: Path) -> Path:
     run("git", "add", "-A")
     run("git", "commit", "-qm", "project")
     return dest
+
+
+def save_tiny_generator(path: Path) -> Path:
+    """A small untrained generator export (what the train stage writes), for registry tests."""
+    cfg = {
+        "architecture": "dcgan",
+        "z_dim": 8,
+        "channels": 1,
+        "image_size": 8,
+        "g_channels": 4,
+        "d_channels": 4,
+    }
+    torch.save({"model_config": cfg, "state_dict": build_generator(cfg).state_dict()}, path)
+    return path

@@ -5,34 +5,24 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import torch
 from mlflow.tracking import MlflowClient
 
-from ganmodels import build_generator
 from pipeline.config import PipelineError, RegisterConfig
 from pipeline.promote import promote, rollback
 from pipeline.register import register
 from pipeline.tracking import client, ensure_experiment
+from tests.helpers import save_tiny_generator
 
 CFG = RegisterConfig(
     model_name="gan-test", primary_metric="fd_digits", higher_is_better=False, min_improvement=0.1
 )
-MODEL = {
-    "architecture": "dcgan",
-    "z_dim": 8,
-    "channels": 1,
-    "image_size": 8,
-    "g_channels": 4,
-    "d_channels": 4,
-}
 
 
 @pytest.fixture
 def store(tmp_path: Path) -> tuple[MlflowClient, str, Path]:
     cli = client(f"sqlite:///{tmp_path / 'mlflow.db'}")
     exp = ensure_experiment(cli, "reg-test", tmp_path)
-    gen = tmp_path / "generator.pt"
-    torch.save({"model_config": MODEL, "state_dict": build_generator(MODEL).state_dict()}, gen)
+    gen = save_tiny_generator(tmp_path / "generator.pt")
     return cli, exp, gen
 
 

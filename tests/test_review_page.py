@@ -8,26 +8,17 @@ import subprocess
 from pathlib import Path
 
 import numpy as np
-import torch
 from PIL import Image
 
-from ganmodels import build_generator
 from pipeline.config import RegisterConfig
 from pipeline.grid import make_grid
 from pipeline.register import register
 from pipeline.review import build, resolve
 from pipeline.review_html import write_review_page
 from pipeline.tracking import RunWriter, client, ensure_experiment
+from tests.helpers import save_tiny_generator
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-MODEL = {
-    "architecture": "dcgan",
-    "z_dim": 8,
-    "channels": 1,
-    "image_size": 8,
-    "g_channels": 4,
-    "d_channels": 4,
-}
 CFG = RegisterConfig(
     model_name="gan-page", primary_metric="fd_digits", higher_is_better=False, min_improvement=0.0
 )
@@ -49,8 +40,7 @@ def test_review_page_renders_offline_with_every_image(tmp_path: Path) -> None:
     assert CHROMIUM, "headless Chromium is needed: apt-get install chromium (.ci/run does)"
     cli = client(f"sqlite:///{tmp_path / 'mlflow.db'}")
     exp = ensure_experiment(cli, "page-test", tmp_path)
-    gen = tmp_path / "generator.pt"
-    torch.save({"model_config": MODEL, "state_dict": build_generator(MODEL).state_dict()}, gen)
+    gen = save_tiny_generator(tmp_path / "generator.pt")
     _version(cli, exp, gen, 10.0, seed=0)
     _version(cli, exp, gen, 12.0, seed=1)
     comparison = build(
