@@ -13,13 +13,13 @@ export PATH := $(BIN):$(PATH)
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -qq --upgrade pip
 	if command -v nvidia-smi >/dev/null 2>&1; then \
 		echo "CUDA found: torch comes from pyproject's range"; \
 	else \
-		$(BIN)/python -m pip install -q $(TORCH_PIP_ARGS) "$(TORCH_CPU)"; \
+		$(BIN)/python -m pip install -qq $(TORCH_PIP_ARGS) "$(TORCH_CPU)"; \
 	fi
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -qq -e '.[dev]'
 	touch $@
 
 install: $(VENV)/.installed
