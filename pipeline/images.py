@@ -167,7 +167,8 @@ def read_folder(root: Path, image_size: int, channels: int, on_bad_file: str) ->
     files = _walk(root)
     rels = [f for f in files if f.lower().endswith(IMAGE_EXTENSIONS)]
     if not rels:
-        others = f", only {len(files)} other file(s)" if files else ""
+        others = f", only other files: {', '.join(files[:20])}" if files else ""
+        others += f" (+{len(files) - 20} more)" if len(files) > 20 else ""
         raise DataError(
             f"{root}: no images found{others} (expected {', '.join(IMAGE_EXTENSIONS)} files "
             f"directly in the folder or in one subfolder per class; hidden files are ignored)"
@@ -201,7 +202,8 @@ def read_folder(root: Path, image_size: int, channels: int, on_bad_file: str) ->
             f"(they are then listed in schema.json)."
         )
     if not arrays:
-        raise DataError(f"{root}: none of the {len(rels)} image file(s) could be read")
+        listing = "\n".join(f"  {b['path']}: {b['reason']}" for b in bad)
+        raise DataError(f"{root}: none of the {len(rels)} image file(s) could be read:\n{listing}")
 
     labels, class_names = None, []
     if folder_names is not None:

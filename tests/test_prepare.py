@@ -301,3 +301,16 @@ def test_unit_range_round_trip() -> None:
     assert x.dtype == np.float32 and x.min() == -1.0 and x.max() == 1.0
     # The model side's inverse (ganmodels.to_uint8) gives back every level exactly.
     np.testing.assert_array_equal(to_uint8(torch.from_numpy(x)).numpy(), levels)
+
+
+def test_folders_without_readable_images_list_their_files(tmp_path: Path) -> None:
+    only_text = tmp_path / "texts"
+    only_text.mkdir()
+    (only_text / "notes.txt").write_text("no pictures here")
+    with pytest.raises(DataError, match=r"no images found, only other files: notes.txt"):
+        prepare(_cfg(only_text), tmp_path / "out")
+    all_bad = tmp_path / "broken"
+    all_bad.mkdir()
+    (all_bad / "a.png").write_bytes(b"not a png at all")
+    with pytest.raises(DataError, match=r"none of the 1 image file\(s\) could be read:\n  a.png: "):
+        prepare(_cfg(all_bad, on_bad_file="skip"), tmp_path / "out")
