@@ -28,7 +28,34 @@ def _parser() -> argparse.ArgumentParser:
         "--params", default="params.yaml", help="params file (default: params.yaml)"
     )
     for name, (_, help_) in STAGES.items():
-        sub.add_parser(name, parents=[common], help=help_, description=help_)
+        s = sub.add_parser(name, parents=[common], help=help_, description=help_)
+        if name == "train":  # set by `gan submit` for the job it runs
+            s.add_argument("--prepared", default=None, help="prepared data folder (staged copy)")
+            s.add_argument("--out-dir", default=None, help="write the stage's outs under DIR")
+            s.add_argument(
+                "--storage-root",
+                default=None,
+                help="what a relative train.storage_path is relative to",
+            )
+    s = sub.add_parser(
+        "submit",
+        parents=[common],
+        help="Run training as a job on a Ray cluster (Jobs API).",
+        description="Stage the prepared data on train.storage_path, submit `gan train` with the "
+        "project as working_dir, stream its log, and copy the outs back. Exit status mirrors "
+        "the job's: 0 SUCCEEDED, 1 FAILED, 2 STOPPED.",
+    )
+    s.add_argument("--address", default=None, help="Jobs API URL (default: $RAY_ADDRESS)")
+    s.add_argument("--no-wait", action="store_true", help="print the job id and return")
+    s = sub.add_parser(
+        "jobs",
+        parents=[common],
+        help="Status, logs or stop of a submitted job.",
+        description="Inspect or stop a job that `gan submit` started.",
+    )
+    s.add_argument("action", choices=["status", "logs", "stop"])
+    s.add_argument("job_id", help="the submission id `gan submit` printed")
+    s.add_argument("--address", default=None, help="Jobs API URL (default: $RAY_ADDRESS)")
     s = sub.add_parser(
         "sample",
         parents=[common],
@@ -93,12 +120,33 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _cluster(args: argparse.Namespace) -> int:
+    from pipeline import cluster, paths
+    from pipeline.config import load_params
+
+    if args.command == "jobs":
+        return cluster.jobs(args.action, args.job_id, args.address)
+    params = load_params(args.params)
+    root = paths.project_root()
+    if args.no_wait:
+        _, sid, _ = cluster.submit(params, root, args.address, args.params)
+        print(f"submit: follow with `gan jobs logs {sid}`; outs stay in train.storage_path")
+        return 0
+    return cluster.run_on_cluster(params, root, args.address, args.params)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `gan` console script."""
     args = _parser().parse_args(argv)
     try:
-        if args.command in STAGES:
+        if args.command == "train":
+            from pipeline.train import main as train_main
+
+            train_main(args.params, args.prepared, args.out_dir, args.storage_root)
+        elif args.command in STAGES:
             importlib.import_module(STAGES[args.command][0]).main(args.params)
+        elif args.command in ("submit", "jobs"):
+            return _cluster(args)
         elif args.command == "sample":
             from pipeline.sample import main as sample_main
 

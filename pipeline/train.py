@@ -31,8 +31,7 @@ from pipeline.tracking import (
 )
 
 # The controller polls workers every 2 s by default, making each report() cost ~1-1.6 s.
-_POLL_ENV = "RAY_TRAIN_HEALTH_CHECK_INTERVAL_S"
-os.environ.setdefault(_POLL_ENV, "0.2")
+os.environ.setdefault("RAY_TRAIN_HEALTH_CHECK_INTERVAL_S", "0.2")
 
 
 class TrainingError(PipelineError):
@@ -106,17 +105,19 @@ def _init_ray(num_workers: int) -> tuple[int, bool]:
     if not ray.is_initialized():
         # Worker output stays in Ray's logs: progress comes from MLflow, errors from fit().
         logging.getLogger("ray").setLevel(logging.ERROR)
-        kwargs: dict[str, Any] = {
-            "logging_level": logging.ERROR,
-            "log_to_driver": False,
-            # The controller runs in the cluster: it reads its poll interval from the job's env.
-            "runtime_env": {"env_vars": {_POLL_ENV: os.environ[_POLL_ENV]}},
-        }
+        # The controller reads its poll interval from the environment: a local Ray inherits
+        # ours; a cluster job gets it from `gan submit`'s runtime_env.
+        kwargs: dict[str, Any] = {"logging_level": logging.ERROR, "log_to_driver": False}
         if address:
             ray.init(address=address, **kwargs)
         else:
+            # "local" forces a fresh instance: without it ray.init() silently joins any
+            # cluster a `ray start` left running on this machine.
             ray.init(
-                num_cpus=max(os.cpu_count() or 1, num_workers), include_dashboard=False, **kwargs
+                address="local",
+                num_cpus=max(os.cpu_count() or 1, num_workers),
+                include_dashboard=False,
+                **kwargs,
             )
     return int(ray.cluster_resources().get("CPU", 1)), not address
 
@@ -215,9 +216,8 @@ def fit(params: Params, root: Path, prepared: Path) -> tuple[TrainResult, dict[s
     return summary, state
 
 
-def write_outputs(result: TrainResult, state: dict[str, Any], uri: str) -> None:
+def write_outputs(result: TrainResult, state: dict[str, Any], uri: str, out_root: Path) -> None:
     """Generator file, run pointer, train metrics and loss curves (the stage's DVC outs)."""
-    paths.GENERATOR.parent.mkdir(parents=True, exist_ok=True)
     generator = {
         "model_config": state["model_config"],
         "state_dict": state["G_ema"],
@@ -225,23 +225,27 @@ def write_outputs(result: TrainResult, state: dict[str, Any], uri: str) -> None:
         "data_hash": result.data_hash,
         "run_id": result.run_id,
     }
-    paths.atomic_write(paths.GENERATOR, lambda tmp: torch.save(generator, tmp))
+    paths.atomic_write(out_root / paths.GENERATOR, lambda tmp: torch.save(generator, tmp))
     pointer = {
         "params_hash": result.params_hash,
         "run_id": result.run_id,
         "run_key": result.run_key,
         "experiment_id": result.experiment_id,
     }
-    paths.TRAIN_RUN.write_text(json.dumps(pointer, indent=2) + "\n")
-    paths.METRICS.mkdir(exist_ok=True)
+    _write_json(out_root / paths.TRAIN_RUN, pointer)
     metrics = {
         "step": result.step,
         "start_step": result.start_step,
         "wall_time_s": result.wall_time_s,
         **result.final_metrics,
     }
-    (paths.METRICS / "train.json").write_text(json.dumps(metrics, indent=2) + "\n")
-    _write_loss_curves(client(uri), result.run_id, paths.PLOTS / "losses.csv")
+    _write_json(out_root / paths.METRICS / "train.json", metrics)
+    _write_loss_curves(client(uri), result.run_id, out_root / paths.PLOTS / "losses.csv")
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2) + "\n")
 
 
 def _write_loss_curves(cli: Any, run_id: str, out: Path) -> None:
@@ -259,12 +263,29 @@ def _write_loss_curves(cli: Any, run_id: str, out: Path) -> None:
             w.writerow({"step": step, **rows[step]})
 
 
-def main(params_path: str = str(paths.PARAMS)) -> None:
-    """DVC entry point: params -> fit -> outs."""
+def main(
+    params_path: str = str(paths.PARAMS),
+    prepared: str | None = None,
+    out_dir: str | None = None,
+    storage_root: str | None = None,
+) -> None:
+    """DVC entry point: params -> fit -> outs (on a cluster when RAY_ADDRESS is a Jobs URL).
+
+    prepared, out_dir and storage_root are set by `gan submit` for the job it runs: where the
+    staged shards are, where outs go, and what a relative train.storage_path is relative to.
+    """
+    from pipeline.cluster import is_jobs_address, run_on_cluster
+
     params = load_params(params_path)
     root = paths.project_root()
-    result, state = fit(params, root, paths.PREPARED)
-    write_outputs(result, state, tracking_uri(root))
+    if prepared is None and is_jobs_address(os.environ.get("RAY_ADDRESS")):
+        status = run_on_cluster(params, root, None, params_path)
+        if status:
+            raise TrainingError(f"the cluster job did not succeed (exit status {status})")
+        return
+    base = Path(storage_root) if storage_root else root
+    result, state = fit(params, base, Path(prepared) if prepared else paths.PREPARED)
+    write_outputs(result, state, tracking_uri(root), Path(out_dir) if out_dir else root)
     resumed = f" (resumed at step {result.start_step})" if result.start_step else ""
     print(
         f"train: done {result.step} steps{resumed} in {result.wall_time_s:.0f} s -> "

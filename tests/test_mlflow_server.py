@@ -3,69 +3,15 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
-import time
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import mlflow
 import pandas as pd
-import pytest
 from mlflow.tracking import MlflowClient
 
 from pipeline.tracking import active_tracking
 from tests.helpers import BIN, clean_env
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def mlflow_server(tmp_path: Path) -> Iterator[str]:
-    """A real tracking server with its own SQLite store and proxied artifacts; always stopped."""
-    port = _free_port()
-    uri = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen(
-        [
-            str(BIN / "mlflow"),
-            "server",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--backend-store-uri",
-            f"sqlite:///{tmp_path / 'server.db'}",
-            "--artifacts-destination",
-            str(tmp_path / "server-artifacts"),
-            "--workers",
-            "1",
-        ],
-        env=clean_env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                urllib.request.urlopen(f"{uri}/health", timeout=2)
-                break
-            except OSError:
-                assert proc.poll() is None, "mlflow server exited"
-                assert time.monotonic() < deadline, "mlflow server did not come up in 90 s"
-                time.sleep(0.5)
-        yield uri
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def test_dvc_repro_tracks_and_registers_on_the_server(project: Path, mlflow_server: str) -> None:

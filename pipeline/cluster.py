@@ -1,0 +1,201 @@
+"""Training as a Ray cluster job: `gan submit`, `gan jobs`, and the train stage's cluster mode.
+
+The project travels as the job's working_dir. DVC outputs are gitignored and do not travel, so
+the prepared shards go to shared storage (`train.storage_path`, content-addressed by data hash)
+and the job writes its outputs there too; the submitting side copies them back into the DVC outs.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from pipeline import paths
+from pipeline.config import Params, PipelineError
+from pipeline.data import read_schema
+from pipeline.tracking import tracking_uri
+
+# Never uploaded: environments, caches, outputs and local stores.
+EXCLUDES = [
+    ".git",
+    ".venv",
+    ".dvc/cache",
+    ".dvc/tmp",
+    "data",
+    "models",
+    "metrics",
+    "plots",
+    "ray_runs",
+    "mlartifacts",
+    "mlruns",
+    "mlflow.db",
+    "dvc_plots",
+    "__pycache__",
+    "*.egg-info",
+    ".pytest_cache",
+    ".ruff_cache",
+]
+# What the train stage writes, relative to the project root: copied back after the job.
+TRAIN_OUTS = (
+    paths.GENERATOR,
+    paths.TRAIN_RUN,
+    paths.METRICS / "train.json",
+    paths.PLOTS / "losses.csv",
+)
+EXIT = {"SUCCEEDED": 0, "FAILED": 1, "STOPPED": 2}
+
+
+def jobs_address(address: str | None) -> str:
+    """The cluster's Jobs API URL from --address or RAY_ADDRESS."""
+    addr = address or os.environ.get("RAY_ADDRESS")
+    if not addr:
+        raise ValueError("no Ray cluster: pass --address or set RAY_ADDRESS=http://HEAD:8265")
+    if not addr.startswith(("http://", "https://")):
+        raise ValueError(
+            f"Ray address {addr!r} is not a Jobs API URL: submission needs the dashboard "
+            "address, e.g. http://HEAD:8265"
+        )
+    return addr
+
+
+def is_jobs_address(addr: str | None) -> bool:
+    """Whether RAY_ADDRESS names a cluster to submit to (rather than one to join directly)."""
+    return bool(addr) and addr.startswith(("http://", "https://"))
+
+
+def job_client(address: str | None) -> Any:
+    """A JobSubmissionClient, with a hint when the cluster wants a token."""
+    from ray.job_submission import JobSubmissionClient
+
+    addr = jobs_address(address)
+    try:
+        return JobSubmissionClient(addr)
+    except Exception as exc:
+        hint = "" if os.environ.get("RAY_AUTH_MODE") else " (token auth? set RAY_AUTH_MODE=token)"
+        raise PipelineError(f"cannot reach the Ray cluster at {addr}: {exc}{hint}") from None
+
+
+def _dir_size(root: Path) -> int:
+    skip = {e for e in EXCLUDES if "*" not in e}
+    total = 0
+    for dirpath, dirnames, filenames in os.walk(root):
+        rel = Path(dirpath).relative_to(root)
+        dirnames[:] = [d for d in dirnames if (rel / d).as_posix() not in skip and d not in skip]
+        total += sum((Path(dirpath) / f).stat().st_size for f in filenames if f not in skip)
+    return total
+
+
+def stage_data(prepared: Path, storage: Path) -> Path:
+    """Copy the prepared shards to shared storage once per data hash; returns their folder."""
+    data_hash = read_schema(prepared)["data_hash"]
+    dest = storage / "datasets" / data_hash
+    if not (dest / "schema.json").is_file():
+        tmp = dest.with_name(f".{data_hash}.{os.getpid()}.tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.copytree(prepared, tmp)
+        shutil.rmtree(dest, ignore_errors=True)
+        tmp.rename(dest)
+        print(f"submit: uploaded prepared data {data_hash[:12]} to {dest}", flush=True)
+    return dest
+
+
+def submit(
+    params: Params, root: Path, address: str | None, params_path: str
+) -> tuple[Any, str, Path]:
+    """Stage data and submit `gan train` as a job; returns (client, submission id, outputs dir)."""
+    client = job_client(address)
+    storage = (root / params.train.storage_path).resolve()
+    dataset = stage_data(root / paths.PREPARED, storage)
+    from pipeline.train import run_key
+
+    # Named after the training identity (as the Ray run and MLflow run are), then the time.
+    key = run_key(params, read_schema(dataset)["data_hash"])
+    sid = f"gan-train-{key}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+    outputs = storage / "outputs" / sid
+    entrypoint = (
+        f"python -m pipeline train --params {params_path} --prepared {dataset} "
+        f"--out-dir {outputs} --storage-root {root.resolve()}"
+    )
+    env = {
+        "MLFLOW_TRACKING_URI": tracking_uri(root),
+        # Read by the Train controller, which runs in the job: see pipeline/train.py.
+        "RAY_TRAIN_HEALTH_CHECK_INTERVAL_S": os.environ.get(
+            "RAY_TRAIN_HEALTH_CHECK_INTERVAL_S", "0.2"
+        ),
+    }
+    size = _dir_size(root)
+    client.submit_job(
+        entrypoint=entrypoint,
+        submission_id=sid,
+        runtime_env={"working_dir": str(root), "excludes": EXCLUDES, "env_vars": env},
+        metadata={"project": root.name, "params": params_path},
+    )
+    print(
+        f"submit: job {sid} ({size / 1e6:.2f} MB working dir) -> {jobs_address(address)}",
+        flush=True,
+    )
+    return client, sid, outputs
+
+
+def follow(client: Any, sid: str, poll_s: float = 1.0) -> str:
+    """Print the job's log as it grows until it ends; returns its final status."""
+    printed = 0
+    while True:
+        status = str(client.get_job_status(sid))
+        logs = client.get_job_logs(sid)
+        if len(logs) > printed:
+            sys.stdout.write(logs[printed:])
+            sys.stdout.flush()
+            printed = len(logs)
+        if status in EXIT:
+            return status
+        time.sleep(poll_s)
+
+
+def fetch_outputs(outputs: Path, root: Path) -> None:
+    """Copy the job's train outs back to where DVC expects them."""
+    for rel in TRAIN_OUTS:
+        src = outputs / rel
+        if not src.is_file():
+            raise PipelineError(f"the job finished but left no {rel} in {outputs}")
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src, root / rel)
+
+
+def run_on_cluster(params: Params, root: Path, address: str | None, params_path: str) -> int:
+    """Submit, stream logs, and bring the outs back; returns the job's exit status."""
+    client, sid, outputs = submit(params, root, address, params_path)
+    status = follow(client, sid)
+    print(f"submit: job {sid} {status}", flush=True)
+    if status == "SUCCEEDED":
+        fetch_outputs(outputs, root)
+    return EXIT[status]
+
+
+def jobs(action: str, sid: str, address: str | None) -> int:
+    """`gan jobs status|logs|stop ID`."""
+    client = job_client(address)
+    if action == "status":
+        print(client.get_job_status(sid))
+    elif action == "logs":
+        print(client.get_job_logs(sid), end="")
+    else:
+        client.stop_job(sid)
+        status = follow_quietly(client, sid)
+        print(f"job {sid} {status}")
+        return 0 if status == "STOPPED" else 1
+    return 0
+
+
+def follow_quietly(client: Any, sid: str, timeout_s: float = 60.0) -> str:
+    """Wait for a job to reach a final status without printing its log."""
+    deadline = time.monotonic() + timeout_s
+    while (status := str(client.get_job_status(sid))) not in EXIT:
+        if time.monotonic() > deadline:
+            raise PipelineError(f"job {sid} still {status} after {timeout_s:.0f} s")
+        time.sleep(0.5)
+    return status
