@@ -8,13 +8,12 @@ and the job writes its outputs there too; the submitting side copies them back i
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from pipeline import paths
+from pipeline import paths, storage
 from pipeline.config import Params, PipelineError
 from pipeline.data import read_schema
 from pipeline.tracking import tracking_uri
@@ -89,16 +88,13 @@ def _dir_size(root: Path) -> int:
     return total
 
 
-def stage_data(prepared: Path, storage: Path) -> Path:
-    """Copy the prepared shards to shared storage once per data hash; returns their folder."""
+def stage_data(prepared: Path, shared: str) -> str:
+    """Copy the prepared shards to shared storage once per data hash; returns their location."""
     data_hash = read_schema(prepared)["data_hash"]
-    dest = storage / "datasets" / data_hash
-    if not (dest / "schema.json").is_file():
-        tmp = dest.with_name(f".{data_hash}.{os.getpid()}.tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        shutil.copytree(prepared, tmp)
-        shutil.rmtree(dest, ignore_errors=True)
-        tmp.rename(dest)
+    dest = storage.join(shared, "datasets", data_hash)
+    if not storage.is_file(storage.join(dest, "schema.json")):
+        # schema.json goes last: its presence means a complete copy (readers check it first).
+        storage.upload(prepared, dest, last="schema.json")
         print(f"submit: uploaded prepared data {data_hash[:12]} to {dest}", flush=True)
     return dest
 
@@ -108,14 +104,14 @@ def submit(
 ) -> tuple[Any, str, Path]:
     """Stage data and submit `gan train` as a job; returns (client, submission id, outputs dir)."""
     client = job_client(address)
-    storage = (root / params.train.storage_path).resolve()
-    dataset = stage_data(root / paths.PREPARED, storage)
+    shared = storage.resolve(params.train.storage_path, root)
+    dataset = stage_data(root / paths.PREPARED, shared)
     from pipeline.train import run_key
 
     # Named after the training identity (as the Ray run and MLflow run are), then the time.
     key = run_key(params, read_schema(dataset)["data_hash"])
     sid = f"gan-train-{key}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
-    outputs = storage / "outputs" / sid
+    outputs = storage.join(shared, "outputs", sid)
     entrypoint = (
         f"python -m pipeline train --params {params_path} --prepared {dataset} "
         f"--out-dir {outputs} --storage-root {root.resolve()}"
@@ -156,14 +152,13 @@ def follow(client: Any, sid: str, poll_s: float = 1.0) -> str:
         time.sleep(poll_s)
 
 
-def fetch_outputs(outputs: Path, root: Path) -> None:
+def fetch_outputs(outputs: str, root: Path) -> None:
     """Copy the job's train outs back to where DVC expects them."""
     for rel in TRAIN_OUTS:
-        src = outputs / rel
-        if not src.is_file():
+        src = storage.join(outputs, rel.as_posix())
+        if not storage.is_file(src):
             raise PipelineError(f"the job finished but left no {rel} in {outputs}")
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(src, root / rel)
+        storage.download(src, root / rel)
 
 
 def run_on_cluster(params: Params, root: Path, address: str | None, params_path: str) -> int:

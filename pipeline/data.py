@@ -11,6 +11,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from pipeline import storage
+
 SPLITS = ("train", "holdout")
 FORMAT_VERSION = 1
 
@@ -19,12 +21,15 @@ class PreparedDataError(ValueError):
     """The prepared data folder is missing, incomplete or inconsistent with schema.json."""
 
 
-def read_schema(prepared_dir: Path) -> dict[str, Any]:
-    """Load prepared_dir/schema.json (written last by prepare, so it implies complete shards)."""
-    path = Path(prepared_dir) / "schema.json"
-    if not path.is_file():
+def read_schema(prepared_dir: Path | str) -> dict[str, Any]:
+    """Load prepared_dir/schema.json (written last by prepare, so it implies complete shards).
+
+    prepared_dir may also be a URI (a dataset staged on shared storage).
+    """
+    path = storage.join(str(prepared_dir), "schema.json")
+    if not storage.is_file(path):
         raise PreparedDataError(f"{path}: not found; run the prepare stage (dvc repro prepare)")
-    schema = json.loads(path.read_text())
+    schema = json.loads(storage.read_bytes(path))
     if schema.get("format_version") != FORMAT_VERSION:
         raise PreparedDataError(
             f"{path}: format_version {schema.get('format_version')!r}, this reader expects "
@@ -33,12 +38,13 @@ def read_schema(prepared_dir: Path) -> dict[str, Any]:
     return schema
 
 
-def _read_shard(path: Path, pixels: int) -> tuple[np.ndarray, np.ndarray]:
+def _read_shard(path: str, pixels: int) -> tuple[np.ndarray, np.ndarray]:
     """One shard's flat images [n, pixels] uint8 and labels [n] int64 (-1 for null)."""
-    if not path.is_file():
+    if not storage.is_file(path):
         raise PreparedDataError(f"{path}: shard listed in schema.json is missing; rerun prepare")
+    fs, inner = storage.filesystem(path)
     try:
-        table = pq.read_table(path, columns=["image", "label"])
+        table = pq.read_table(inner, columns=["image", "label"], filesystem=fs)
     except (OSError, pa.ArrowException, KeyError) as exc:
         raise PreparedDataError(f"{path}: cannot read shard: {exc}") from None
     want = {"image": pa.binary(pixels), "label": pa.int32()}
@@ -63,15 +69,15 @@ def _read_shard(path: Path, pixels: int) -> tuple[np.ndarray, np.ndarray]:
     return flat, labels
 
 
-def load_split(prepared_dir: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
+def load_split(prepared_dir: Path | str, split: str) -> tuple[np.ndarray, np.ndarray]:
     """Images uint8 [N, C, H, W] (contiguous) and labels int64 [N] (-1 if unlabeled)."""
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
-    prepared_dir = Path(prepared_dir)
     schema = read_schema(prepared_dir)
     shape = tuple(schema["shape"])
     pixels = int(np.prod(shape))
-    parts = [_read_shard(prepared_dir / name, pixels) for name in schema["shards"][split]]
+    shards = schema["shards"][split]
+    parts = [_read_shard(storage.join(str(prepared_dir), name), pixels) for name in shards]
     if parts:
         images = np.concatenate([p[0] for p in parts])
         labels = np.concatenate([p[1] for p in parts])

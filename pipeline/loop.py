@@ -115,7 +115,7 @@ def run_worker(config: dict[str, Any]) -> tuple[nn.Module, nn.Module]:
         phases.opt_g.load_state_dict(state["opt_G"])
         phases.opt_d.load_state_dict(state["opt_D"])
 
-    images, _ = load_split(Path(spec.prepared_dir), "train")
+    images, _ = load_split(spec.prepared_dir, "train")
     data = torch.from_numpy(to_unit_range(images)).to(device)
     per_rank = t["batch_size"] // world
     sampler = ShardSampler(len(data), per_rank, rank, world, t["seed"])

@@ -7,6 +7,7 @@ import hashlib
 import json
 import logging
 import os
+import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import Any
 
 import torch
 
-from pipeline import paths
+from pipeline import paths, storage
 from pipeline.config import Params, PipelineError, load_params, params_hash
 from pipeline.data import read_schema
 from pipeline.loop import LoopSpec, load_checkpoint_dir, train_loop_per_worker
@@ -133,7 +134,7 @@ def _use_gpu(choice: str | bool, num_workers: int) -> bool:
     return choice is True or (choice == "auto" and gpus >= num_workers)
 
 
-def fit(params: Params, root: Path, prepared: Path) -> tuple[TrainResult, dict[str, Any]]:
+def fit(params: Params, root: Path, prepared: Path | str) -> tuple[TrainResult, dict[str, Any]]:
     """Run (or resume) distributed training; returns the result and the final checkpoint state."""
     from ray.train import (
         CheckpointConfig,
@@ -167,7 +168,8 @@ def fit(params: Params, root: Path, prepared: Path) -> tuple[TrainResult, dict[s
     spec = LoopSpec(
         model_config=model_config(params, schema),
         train=t.model_dump(),
-        prepared_dir=str(prepared.resolve()),
+        # Workers may run elsewhere: an absolute path (or a URI) they can open themselves.
+        prepared_dir=storage.resolve(str(prepared), Path.cwd()),
         tracking_uri=uri,
         run_id=run_id,
         run_key=key,
@@ -180,7 +182,7 @@ def fit(params: Params, root: Path, prepared: Path) -> tuple[TrainResult, dict[s
         ),
         run_config=RunConfig(
             name=f"gan-{key}",
-            storage_path=str((root / t.storage_path).resolve()),
+            storage_path=storage.resolve(t.storage_path, root),
             checkpoint_config=CheckpointConfig(num_to_keep=t.keep_checkpoints),
             failure_config=FailureConfig(max_failures=0),
         ),
@@ -284,8 +286,13 @@ def main(
             raise TrainingError(f"the cluster job did not succeed (exit status {status})")
         return
     base = Path(storage_root) if storage_root else root
-    result, state = fit(params, base, Path(prepared) if prepared else paths.PREPARED)
-    write_outputs(result, state, tracking_uri(root), Path(out_dir) if out_dir else root)
+    result, state = fit(params, base, prepared or paths.PREPARED)
+    if out_dir is None:
+        write_outputs(result, state, tracking_uri(root), root)
+    else:  # a job: outs go to shared storage, whence `gan submit` fetches them
+        with tempfile.TemporaryDirectory() as tmp:
+            write_outputs(result, state, tracking_uri(root), Path(tmp))
+            storage.upload(Path(tmp), out_dir)
     resumed = f" (resumed at step {result.start_step})" if result.start_step else ""
     print(
         f"train: done {result.step} steps{resumed} in {result.wall_time_s:.0f} s -> "

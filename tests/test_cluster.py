@@ -13,7 +13,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from tests.conftest import _free_port
-from tests.helpers import BIN, clean_env, write_params
+from tests.helpers import BABY, BIN, clean_env, write_params
 
 
 def _ray(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -67,6 +67,9 @@ def _gan(project: Path, env: dict[str, str], *args: str) -> subprocess.Completed
 def test_submit_then_dvc_repro_on_the_cluster(
     project: Path, ray_head: str, mlflow_server: str
 ) -> None:
+    # Shared storage as a URI (what s3:// would be on a real cluster), opened by pyarrow.
+    shared = (project.parent / "shared").as_uri()
+    write_params(project / "params.yaml", BABY, {"train": {"storage_path": shared}})
     env = clean_env(RAY_AUTH_MODE="token", MLFLOW_TRACKING_URI=mlflow_server)
     assert _gan(project, env, "prepare").returncode == 0
 
@@ -86,7 +89,8 @@ def test_submit_then_dvc_repro_on_the_cluster(
     assert cli.get_run(run_id).data.metrics["loss/G_main"] > 0
     # The prepared data was staged once, by content hash.
     schema = json.loads((project / "data/prepared/schema.json").read_text())
-    assert (project / "ray_runs/datasets" / schema["data_hash"] / "schema.json").is_file()
+    assert (project.parent / "shared/datasets" / schema["data_hash"] / "schema.json").is_file()
+    assert list((project.parent / "shared").glob("gan-*/checkpoint_*"))  # Ray's, on the URI
 
     # dvc repro with RAY_ADDRESS: the train stage submits and waits; its outs come back.
     (project / "models/generator.pt").unlink()

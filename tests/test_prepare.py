@@ -314,3 +314,19 @@ def test_folders_without_readable_images_list_their_files(tmp_path: Path) -> Non
     (all_bad / "a.png").write_bytes(b"not a png at all")
     with pytest.raises(DataError, match=r"none of the 1 image file\(s\) could be read:\n  a.png: "):
         prepare(_cfg(all_bad, on_bad_file="skip"), tmp_path / "out")
+
+
+def test_prepared_data_reads_from_a_storage_uri(tmp_path: Path) -> None:
+    # The same reader serves a dataset staged on shared storage (file:// here; s3:// alike).
+    from pipeline import storage
+
+    prepare(_cfg("digits"), tmp_path / "out")
+    uri = (tmp_path / "shared").as_uri() + "/datasets/x"
+    storage.upload(tmp_path / "out", uri, last="schema.json")
+    assert read_schema(uri) == read_schema(tmp_path / "out")
+    for split in ("train", "holdout"):
+        a, b = load_split(uri, split), load_split(tmp_path / "out", split)
+        np.testing.assert_array_equal(a[0], b[0])
+        np.testing.assert_array_equal(a[1], b[1])
+    with pytest.raises(PreparedDataError, match="schema.json: not found"):
+        read_schema((tmp_path / "shared").as_uri() + "/datasets/missing")
