@@ -78,6 +78,7 @@ def test_submit_then_dvc_repro_on_the_cluster(
     assert sub.returncode == 0, out
     sid = re.search(r"submit: job (gan-train-\S+)", out).group(1)
     assert f"job {sid} SUCCEEDED" in out
+    assert out.count("uploaded prepared data") == 1
     assert "step     60/60" in out  # the job's progress display came through
     assert _gan(project, env, "jobs", "status", sid, "--address", ray_head).stdout.strip() == (
         "SUCCEEDED"
@@ -104,6 +105,7 @@ def test_submit_then_dvc_repro_on_the_cluster(
     )
     assert repro.returncode == 0, repro.stdout + repro.stderr
     assert "submit: job gan-train-" in repro.stdout and "SUCCEEDED" in repro.stdout
+    assert "uploaded prepared data" not in repro.stdout  # content-addressed: uploaded once
     assert (project / "models/generator.pt").is_file()
     # Same training identity on the same storage: the job resumed the finished run.
     assert json.loads((project / "models/train_run.json").read_text())["run_id"] == run_id
