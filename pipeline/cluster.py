@@ -8,6 +8,7 @@ and the job writes its outputs there too; the submitting side copies them back i
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -101,20 +102,32 @@ def stage_data(prepared: Path, shared: str) -> str:
 
 def submit(
     params: Params, root: Path, address: str | None, params_path: str
-) -> tuple[Any, str, Path]:
-    """Stage data and submit `gan train` as a job; returns (client, submission id, outputs dir)."""
+) -> tuple[Any, str, str]:
+    """Stage data and submit `gan train` as a job; returns (client, submission id, outputs)."""
+    from pipeline.train import run_key  # imports Ray: only when submitting
+
     client = job_client(address)
     shared = storage.resolve(params.train.storage_path, root)
     dataset = stage_data(root / paths.PREPARED, shared)
-    from pipeline.train import run_key
-
     # Named after the training identity (as the Ray run and MLflow run are), then the time.
     key = run_key(params, read_schema(dataset)["data_hash"])
     sid = f"gan-train-{key}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
     outputs = storage.join(shared, "outputs", sid)
-    entrypoint = (
-        f"python -m pipeline train --params {params_path} --prepared {dataset} "
-        f"--out-dir {outputs} --storage-root {root.resolve()}"
+    entrypoint = shlex.join(
+        [
+            "python",
+            "-m",
+            "pipeline",
+            "train",
+            "--params",
+            params_path,
+            "--prepared",
+            dataset,
+            "--out-dir",
+            outputs,
+            "--storage-root",
+            str(root.resolve()),
+        ]
     )
     env = {
         "MLFLOW_TRACKING_URI": tracking_uri(root),

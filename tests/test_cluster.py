@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -24,38 +26,53 @@ def _ray(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture
 def ray_head() -> Iterator[str]:
-    """A head node with token auth (Ray's default) and its Jobs API; always stopped."""
-    env = clean_env()
+    """A head node with token auth (Ray's default) and its Jobs API; always stopped.
+
+    `ray start --block` in its own process group, so teardown stops this head alone (`ray stop`
+    would stop every Ray on the machine).
+    """
     port, dash = _free_port(), _free_port()
-    started = _ray(
-        "start",
-        "--head",
-        "--num-cpus",
-        "2",
-        "--port",
-        str(port),
-        "--dashboard-host",
-        "127.0.0.1",
-        "--dashboard-port",
-        str(dash),
-        "--include-dashboard",
-        "true",
-        "--disable-usage-stats",
-        env=env,
+    head = subprocess.Popen(
+        [
+            str(BIN / "ray"),
+            "start",
+            "--head",
+            "--block",
+            "--num-cpus",
+            "2",
+            "--port",
+            str(port),
+            "--dashboard-host",
+            "127.0.0.1",
+            "--dashboard-port",
+            str(dash),
+            "--include-dashboard",
+            "true",
+            "--disable-usage-stats",
+        ],
+        env=clean_env(),
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
-        assert started.returncode == 0, started.stdout + started.stderr
         url = f"http://127.0.0.1:{dash}"
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 90
         while (
             _ray("job", "list", "--address", url, env=clean_env(RAY_AUTH_MODE="token")).returncode
             != 0
         ):
-            assert time.monotonic() < deadline, "Jobs API did not come up in 60 s"
+            assert head.poll() is None, "ray start --head exited"
+            assert time.monotonic() < deadline, "Jobs API did not come up in 90 s"
             time.sleep(1)
         yield url
     finally:
-        _ray("stop", "--force", env=env)
+        os.killpg(head.pid, signal.SIGTERM)  # the head's GCS, raylet and workers share its group
+        try:
+            head.wait(timeout=5)  # `ray start --block` lingers after its children exit
+        except subprocess.TimeoutExpired:
+            os.killpg(head.pid, signal.SIGKILL)
+            head.wait(timeout=20)
 
 
 def _gan(project: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
