@@ -1,4 +1,4 @@
-"""Training on a real Ray head (`ray start --head` on 127.0.0.1) tracked by a real MLflow server."""
+"""Training on a real Ray head (`ray start --head`, 127.0.0.1) tracked by a real MLflow server."""
 
 from __future__ import annotations
 
@@ -11,9 +11,12 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import mlflow
+import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
+from pipeline.tracking import active_tracking
 from tests.conftest import _free_port
 from tests.helpers import BABY, BIN, clean_env, write_params
 
@@ -128,6 +131,14 @@ def test_submit_then_dvc_repro_on_the_cluster(
     assert json.loads((project / "models/train_run.json").read_text())["run_id"] == run_id
     mv = cli.get_model_version_by_alias("gan-digits", "champion")
     assert mv.run_id == run_id
+    # Everything went to the team server: nothing to a local store; artifacts through the server.
+    assert not (project / "mlflow.db").exists()
+    assert "eval/fd_digits" in cli.get_run(run_id).data.metrics
+    logged = {f.path for f in cli.list_artifacts(run_id, "samples")}
+    assert "samples/step_0000030.png" in logged
+    with active_tracking(mlflow_server):
+        model = mlflow.pyfunc.load_model("models:/gan-digits@champion")
+    assert model.predict(pd.DataFrame({"n": [4], "seed": [0]})).shape == (4, 1, 8, 8)
 
 
 def test_jobs_stop_ends_a_running_job(project: Path, ray_head: str, tmp_path: Path) -> None:
