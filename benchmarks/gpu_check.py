@@ -24,7 +24,7 @@ from torch.nn.parallel import DistributedDataParallel
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from ganmodels import build_discriminator, build_generator, generate, generator_from_state  # noqa: E402
 from ganmodels.ema import make_ema  # noqa: E402
-from pipeline.phases import Phases, ddp_buffer_kwargs  # noqa: E402
+from pipeline.phases import PHASE_KEYS, Phases, Recipe, ddp_buffer_kwargs  # noqa: E402
 
 
 def throughput(image_size: int, channels: int, batch: int, steps: int) -> dict:
@@ -45,19 +45,20 @@ def throughput(image_size: int, channels: int, batch: int, steps: int) -> dict:
         DistributedDataParallel(G, device_ids=[0], **kw),
         DistributedDataParallel(D, device_ids=[0], **kw),
     )
-    phases = Phases(G, D, G_ema, lr=2e-4, betas=(0.5, 0.999), ema_decay=0.999)
+    recipe = Recipe(
+        objective="bce", lr_g=2e-4, lr_d=2e-4, betas=(0.5, 0.999), d_steps=1, r1_gamma=0.0,
+        r1_interval=16, gp_weight=0.0, ema_decay=0.999, augment=(), augment_p=0.0,
+        ada_target=0.0, ada_interval=4, ada_speed_images=100_000,
+    )  # fmt: skip
+    phases = Phases(G, D, G_ema, recipe)
     real = torch.rand(batch, channels, image_size, image_size, device="cuda") * 2 - 1
-    stats = torch.zeros(4, device="cuda")
+    stats = torch.zeros(len(PHASE_KEYS), device="cuda")
     for i in range(20):
-        stats += phases.step(
-            real, torch.randn(batch, 64, device="cuda"), torch.randn(batch, 64, device="cuda"), i
-        )
+        stats += phases.step([(real, None)], i, torch.Generator().manual_seed(i))
     torch.cuda.synchronize()
     t0 = time.perf_counter()
     for i in range(steps):
-        stats += phases.step(
-            real, torch.randn(batch, 64, device="cuda"), torch.randn(batch, 64, device="cuda"), i
-        )
+        stats += phases.step([(real, None)], i, torch.Generator().manual_seed(i))
     torch.cuda.synchronize()
     dt = time.perf_counter() - t0
     finite = bool(torch.isfinite(stats).all())

@@ -6,34 +6,45 @@ from typing import Any
 
 from torch import nn
 
-from ganmodels.dcgan import DCGANDiscriminator, DCGANGenerator, init_weights
+from ganmodels.dcgan import DCGANDiscriminator, DCGANGenerator
+from ganmodels.mlp import MLPDiscriminator, MLPGenerator
+from ganmodels.resnet import ResNetDiscriminator, ResNetGenerator
 
-# Keys every model config carries, beside the architecture's own sizes.
+ARCHITECTURES = ("dcgan", "resnet", "mlp")
+# Keys every model config carries, beside the optional num_classes (0 = unconditional) and
+# spectral_norm (of D).
 REQUIRED_KEYS = ("architecture", "z_dim", "channels", "image_size", "g_channels", "d_channels")
 
 
-def _check(cfg: dict[str, Any]) -> None:
+def _check(cfg: dict[str, Any]) -> tuple[str, int]:
     missing = [k for k in REQUIRED_KEYS if k not in cfg]
     if missing:
         raise ValueError(f"model config lacks {missing}")
-    if cfg["architecture"] != "dcgan":
-        raise ValueError(f"unknown architecture {cfg['architecture']!r} (known: dcgan)")
+    if cfg["architecture"] not in ARCHITECTURES:
+        raise ValueError(f"unknown architecture {cfg['architecture']!r} (known: {ARCHITECTURES})")
+    return cfg["architecture"], int(cfg.get("num_classes", 0))
 
 
 def build_generator(cfg: dict[str, Any]) -> nn.Module:
-    """Generator for a model config, DCGAN-initialised."""
-    _check(cfg)
-    g = DCGANGenerator(cfg["z_dim"], cfg["channels"], cfg["image_size"], cfg["g_channels"])
-    g.apply(init_weights)
-    return g
+    """Generator for a model config, initialised as its paper does."""
+    arch, k = _check(cfg)
+    z, c, s, w = cfg["z_dim"], cfg["channels"], cfg["image_size"], cfg["g_channels"]
+    if arch == "dcgan":
+        return DCGANGenerator(z, c, s, w, k)
+    if arch == "resnet":
+        return ResNetGenerator(z, c, s, w, k)
+    return MLPGenerator(z, (c, s, s), w, k)
 
 
 def build_discriminator(cfg: dict[str, Any]) -> nn.Module:
-    """Discriminator for a model config, DCGAN-initialised."""
-    _check(cfg)
-    d = DCGANDiscriminator(cfg["channels"], cfg["image_size"], cfg["d_channels"])
-    d.apply(init_weights)
-    return d
+    """Discriminator for a model config, initialised as its paper does."""
+    arch, k = _check(cfg)
+    c, s, w, sn = cfg["channels"], cfg["image_size"], cfg["d_channels"], cfg.get("spectral_norm")
+    if arch == "dcgan":
+        return DCGANDiscriminator(c, s, w, k, bool(sn))
+    if arch == "resnet":
+        return ResNetDiscriminator(c, s, w, k, bool(sn))
+    return MLPDiscriminator((c, s, s), w, k, bool(sn))
 
 
 def generator_from_state(state: dict[str, Any]) -> nn.Module:

@@ -1,6 +1,11 @@
-"""GAN objectives as small functions of discriminator logits; the loop owns backward/step."""
+"""GAN objectives as small functions of discriminator logits; the loop owns backward/step.
+
+Each objective is a (D loss, G loss) pair; `OBJECTIVES` names them for params.yaml.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -14,3 +19,42 @@ def d_loss_bce(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Te
 def g_loss_nonsaturating(fake_logits: torch.Tensor) -> torch.Tensor:
     """Non-saturating generator loss: -log D(G(z)) (strong gradients early in training)."""
     return F.softplus(-fake_logits).mean()
+
+
+def d_loss_hinge(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """Hinge loss (Lim & Ye 2017; SNGAN, BigGAN): max(0, 1 - D(x)) + max(0, 1 + D(G(z)))."""
+    return F.relu(1.0 - real_logits).mean() + F.relu(1.0 + fake_logits).mean()
+
+
+def g_loss_critic(fake_logits: torch.Tensor) -> torch.Tensor:
+    """-D(G(z)): the generator loss of the hinge and Wasserstein objectives."""
+    return -fake_logits.mean()
+
+
+def d_loss_wasserstein(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """Wasserstein critic loss (Arjovsky et al. 2017); pair it with a gradient penalty."""
+    return fake_logits.mean() - real_logits.mean()
+
+
+def d_loss_least_squares(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """LSGAN (Mao et al. 2017) with targets 1 (real) and 0 (fake)."""
+    return 0.5 * ((real_logits - 1.0).square().mean() + fake_logits.square().mean())
+
+
+def g_loss_least_squares(fake_logits: torch.Tensor) -> torch.Tensor:
+    """LSGAN generator loss: fakes pushed to the real target 1."""
+    return 0.5 * (fake_logits - 1.0).square().mean()
+
+
+Loss = Callable[..., torch.Tensor]
+OBJECTIVES: dict[str, tuple[Loss, Loss]] = {
+    "bce": (d_loss_bce, g_loss_nonsaturating),
+    "hinge": (d_loss_hinge, g_loss_critic),
+    "wgan": (d_loss_wasserstein, g_loss_critic),
+    "lsgan": (d_loss_least_squares, g_loss_least_squares),
+}
+
+
+def decision_threshold(objective: str) -> float:
+    """The logit that separates 'real' from 'fake' (LSGAN's targets are 0 and 1)."""
+    return 0.5 if objective == "lsgan" else 0.0

@@ -1,5 +1,6 @@
-"""Sample-quality metric math on feature/label arrays: Frechet distance, k-NN precision/recall,
-class coverage. Pure functions, no I/O; accept numpy arrays or torch tensors."""
+"""Sample-quality metric math on feature/label arrays: Frechet distance, kernel inception distance
+(KID), k-NN precision/recall, density/coverage, class coverage. Pure functions, no I/O; accept numpy
+arrays or torch tensors. Pairwise distances and kernels are computed in bounded-size blocks."""
 
 from __future__ import annotations
 
@@ -121,6 +122,70 @@ def knn_precision_recall(real_feats: Any, fake_feats: Any, k: int = 3) -> tuple[
         fake_inside += int((d <= real_radii.unsqueeze(0)).any(dim=1).sum())
         real_inside |= (d <= fake_radii[start : start + step].unsqueeze(1)).any(dim=0)
     return fake_inside / fake_t.shape[0], int(real_inside.sum()) / real_t.shape[0]
+
+
+def _poly_kernel_sum(a: np.ndarray, b: np.ndarray, skip_diagonal: bool) -> float:
+    """Sum of k(a_i, b_j) = (a_i . b_j / D + 1)^3 over all pairs, i == j left out if asked."""
+    gamma = 1.0 / a.shape[1]
+    total = 0.0
+    step = _rows_per_block(b.shape[0])
+    for start in range(0, a.shape[0], step):
+        block = (a[start : start + step] @ b.T * gamma + 1.0) ** 3
+        if skip_diagonal:
+            rows = np.arange(block.shape[0])
+            block[rows, rows + start] = 0.0
+        total += float(block.sum())
+    return total
+
+
+def kernel_inception_distance(
+    real_feats: Any, fake_feats: Any, num_subsets: int = 100, subset_size: int = 1000, seed: int = 0
+) -> tuple[float, float]:
+    """KID (Binkowski et al. 2018): mean and std of unbiased cubic-kernel MMD^2 over subsets."""
+    if num_subsets < 1:
+        raise ValueError(f"num_subsets must be >= 1, got {num_subsets}")
+    if subset_size < 2:
+        raise ValueError(f"subset_size must be >= 2, got {subset_size}")
+    real = _as_2d_float64(real_feats, "real_feats")
+    fake = _as_2d_float64(fake_feats, "fake_feats")
+    _check_pair(real, fake, ("real_feats", "fake_feats"), min_rows=2)
+    # As the official TF code: subsets shrink to the smaller set (torch-fidelity raises instead).
+    m = min(subset_size, real.shape[0], fake.shape[0])
+    rng = np.random.default_rng(seed)
+    mmds = np.empty(num_subsets)
+    for i in range(num_subsets):
+        x = real[rng.choice(real.shape[0], m, replace=False)]
+        y = fake[rng.choice(fake.shape[0], m, replace=False)]
+        # torch-fidelity's mmd2(mmd_est="unbiased"): the within-set sums drop the i == j terms
+        # and are averaged over m (m - 1) pairs; the cross sum keeps all m^2 pairs.
+        within = _poly_kernel_sum(x, x, skip_diagonal=True) + _poly_kernel_sum(y, y, True)
+        mmds[i] = within / (m * (m - 1)) - 2.0 * _poly_kernel_sum(x, y, False) / (m * m)
+    # Population std (ddof=0), as torch-fidelity's np.std.
+    return float(mmds.mean()), float(mmds.std())
+
+
+def density_coverage(real_feats: Any, fake_feats: Any, k: int = 5) -> tuple[float, float]:
+    """Density and coverage (Naeem et al. 2020) with k-NN balls around the real features."""
+    if k < 1:
+        raise ValueError(f"k must be >= 1, got {k}")
+    real = _as_2d_float64(real_feats, "real_feats")
+    fake = _as_2d_float64(fake_feats, "fake_feats")
+    _check_pair(real, fake, ("real_feats", "fake_feats"), min_rows=k + 1)
+    real_t, fake_t = torch.from_numpy(real), torch.from_numpy(fake)
+    # prdc's radius is the (k+1)-th smallest distance with self (0) included: the k-th other row.
+    radii = _knn_radii(real_t, k)
+    inside, covered = 0, 0
+    # Blocks are real rows against all fakes: for equally large sets these are the shapes that
+    # _knn_radii used, so a fake equal to a real row reproduces that row's distances bit for bit.
+    step = _rows_per_block(fake_t.shape[0])
+    for start in range(0, real_t.shape[0], step):
+        d = torch.cdist(real_t[start : start + step], fake_t)
+        # Strict `<` exactly as prdc's compute_density/compute_coverage (knn_precision_recall
+        # uses `<=`): a fake exactly on a ball's boundary, e.g. the k-th neighbour, is outside.
+        in_ball = d < radii[start : start + step].unsqueeze(1)
+        inside += int(in_ball.sum())
+        covered += int(in_ball.any(dim=1).sum())  # == (min_j d_ij < r_i), prdc's coverage
+    return inside / (k * fake_t.shape[0]), covered / real_t.shape[0]
 
 
 def _to_labels(probs_or_labels: Any, num_classes: int) -> np.ndarray:

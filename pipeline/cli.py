@@ -68,6 +68,9 @@ def _parser() -> argparse.ArgumentParser:
         help="MLflow model URI (default: models:/<register.model_name>@champion)",
     )
     s.add_argument("-n", type=int, default=64, help="number of samples (default: 64)")
+    s.add_argument(
+        "--label", type=int, default=None, help="class of every sample (conditional models)"
+    )
     s.add_argument("--seed", type=int, default=0, help="sampling seed (same seed, same images)")
     s.add_argument("--out", required=True, help="a directory (one PNG each) or a .npy/.png file")
     s = sub.add_parser(
@@ -150,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "sample":
             from pipeline.sample import main as sample_main
 
-            sample_main(args.model_uri, args.n, args.seed, args.out, args.params)
+            sample_main(args.model_uri, args.n, args.seed, args.out, args.params, args.label)
         elif args.command == "review":
             from pipeline.review import main as review_main
 

@@ -48,25 +48,46 @@ class DataConfig(_Section):
 
 
 class ModelConfig(_Section):
-    """Network family and sizes; passed verbatim to ganmodels.build_*."""
+    """Network family and sizes; passed to ganmodels.build_* (with the data's shape)."""
 
-    architecture: Literal["dcgan"]
+    preset: str | None
+    architecture: Literal["dcgan", "resnet", "mlp"]
+    conditional: bool
+    spectral_norm: bool
     z_dim: int = Field(ge=1)
     g_channels: int = Field(ge=1)
     d_channels: int = Field(ge=1)
 
 
+Augmentation = Literal["translation", "cutout", "color"]
+
+
 class TrainConfig(_Section):
-    """Optimisation, distribution and checkpointing of the train stage."""
+    """Objective, regularizers, optimisation, distribution and checkpointing of the train stage."""
 
     steps: int = Field(ge=1)
     batch_size: int = Field(ge=1)
     num_workers: int = Field(ge=1)
     use_gpu: Literal["auto"] | bool
-    lr: float = Field(gt=0.0)
+    objective: Literal["bce", "hinge", "wgan", "lsgan"]
+    lr_g: float = Field(gt=0.0)
+    lr_d: float = Field(gt=0.0)
     beta1: float = Field(ge=0.0, lt=1.0)
     beta2: float = Field(ge=0.0, lt=1.0)
+    d_steps: int = Field(ge=1)
+    r1_gamma: float = Field(ge=0.0)
+    r1_interval: int = Field(ge=1)
+    gp_weight: float = Field(ge=0.0)
     ema_decay: float = Field(ge=0.0, lt=1.0)
+    augment: list[Augmentation]
+    augment_p: float = Field(ge=0.0, le=1.0)
+    ada_target: float = Field(ge=0.0, lt=1.0)
+    ada_interval: int = Field(ge=1)
+    ada_speed_images: int = Field(ge=1)
+    bf16: bool
+    compile: bool
+    stop_on_collapse: bool
+    collapse_window: int = Field(ge=0)
     seed: int
     log_every: int = Field(ge=1)
     sample_every: int = Field(ge=1)
@@ -76,12 +97,17 @@ class TrainConfig(_Section):
     experiment_name: str = Field(min_length=1)
 
     @model_validator(mode="after")
-    def _divisible(self) -> TrainConfig:
+    def _consistent(self) -> TrainConfig:
         if self.batch_size % self.num_workers:
             raise ValueError(
                 f"train.batch_size ({self.batch_size}) must be divisible by "
                 f"train.num_workers ({self.num_workers})"
             )
+        if self.ada_target and not self.augment:
+            raise ValueError("train.ada_target > 0 adapts the augmentation: set train.augment")
+        if self.compile and (self.r1_gamma or self.gp_weight):
+            # AOTAutograd has no double backward, which R1 and the gradient penalty need.
+            raise ValueError("train.compile cannot be combined with train.r1_gamma/gp_weight")
         return self
 
 
@@ -92,6 +118,11 @@ class EvaluateConfig(_Section):
     seed: int
     knn_k: int = Field(ge=1)
     coverage_threshold: float = Field(gt=0.0, lt=1.0)
+    density_k: int = Field(ge=1)
+    kid_subsets: int = Field(ge=1)
+    kid_subset_size: int = Field(ge=2)
+    feature_extractor: Literal["classifier", "inception"]
+    inception_weights: str = Field(min_length=1)
     classifier_epochs: int = Field(ge=1)
     classifier_seed: int
 
@@ -110,8 +141,9 @@ warnings.filterwarnings("ignore", message='Field name "register"', category=User
 
 
 class Params(_Section):
-    """The whole params.yaml."""
+    """The whole params.yaml (presets already folded into model and train)."""
 
+    presets: dict[str, dict[str, dict[str, Any]]]
     data: DataConfig
     model: ModelConfig
     train: TrainConfig
@@ -121,7 +153,7 @@ class Params(_Section):
 
 class _Yaml12Loader(yaml.SafeLoader):
     """SafeLoader reading floats as YAML 1.2 does: PyYAML alone takes `1e-07` (as written by
-    `dvc exp run -S train.lr=0.0000001`) for a string."""
+    `dvc exp run -S train.lr_g=0.0000001`) for a string."""
 
 
 _Yaml12Loader.add_implicit_resolver(
@@ -142,12 +174,50 @@ def _key(loc: tuple[Any, ...]) -> str:
     return ".".join(str(p) for p in loc) or "<root>"
 
 
+_PRESET_SECTIONS = {"model": ModelConfig, "train": TrainConfig}
+
+
+def apply_preset(raw: dict[str, Any]) -> dict[str, Any]:
+    """Fill the null (or absent) model/train keys from the preset named by model.preset."""
+    presets = raw.get("presets") or {}
+    if not isinstance(presets, dict):
+        raise ConfigError("presets: expected a mapping of preset name -> {model: .., train: ..}")
+    for name, preset in presets.items():
+        if not isinstance(preset, dict):
+            raise ConfigError(f"presets.{name}: expected a mapping with model/train sections")
+        for section, values in preset.items():
+            fields = _PRESET_SECTIONS.get(section)
+            if fields is None or not isinstance(values, dict):
+                raise ConfigError(f"presets.{name}.{section}: only model and train mappings")
+            for key in values:
+                if key not in fields.model_fields or key == "preset":
+                    raise ConfigError(f"presets.{name}.{section}.{key}: unknown key")
+    model = raw.get("model")
+    name = model.get("preset") if isinstance(model, dict) else None
+    if name is None:
+        return raw
+    if name not in presets:
+        raise ConfigError(f"model.preset: unknown preset {name!r} (known: {sorted(presets)})")
+    out = dict(raw)
+    for section, values in presets[name].items():
+        merged = dict(out.get(section) or {})
+        for key, value in values.items():
+            if merged.get(key) is None:  # a value set in the section overrides the preset
+                merged[key] = value
+        out[section] = merged
+    return out
+
+
 def parse_params(raw: Any, origin: str = "params.yaml") -> Params:
     """Validate a parsed params mapping; errors name every bad dotted key."""
     if not isinstance(raw, dict):
         raise ConfigError(f"{origin}: expected a mapping at the top level")
     try:
-        return Params.model_validate(raw)
+        resolved = apply_preset(raw)
+    except ConfigError as exc:
+        raise ConfigError(f"{origin}: {exc}") from None
+    try:
+        return Params.model_validate({"presets": {}, **resolved})
     except ValidationError as exc:
         lines = []
         for err in exc.errors():
@@ -155,6 +225,8 @@ def parse_params(raw: Any, origin: str = "params.yaml") -> Params:
             msg = err["msg"].removeprefix("Value error, ")
             if err["type"] == "extra_forbidden":
                 msg = "unknown key"
+            elif err.get("input", 0) is None:
+                msg = "null: set it here, or name a model.preset that sets it"
             lines.append(f"  {key}: {msg}")
         raise ConfigError(f"{origin}: invalid params\n" + "\n".join(lines)) from None
 

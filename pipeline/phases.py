@@ -1,4 +1,4 @@
-"""One GAN training step in named phases (D main, G main, EMA): plain torch, no Ray.
+"""One GAN training step in named phases (D main, D reg, G main, EMA): plain torch, no Ray.
 
 The Ray seam (pipeline/loop.py) wraps G and D in DDP and calls `Phases.step`; the GPU check
 script drives the same code under a bare NCCL process group.
@@ -9,16 +9,25 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import inspect
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import torch
+import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
+from ganmodels.augment import ada_update, diff_augment
 from ganmodels.ema import update_ema
-from ganmodels.losses import d_loss_bce, g_loss_nonsaturating
+from ganmodels.losses import OBJECTIVES, decision_threshold
+from ganmodels.regularizers import gradient_penalty, r1_penalty
 
-# Metric keys of the stats vector `Phases.step` returns (phase names, stylegan2-ada style).
-PHASE_KEYS = ("loss/D_main", "loss/G_main", "D/real", "D/fake")
+# Metric keys of the stats row `Phases.step` returns (phase names, stylegan2-ada style).
+PHASE_KEYS = ("loss/D_main", "loss/D_reg", "loss/G_main", "D/real", "D/fake", "D/accuracy")
+PHASES = ("D_main", "D_reg", "G_main")
+
+Batch = tuple[torch.Tensor, torch.Tensor | None]  # images, labels (None if unconditional)
 
 
 def unwrap(model: nn.Module) -> nn.Module:
@@ -51,7 +60,8 @@ def seeded(stream: str, seed: int, *parts: int) -> torch.Generator:
 class ShardSampler:
     """Per-epoch permutation of the train split, dealt round-robin to ranks (drop-last).
 
-    The batch at a step is a pure function of (seed, rank, step): resuming needs no data state.
+    The batch at a draw index is a pure function of (seed, rank, index): resuming needs no
+    data state.
     """
 
     def __init__(self, n: int, batch: int, rank: int, world: int, seed: int) -> None:
@@ -61,63 +71,201 @@ class ShardSampler:
             raise ValueError(f"train split has {n} rows: too few for {world} x batch {batch}")
         self._epoch, self._order = -1, torch.empty(0, dtype=torch.long)
 
-    def indices(self, step: int) -> torch.Tensor:
-        """Row indices of this rank's batch at a global step."""
-        epoch, i = divmod(step, self.per_epoch)
+    def indices(self, index: int) -> torch.Tensor:
+        """Row indices of this rank's batch number `index` (d_steps batches per step)."""
+        epoch, i = divmod(index, self.per_epoch)
         if epoch != self._epoch:
             perm = torch.randperm(self.n, generator=seeded("data-order", self.seed, epoch))
             self._epoch, self._order = epoch, perm[self.rank :: self.world]
         return self._order[i * self.batch : (i + 1) * self.batch]
 
 
+@dataclass(frozen=True)
+class Recipe:
+    """The train keys that shape a step (objective, regularizers, augmentation, precision)."""
+
+    objective: str
+    lr_g: float
+    lr_d: float
+    betas: tuple[float, float]
+    d_steps: int
+    r1_gamma: float
+    r1_interval: int
+    gp_weight: float
+    ema_decay: float
+    augment: tuple[str, ...]
+    augment_p: float
+    ada_target: float
+    ada_interval: int
+    ada_speed_images: int
+    bf16: bool = False
+
+    @classmethod
+    def from_train(cls, t: dict[str, Any], bf16: bool = False) -> Recipe:
+        """From the train section of params (a dict, as workers receive it)."""
+        keys = set(cls.__dataclass_fields__) - {"betas", "augment", "bf16"}
+        return cls(
+            **{k: t[k] for k in keys},
+            betas=(t["beta1"], t["beta2"]),
+            augment=tuple(t["augment"]),
+            bf16=bf16,
+        )
+
+
 class Phases:
     """G, D (optionally DDP-wrapped), G_ema and their optimizers; owns backward and step."""
 
-    def __init__(
-        self,
-        G: nn.Module,
-        D: nn.Module,
-        G_ema: nn.Module,
-        lr: float,
-        betas: tuple[float, float],
-        ema_decay: float,
-    ) -> None:
-        self.G, self.D, self.G_ema, self.ema_decay = G, D, G_ema, ema_decay
-        self.opt_g = torch.optim.Adam(G.parameters(), lr=lr, betas=betas)
-        self.opt_d = torch.optim.Adam(D.parameters(), lr=lr, betas=betas)
+    def __init__(self, G: nn.Module, D: nn.Module, G_ema: nn.Module, recipe: Recipe) -> None:
+        self.G, self.D, self.G_ema, self.r = G, D, G_ema, recipe
+        self.d_loss, self.g_loss = OBJECTIVES[recipe.objective]
+        self.threshold = decision_threshold(recipe.objective)
+        inner = unwrap(G)
+        self.z_dim, self.num_classes = inner.z_dim, inner.num_classes
+        self.device = next(inner.parameters()).device
+        self.opt_g = torch.optim.Adam(G.parameters(), lr=recipe.lr_g, betas=recipe.betas)
+        self.opt_d = torch.optim.Adam(D.parameters(), lr=recipe.lr_d, betas=recipe.betas)
+        self.augment_p = recipe.augment_p
+        # ADA evidence since the last adjustment: sum of sign(D(real)) and its count.
+        self.ada_stats = torch.zeros(2, device=self.device)
+        self.last_reg = torch.zeros((), device=self.device)
+        self.poison: dict[str, int] = {}  # phase -> step: a test hook that NaNs that loss
 
-    def step(
-        self, real: torch.Tensor, z_d: torch.Tensor, z_g: torch.Tensor, step: int
+    def state_dict(self) -> dict[str, Any]:
+        """Optimizers and augmentation state (the networks are saved by the caller)."""
+        return {
+            "opt_G": self.opt_g.state_dict(),
+            "opt_D": self.opt_d.state_dict(),
+            "augment_p": self.augment_p,
+            "ada_stats": self.ada_stats.cpu(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what state_dict saved."""
+        self.opt_g.load_state_dict(state["opt_G"])
+        self.opt_d.load_state_dict(state["opt_D"])
+        self.augment_p = float(state["augment_p"])
+        self.ada_stats = state["ada_stats"].to(self.device)
+
+    def _autocast(self) -> contextlib.AbstractContextManager[Any]:
+        if self.r.bf16:
+            return torch.autocast(self.device.type, dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def _aug(self, x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+        return diff_augment(x, self.r.augment, self.augment_p, gen) if self.r.augment else x
+
+    def _latents(self, n: int, gen: torch.Generator) -> Batch:
+        z = torch.randn(n, self.z_dim, generator=gen).to(self.device)
+        if not self.num_classes:
+            return z, None
+        return z, torch.randint(0, self.num_classes, (n,), generator=gen).to(self.device)
+
+    def _check_poison(self, loss: torch.Tensor, phase: str, step: int) -> torch.Tensor:
+        return loss * float("nan") if self.poison.get(phase) == step else loss
+
+    def d_main_loss(
+        self,
+        real: torch.Tensor,
+        y: torch.Tensor | None,
+        fake: torch.Tensor,
+        y_fake: torch.Tensor | None,
+        alpha: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """D's objective on (augmented) reals and fakes, plus the gradient penalty on
+        interpolates mixed by alpha [N] when gp_weight > 0; returns (loss, logits, logits)."""
+        D = self.D
+        with self._autocast():
+            real_logits, fake_logits = D(real, y).float(), D(fake, y_fake).float()
+            loss = self.d_loss(real_logits, fake_logits)
+            if self.r.gp_weight:
+                gp = gradient_penalty(lambda x: D(x, y).float(), real, fake, alpha=alpha)
+                loss = loss + self.r.gp_weight * gp.mean()
+        return loss, real_logits, fake_logits
+
+    def d_main_backward(
+        self, real: torch.Tensor, y: torch.Tensor | None, step: int, gen: torch.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Phase D_main: loss on reals vs detached fakes (+ gradient penalty); backward only."""
+        z, y_fake = self._latents(real.shape[0], gen)
+        with torch.no_grad(), self._autocast():
+            fake = self.G(z, y_fake).float()
+        real_a, fake_a = self._aug(real, gen), self._aug(fake, gen)
+        alpha = torch.rand(real.shape[0], generator=gen) if self.r.gp_weight else None
+        loss, real_logits, fake_logits = self.d_main_loss(real_a, y, fake_a, y_fake, alpha)
+        loss = self._check_poison(loss, "D_main", step)
+        loss.backward()
+        if self.r.ada_target:
+            sign = torch.sign(real_logits.detach() - self.threshold)
+            self.ada_stats += torch.stack([sign.sum(), sign.new_tensor(float(sign.numel()))])
+        return loss.detach(), real_logits.detach(), fake_logits.detach()
+
+    def d_reg_backward(
+        self, real: torch.Tensor, y: torch.Tensor | None, step: int, gen: torch.Generator
     ) -> torch.Tensor:
-        """D main, G main, EMA; returns detached stats in PHASE_KEYS order (no host sync)."""
-        G, D = self.G, self.D
-        # Phase D_main: real vs detached fakes.
-        with torch.no_grad():
-            fake = G(z_d)
-        real_logits, fake_logits = D(real), D(fake)
-        loss_d = d_loss_bce(real_logits, fake_logits)
-        self.opt_d.zero_grad(set_to_none=True)
-        loss_d.backward()
-        self.opt_d.step()
-        # Phase G_main: D's gradients here are discarded, so skip their all-reduce.
-        fake = G(z_g)
-        no_sync = (
-            D.no_sync() if isinstance(D, DistributedDataParallel) else contextlib.nullcontext()
-        )
-        with no_sync:
-            g_logits = D(fake)
-        loss_g = g_loss_nonsaturating(g_logits)
+        """Phase D_reg: lazy R1 on (augmented) reals, scaled by its interval; backward only."""
+        x = real.detach().requires_grad_(True)
+        with self._autocast():
+            logits = self.D(self._aug(x, gen), y).float()
+        penalty = r1_penalty(logits, x) * (self.r.r1_gamma / 2)
+        # `logits * 0` ties every output of D into the loss, so DDP sees all of them used.
+        loss = (logits * 0 + penalty).mean() * self.r.r1_interval
+        loss = self._check_poison(loss, "D_reg", step)
+        loss.backward()
+        return loss.detach()
+
+    def g_main_backward(self, n: int, step: int, gen: torch.Generator) -> torch.Tensor:
+        """Phase G_main: the generator loss through D; backward only (D's grads discarded)."""
+        z, y = self._latents(n, gen)
+        D = self.D
+        ddp = isinstance(D, DistributedDataParallel)
+        with D.no_sync() if ddp else contextlib.nullcontext(), self._autocast():
+            fake = self.G(z, y).float()
+            loss = self.g_loss(self.D(self._aug(fake, gen), y).float())
+        loss = self._check_poison(loss, "G_main", step)
+        loss.backward()
+        return loss.detach()
+
+    def step(self, reals: Sequence[Batch], step: int, gen: torch.Generator) -> torch.Tensor:
+        """d_steps x D main, D reg at its interval, G main, EMA; detached PHASE_KEYS stats."""
+        for real, y in reals:
+            self.opt_d.zero_grad(set_to_none=True)
+            loss_d, real_logits, fake_logits = self.d_main_backward(real, y, step, gen)
+            self.opt_d.step()
+        if self.r.r1_gamma and step % self.r.r1_interval == 0:
+            self.opt_d.zero_grad(set_to_none=True)
+            self.last_reg = self.d_reg_backward(*reals[-1], step, gen)
+            self.opt_d.step()
         self.opt_g.zero_grad(set_to_none=True)
-        loss_g.backward()
+        loss_g = self.g_main_backward(reals[-1][0].shape[0], step, gen)
         self.opt_g.step()
         # EMA ramp-up: early on the average would mostly hold the random init.
-        update_ema(self.G_ema, unwrap(G), min(self.ema_decay, (1 + step) / (10 + step)))
+        update_ema(self.G_ema, unwrap(self.G), min(self.r.ema_decay, (1 + step) / (10 + step)))
         with torch.no_grad():
+            accuracy = ((real_logits > self.threshold).float().mean()) / 2 + (
+                (fake_logits < self.threshold).float().mean() / 2
+            )
             return torch.stack(
                 [
-                    loss_d.detach(),
-                    loss_g.detach(),
+                    loss_d,
+                    self.last_reg,
+                    loss_g,
                     torch.sigmoid(real_logits).mean(),
                     torch.sigmoid(fake_logits).mean(),
+                    accuracy,
                 ]
             )
+
+    def adjust_augment(self) -> None:
+        """ADA: move augment_p toward E[sign D(real)] == ada_target, agreed across ranks."""
+        if not self.r.ada_target:
+            return
+        stats = self.ada_stats.clone()
+        if dist.is_available() and dist.is_initialized():
+            dist.all_reduce(stats)
+        total, count = stats.tolist()
+        if count:
+            r = self.r
+            self.augment_p = ada_update(
+                self.augment_p, total / count, r.ada_target, int(count), r.ada_speed_images
+            )
+        self.ada_stats.zero_()

@@ -24,7 +24,7 @@ from mlflow.types import ColSpec, Schema, TensorSpec
 import ganmodels
 from pipeline import paths
 from pipeline.config import RegisterConfig, load_params
-from pipeline.tracking import active_tracking, client, git_commit, tracking_uri
+from pipeline.tracking import active_tracking, client, flatten, git_commit, tracking_uri
 
 CHAMPION, CHALLENGER = "champion", "challenger"
 # Tag on a champion naming the champion it replaced ("" for the first): what rollback restores.
@@ -84,8 +84,11 @@ def current_champion(cli: MlflowClient, name: str, metric: str) -> tuple[int | N
     return int(mv.version), float(value)
 
 
-def _signature(shape: list[int]) -> ModelSignature:
-    inputs = Schema([ColSpec("long", "n"), ColSpec("long", "seed")])
+def _signature(shape: list[int], conditional: bool) -> ModelSignature:
+    cols = [ColSpec("long", "n"), ColSpec("long", "seed")]
+    if conditional:  # optional: without it, samples cycle through the classes
+        cols.append(ColSpec("long", "label", required=False))
+    inputs = Schema(cols)
     outputs = Schema([TensorSpec(np.dtype(np.float32), (-1, *shape))])
     return ModelSignature(inputs=inputs, outputs=outputs)
 
@@ -106,6 +109,9 @@ def register(
             f"(has: {', '.join(sorted(eval_metrics))})"
         )
     value = float(eval_metrics[cfg.primary_metric])
+    config = torch.load(generator, map_location="cpu", weights_only=True)["model_config"]
+    conditional = int(config.get("num_classes", 0)) > 0
+    example = {"n": [2], "seed": [0], **({"label": [1]} if conditional else {})}
     champ_version, champ_value = current_champion(cli, cfg.model_name, cfg.primary_metric)
 
     with active_tracking(cli.tracking_uri), mlflow.start_run(run_id=run_id):
@@ -114,15 +120,15 @@ def register(
             python_model=str(SERVING),
             artifacts={"generator": str(generator)},
             code_paths=[str(Path(ganmodels.__file__).parent)],
-            signature=_signature(shape),
+            signature=_signature(shape, conditional),
             # Logging runs this example through the model: a broken contract fails here.
-            input_example=pd.DataFrame({"n": [2], "seed": [0]}),
+            input_example=pd.DataFrame(example),
             pip_requirements=["mlflow", "torch", "numpy", "pandas"],
         )
     version_tags = {
         **tags,
         "primary_metric": cfg.primary_metric,
-        **{f"metric.{k}": str(v) for k, v in eval_metrics.items()},
+        **{f"metric.{k}": str(v) for k, v in flatten(eval_metrics).items()},
         "sample_grid": f"runs:/{run_id}/eval/samples.png",
     }
     promote, reason = gate(value, champ_value, cfg)

@@ -16,15 +16,17 @@ from pipeline.config import load_params
 from pipeline.tracking import client, tracking_uri
 
 # Direction of the metrics the evaluate stage writes (None: informational).
-_HIGHER = ("precision", "recall", "class_coverage")
+_HIGHER = ("precision", "recall", "class_coverage", "density", "coverage", "accuracy")
+_LOWER = ("fid", "kid", "fd")
 
 
 def _direction(metric: str) -> bool | None:
-    if metric.startswith("fd_") and not metric.endswith(("_floor", "_ratio")):
+    name = metric.split(".")[-1]  # per_class.3.fd -> fd
+    if name.startswith("fd_") and not name.endswith(("_floor", "_ratio")):
         return False
-    if metric.endswith("_ratio"):
+    if name.endswith("_ratio") or name in _LOWER:
         return False
-    return True if metric in _HIGHER else None
+    return True if name in _HIGHER or name.startswith("label_accuracy") else None
 
 
 def resolve(cli: MlflowClient, name: str, ref: str) -> ModelVersion:
@@ -191,6 +193,13 @@ def summary() -> None:
         f"(real-data floor {ev.get(fd + '_floor', float('nan')):.3f})  "
         f"precision {ev.get('precision', 0):.3f}  recall {ev.get('recall', 0):.3f}  "
         f"classes {ev.get('class_coverage', '?')}/{ev.get('num_classes', '?')}",
+        f"           KID {ev.get('kid', float('nan')):.4f}  density {ev.get('density', 0):.3f}  "
+        f"coverage {ev.get('coverage', 0):.3f}"
+        + (
+            f"  asked-for label accuracy {ev['label_accuracy']:.3f}"
+            if "label_accuracy" in ev
+            else ""
+        ),
         f" Samples   {paths.SAMPLE_GRID}   curves: dvc plots show",
         "=" * 72,
     ]

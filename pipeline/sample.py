@@ -38,7 +38,9 @@ def write_samples(images: np.ndarray, out: Path) -> list[Path]:
     return written
 
 
-def main(model_uri: str | None, n: int, seed: int, out: str, params_path: str) -> None:
+def main(
+    model_uri: str | None, n: int, seed: int, out: str, params_path: str, label: int | None = None
+) -> None:
     """Load a pyfunc model by URI and write n samples for a seed."""
     import mlflow.pyfunc
 
@@ -46,7 +48,9 @@ def main(model_uri: str | None, n: int, seed: int, out: str, params_path: str) -
         model_uri = f"models:/{load_params(params_path).register.model_name}@champion"
     with active_tracking(tracking_uri(paths.project_root())):  # the registry the URI names
         model = mlflow.pyfunc.load_model(model_uri)
-    images = model.predict(pd.DataFrame({"n": [n], "seed": [seed]}))
+    row = {"n": [n], "seed": [seed], **({"label": [label]} if label is not None else {})}
+    images = model.predict(pd.DataFrame(row))
     written = write_samples(images, Path(out))
     where = written[0] if len(written) == 1 else f"{len(written)} PNGs in {out}"
-    print(f"sample: {n} images from {model_uri} (seed {seed}) -> {where}")
+    of = f", label {label}" if label is not None else ""
+    print(f"sample: {n} images from {model_uri} (seed {seed}{of}) -> {where}")

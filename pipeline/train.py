@@ -55,9 +55,20 @@ class TrainResult:
 
 
 def model_config(params: Params, schema: dict[str, Any]) -> dict[str, Any]:
-    """The model config a checkpoint carries: params.model plus the data's shape."""
+    """The model config a checkpoint carries: params.model plus the data's shape and classes."""
+    m = params.model
+    if m.conditional and not schema.get("labeled"):
+        raise PipelineError(
+            f"model.conditional: true needs class labels, but data.source {schema['source']!r} "
+            "is unlabeled (labels come from sub-folder names); set model.conditional: false"
+        )
     c, h, _ = schema["shape"]
-    return {**params.model.model_dump(), "channels": c, "image_size": h}
+    return {
+        **m.model_dump(exclude={"preset", "conditional"}),
+        "num_classes": int(schema["num_classes"]) if m.conditional else 0,
+        "channels": c,
+        "image_size": h,
+    }
 
 
 # Keys that change how a run is watched or stored, not what it computes.
@@ -68,13 +79,20 @@ _BOOKKEEPING = {
     "keep_checkpoints",
     "storage_path",
     "experiment_name",
+    "stop_on_collapse",  # a run stopped by the alarm may be resumed past it
+    "collapse_window",
 }
 # The code that determines the trained weights (the train stage's code deps in dvc.yaml):
 # a change to it must not resume an old run.
 _TRAINING_CODE = (
     "ganmodels/dcgan.py",
+    "ganmodels/resnet.py",
+    "ganmodels/mlp.py",
+    "ganmodels/layers.py",
     "ganmodels/build.py",
     "ganmodels/losses.py",
+    "ganmodels/regularizers.py",
+    "ganmodels/augment.py",
     "ganmodels/ema.py",
     "pipeline/phases.py",
     "pipeline/loop.py",
@@ -93,8 +111,10 @@ def code_hash() -> str:
 
 def run_key(params: Params, data_hash: str) -> str:
     """Training identity (model, result-relevant train keys, code, data): equal keys resume."""
+    # The preset's name is not identity: its values are (already folded into model and train).
+    model = params.model.model_dump(exclude={"preset"})
     train = params.train.model_dump(exclude=_BOOKKEEPING)
-    blob = json.dumps([params.model.model_dump(), train, code_hash()], sort_keys=True)
+    blob = json.dumps([model, train, code_hash()], sort_keys=True)
     return f"{hashlib.sha256(blob.encode()).hexdigest()[:10]}-{data_hash[:8]}"
 
 
@@ -146,6 +166,7 @@ def fit(params: Params, root: Path, prepared: Path | str) -> tuple[TrainResult, 
     from ray.train.torch import TorchTrainer
 
     schema = read_schema(prepared)
+    mconfig = model_config(params, schema)  # fails early on a conditional model without labels
     key = run_key(params, schema["data_hash"])
     uri = tracking_uri(root)
     cli = client(uri)
@@ -166,13 +187,14 @@ def fit(params: Params, root: Path, prepared: Path | str) -> tuple[TrainResult, 
     cpu_share = max(1, cpus // t.num_workers) if local and not use_gpu else 1
     per_worker = {"GPU": 1, "CPU": 1} if use_gpu else {"CPU": cpu_share}
     spec = LoopSpec(
-        model_config=model_config(params, schema),
+        model_config=mconfig,
         train=t.model_dump(),
         # Workers may run elsewhere: an absolute path (or a URI) they can open themselves.
         prepared_dir=storage.resolve(str(prepared), Path.cwd()),
         tracking_uri=uri,
         run_id=run_id,
         run_key=key,
+        fault=os.environ.get("GAN_FAULT") or None,
     )
     trainer = TorchTrainer(
         train_loop_per_worker,
@@ -197,6 +219,7 @@ def fit(params: Params, root: Path, prepared: Path | str) -> tuple[TrainResult, 
         with ProgressMonitor(uri, run_id, t.steps, t.batch_size):
             result = trainer.fit()
     except TrainingFailedError as exc:
+        cli.set_tag(run_id, "failure", _reason(str(exc)))
         cli.set_terminated(run_id, status="FAILED")
         raise TrainingError(f"training run {key} failed (MLflow run {run_id}):\n{exc}") from None
     wall = time.perf_counter() - t0
@@ -213,9 +236,20 @@ def fit(params: Params, root: Path, prepared: Path | str) -> tuple[TrainResult, 
         step=int(state["step"]),
         start_step=int(result.metrics.get("start_step", 0)),
         wall_time_s=round(wall, 2),
-        final_metrics={k: latest[k] for k in (*PHASE_KEYS, "perf/samples_per_s") if k in latest},
+        final_metrics={
+            k: latest[k] for k in (*PHASE_KEYS, "perf/samples_per_s", "aug/p") if k in latest
+        },
     )
     return summary, state
+
+
+def _reason(text: str) -> str:
+    """The worker's own error line out of Ray's failure report (for the run's `failure` tag)."""
+    for cls in ("DivergenceError", "CollapseError"):
+        for line in text.splitlines():
+            if line.strip().startswith(cls):
+                return line.strip()[:5000]
+    return text.strip().splitlines()[-1][:5000] if text.strip() else "unknown"
 
 
 def write_outputs(result: TrainResult, state: dict[str, Any], uri: str, out_root: Path) -> None:

@@ -85,10 +85,10 @@ def test_missing_key_is_named() -> None:
 
 def test_several_errors_reported_together() -> None:
     raw = _raw()
-    raw["train"]["lr"] = -1.0
+    raw["train"]["lr_g"] = -1.0
     raw["evaluate"]["knn_k"] = 0
     msg = _error(raw)
-    assert "train.lr" in msg and "evaluate.knn_k" in msg
+    assert "train.lr_g" in msg and "evaluate.knn_k" in msg
 
 
 def test_missing_file_and_bad_yaml(tmp_path: Path) -> None:
@@ -107,10 +107,11 @@ def test_config_is_frozen() -> None:
 
 
 def test_scientific_notation_is_a_float(tmp_path: Path) -> None:
-    # `dvc exp run -S train.lr=0.0000001` writes `lr: 1e-07`, which plain PyYAML reads as a str.
-    text = (REPO / "params.yaml").read_text().replace("lr: 0.0002", "lr: 1e-07")
+    # `dvc exp run -S train.lr_g=0.0000001` writes `lr_g: 1e-07`, which plain PyYAML reads as a
+    # str.
+    text = (REPO / "params.yaml").read_text().replace("lr_g: null", "lr_g: 1e-07")
     (tmp_path / "params.yaml").write_text(text)
-    assert load_params(tmp_path / "params.yaml").train.lr == 1e-07
+    assert load_params(tmp_path / "params.yaml").train.lr_g == 1e-07
 
 
 def test_use_gpu_accepts_auto_and_booleans(tmp_path: Path) -> None:
@@ -121,3 +122,53 @@ def test_use_gpu_accepts_auto_and_booleans(tmp_path: Path) -> None:
     raw = _raw()
     raw["train"]["use_gpu"] = "sometimes"
     assert "train.use_gpu" in _error(raw)
+
+
+def test_preset_fills_nulls_and_explicit_keys_win() -> None:
+    raw = _raw()
+    raw["model"]["preset"] = "best"
+    best = raw["presets"]["best"]
+    p = parse_params(raw)
+    assert p.model.architecture == best["model"]["architecture"]
+    assert p.train.objective == best["train"]["objective"]
+    raw["train"]["lr_d"] = 0.0123  # as `dvc exp run -S train.lr_d=0.0123` writes it
+    raw["model"]["architecture"] = "mlp"
+    p = parse_params(raw)
+    assert (p.train.lr_d, p.model.architecture) == (0.0123, "mlp")
+    assert p.train.lr_g == best["train"]["lr_g"]
+
+
+def test_every_preset_is_complete_and_valid() -> None:
+    for name in _raw()["presets"]:
+        raw = _raw()
+        raw["model"]["preset"] = name
+        assert parse_params(raw).model.preset == name
+
+
+def test_unknown_preset_and_bad_preset_keys_are_named() -> None:
+    raw = _raw()
+    raw["model"]["preset"] = "fastest"
+    assert "model.preset: unknown preset 'fastest'" in _error(raw)
+    raw = _raw()
+    raw["presets"]["best"]["train"]["lr"] = 0.1
+    assert "presets.best.train.lr: unknown key" in _error(raw)
+
+
+def test_null_without_preset_is_named() -> None:
+    raw = _raw()
+    raw["model"]["preset"] = None
+    msg = _error(raw)
+    assert "model.architecture: null" in msg and "train.objective: null" in msg
+
+
+def test_inconsistent_recipes_are_refused() -> None:
+    raw = _raw()
+    raw["train"]["ada_target"] = 0.6
+    raw["train"]["augment"] = []
+    assert "train.augment" in _error(raw)
+    raw = _raw()
+    raw["train"].update(compile=True, r1_gamma=1.0)
+    assert "train.compile" in _error(raw)
+    raw = _raw()
+    raw["train"]["augment"] = ["rotate"]
+    assert "train.augment.0" in _error(raw)

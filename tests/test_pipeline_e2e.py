@@ -13,7 +13,7 @@ import pandas as pd
 from mlflow.tracking import MlflowClient
 
 from pipeline.tracking import active_tracking
-from tests.helpers import BIN, clean_env
+from tests.helpers import BABY, BIN, clean_env, write_params
 
 
 def _run(root: Path, tool: str, *args: str) -> str:
@@ -36,6 +36,8 @@ def _dvc(root: Path, *args: str) -> str:
 
 
 def test_dvc_repro_registers_and_gates(project: Path) -> None:
+    # A class-conditional model: the label paths (training, per-class metrics, pyfunc, sample).
+    write_params(project / "params.yaml", BABY, {"model": {"conditional": True}})
     out = _dvc(project, "repro")
     for stage in ("prepare", "classifier", "train", "evaluate", "register"):
         assert f"Running stage '{stage}'" in out
@@ -44,6 +46,9 @@ def test_dvc_repro_registers_and_gates(project: Path) -> None:
     assert reg["alias"] == "champion" and reg["version"] == 1
     ev = json.loads((project / "metrics/eval.json").read_text())
     assert {"fd_digits", "fd_digits_floor", "precision", "recall", "class_coverage"} <= set(ev)
+    assert {"kid", "density", "coverage", "num_samples", "label_accuracy"} <= set(ev)
+    assert sorted(ev["per_class"], key=int) == [str(k) for k in range(10)]
+    assert ev["per_class"]["3"]["num_samples"] == 20  # 200 samples, balanced over 10 labels
     assert (project / "plots/samples.png").stat().st_size > 0
     assert (project / "plots/losses.csv").read_text().startswith("step,D_main,G_main")
 
@@ -59,6 +64,8 @@ def test_dvc_repro_registers_and_gates(project: Path) -> None:
     run = cli.get_run(mv.run_id)
     assert run.data.params["train.steps"] == "60"
     assert "eval/fd_digits" in run.data.metrics and "loss/G_main" in run.data.metrics
+    assert "eval/per_class/3/accuracy" in run.data.metrics
+    assert float(mv.tags["metric.per_class.3.accuracy"]) == ev["per_class"]["3"]["accuracy"]
 
     # The pyfunc contract, from the registry, by alias.
     with active_tracking(uri):
@@ -70,12 +77,15 @@ def test_dvc_repro_registers_and_gates(project: Path) -> None:
     assert a.min() >= 0.0 and a.max() <= 1.0
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, c)
+    three = model.predict(pd.DataFrame({"n": [8], "seed": [0], "label": [3]}))
+    four = model.predict(pd.DataFrame({"n": [8], "seed": [0], "label": [4]}))
+    assert three.shape == (8, 1, 8, 8) and not np.array_equal(three, four)
 
     # Nothing changed: DVC has nothing to do.
     assert "Data and pipelines are up to date" in _dvc(project, "repro")
 
     # A run made worse on purpose (a learning rate that barely moves G) stays challenger.
-    out = _dvc(project, "exp", "run", "-S", "train.lr=0.0000001")
+    out = _dvc(project, "exp", "run", "-S", "train.lr_g=0.0000001")
     assert "Running stage 'train'" in out and "Running stage 'register'" in out
     assert "Running stage 'prepare'" not in out and "Running stage 'classifier'" not in out
     reg2 = json.loads((project / "metrics/register.json").read_text())
@@ -96,12 +106,12 @@ def test_dvc_repro_registers_and_gates(project: Path) -> None:
     assert "@champion" in review and "@challenger" in review
     fd_row = next(line for line in review.splitlines() if line.startswith("fd_digits "))
     assert fd_row.rstrip().endswith("A")  # the champion has the better (lower) FD
-    assert "train.lr" in review  # the one param that differs
+    assert "train.lr_g" in review  # the one param that differs
     assert "stays @challenger" in gan("summary")
     gan("review", "--html", "review/page.html")
     page = (project / "review/page.html").read_text()
     assert page.count("data:image/png;base64,") == 2 and "<svg" in page  # grids + curves inline
-    assert "train.lr" in page
+    assert "train.lr_g" in page
     assert re.search(r"(src|href)=[\"']https?:", page) is None  # nothing loaded from the network
     v2 = cli.get_model_version("gan-digits", "2")
     assert v2.tags["review_html"].endswith("reviews/review_v1_vs_v2.html")
@@ -113,3 +123,5 @@ def test_dvc_repro_registers_and_gates(project: Path) -> None:
     assert page.count("<svg") == 2 and "data:image/png;base64," in page  # curves + grid, inline
     gan("sample", "-n", "5", "--out", "pngs")
     assert len(list((project / "pngs").glob("*.png"))) == 5
+    assert "label 3" in gan("sample", "-n", "8", "--label", "3", "--out", "three.npy")
+    np.testing.assert_array_equal(np.load(project / "three.npy"), three)

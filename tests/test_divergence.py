@@ -1,0 +1,93 @@
+"""NaN/inf stops training naming the step and phase, and the last good checkpoint survives;
+the collapse alarm fires on a saturated D."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+import torch
+from mlflow.tracking import MlflowClient
+
+from pipeline.config import load_params
+from pipeline.loop import DivergenceError, Monitor, load_checkpoint_dir, parse_fault
+from pipeline.phases import PHASE_KEYS
+from pipeline.prepare import prepare
+from pipeline.train import TrainingError, fit
+from tests.helpers import BABY, write_params
+
+ACC = PHASE_KEYS.index("D/accuracy")
+
+
+def _row(**values: float) -> torch.Tensor:
+    row = torch.full((len(PHASE_KEYS),), 0.5)
+    for key, v in values.items():
+        row[PHASE_KEYS.index(key.replace("__", "/"))] = v
+    return row
+
+
+def test_monitor_names_the_first_bad_step_and_phase() -> None:
+    m = Monitor(world=1, collapse_window=0)
+    for step in range(10, 20):
+        bad = {"loss__G_main": math.inf} if step >= 14 else {}
+        m.add(step, _row(**bad))
+    with pytest.raises(DivergenceError, match=r"phase G_main is inf at step 15"):
+        m.check()
+
+
+def test_monitor_alarms_once_when_d_is_pinned_at_full_accuracy() -> None:
+    m = Monitor(world=1, collapse_window=5)
+    for step in range(4):
+        m.add(step, _row(D__accuracy=1.0))
+    m.add(4, _row(D__accuracy=0.9))  # broken streak
+    assert m.check()[1] is None
+    alarms = []
+    for step in range(5, 15):
+        m.add(step, _row(D__accuracy=1.0))
+        if step % 3 == 0:
+            alarms.append(m.check()[1])
+    alarms.append(m.check()[1])
+    fired = [a for a in alarms if a]
+    assert len(fired) == 1 and "for 5 steps" in fired[0]
+
+
+def test_fault_spec_is_validated() -> None:
+    assert parse_fault("nan@45:D_main") == {"D_main": 44}
+    assert parse_fault(None) == {}
+    with pytest.raises(ValueError, match="GAN_FAULT"):
+        parse_fault("nan@45:E_main")
+
+
+def test_nan_stops_the_run_and_keeps_the_last_good_checkpoint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    params = load_params(
+        write_params(
+            tmp_path / "params.yaml",
+            BABY,
+            {"train": {"steps": 60, "checkpoint_every": 30, "log_every": 20}},
+        )
+    )
+    prepared = tmp_path / "prepared"
+    prepare(params.data, prepared)
+    monkeypatch.setenv("GAN_FAULT", "nan@45:D_main")
+    with pytest.raises(TrainingError) as exc:
+        fit(params, tmp_path, prepared)
+    assert "loss of phase D_main is nan at step 45" in str(exc.value)
+
+    cli = MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
+    (run,) = cli.search_runs([cli.get_experiment_by_name("gan").experiment_id])
+    assert run.info.status == "FAILED"
+    assert "D_main is nan at step 45" in run.data.tags["failure"]
+    # The NaN (found at the step-60 check, before that checkpoint) never reached storage.
+    ckpts = sorted(p for p in tmp_path.glob("ray_runs/gan-*/checkpoint_*") if p.is_dir())
+    states = [load_checkpoint_dir(c) for c in ckpts]
+    assert [s["step"] for s in states] == [30]
+    for net in ("G", "D", "G_ema"):
+        assert all(torch.isfinite(v).all() for v in states[0][net].values())
+
+    # Without the fault the same run resumes from that checkpoint and finishes.
+    monkeypatch.delenv("GAN_FAULT")
+    result, state = fit(params, tmp_path, prepared)
+    assert (result.start_step, result.step, result.run_id) == (30, 60, run.info.run_id)
