@@ -170,16 +170,6 @@ class Monitor:
         return table.mean(0), alarm
 
 
-def _speedups(t: dict[str, Any], device: torch.device, rank: int) -> bool:
-    """bf16 autocast and torch.compile help on GPUs only: on CPU they are logged no-ops."""
-    on_gpu = device.type == "cuda"
-    if rank == 0:
-        for flag in ("bf16", "compile"):
-            if t[flag] and not on_gpu:
-                print(f"train: train.{flag} is a no-op on CPU (no speed-up there)", flush=True)
-    return on_gpu
-
-
 def run_worker(config: dict[str, Any]) -> tuple[nn.Module, nn.Module]:
     """One DDP rank of training: phases, checks, checkpoints; returns (G, D)."""
     spec = LoopSpec(**config)
@@ -187,7 +177,8 @@ def run_worker(config: dict[str, Any]) -> tuple[nn.Module, nn.Module]:
     ctx = ray.train.get_context()
     rank, world = ctx.get_world_rank(), ctx.get_world_size()
     device = ray.train.torch.get_device()
-    on_gpu = _speedups(t, device, rank)
+    # bf16 autocast and torch.compile help on GPUs only (the driver logs the CPU no-op).
+    on_gpu = device.type == "cuda"
 
     torch.manual_seed(t["seed"])  # identical init on every rank (DDP also broadcasts rank 0's)
     G, D = build_generator(spec.model_config), build_discriminator(spec.model_config)

@@ -10,7 +10,6 @@ from pathlib import Path
 import mlflow.artifacts
 from mlflow.tracking import MlflowClient
 
-from pipeline.phases import PHASE_KEYS
 from pipeline.review import Comparison, fmt_value
 
 _CSS = """
@@ -46,7 +45,7 @@ def _curves_svg(cli: MlflowClient, c: Comparison) -> str:
     for label, mv in (("A", c.a), ("B", c.b)):
         if not mv.run_id:
             continue
-        for key in PHASE_KEYS[:2]:
+        for key in ("loss/D_main", "loss/G_main"):
             for m in cli.get_metric_history(mv.run_id, key):
                 values.append(
                     {

@@ -182,6 +182,9 @@ def fit(params: Params, root: Path, prepared: Path | str) -> tuple[TrainResult, 
     t = params.train
     cpus, local = _init_ray(t.num_workers)
     use_gpu = _use_gpu(t.use_gpu, t.num_workers)
+    for flag in ("bf16", "compile"):
+        if getattr(t, flag) and not use_gpu:
+            print(f"train: train.{flag} is a no-op on CPU workers (it helps on GPUs only)")
     # On the local Ray we started, workers share its CPUs (torch threads follow); on a shared
     # cluster a worker asks for one CPU, so placement never waits on a node that can't fit it.
     cpu_share = max(1, cpus // t.num_workers) if local and not use_gpu else 1

@@ -50,7 +50,7 @@ def test_dvc_repro_registers_and_gates(project: Path) -> None:
     assert sorted(ev["per_class"], key=int) == [str(k) for k in range(10)]
     assert ev["per_class"]["3"]["num_samples"] == 20  # 200 samples, balanced over 10 labels
     assert (project / "plots/samples.png").stat().st_size > 0
-    assert (project / "plots/losses.csv").read_text().startswith("step,D_main,G_main")
+    assert (project / "plots/losses.csv").read_text().startswith("step,D_main,D_reg,G_main")
 
     uri = f"sqlite:///{project / 'mlflow.db'}"
     cli = MlflowClient(tracking_uri=uri, registry_uri=uri)
