@@ -103,8 +103,8 @@ class TrainConfig(_Section):
                 f"train.batch_size ({self.batch_size}) must be divisible by "
                 f"train.num_workers ({self.num_workers})"
             )
-        if self.ada_target and not self.augment:
-            raise ValueError("train.ada_target > 0 adapts the augmentation: set train.augment")
+        if (self.ada_target or self.augment_p) and not self.augment:
+            raise ValueError("train.ada_target/augment_p > 0 need augmentations in train.augment")
         if self.compile and (self.r1_gamma or self.gp_weight):
             # AOTAutograd has no double backward, which R1 and the gradient penalty need.
             raise ValueError("train.compile cannot be combined with train.r1_gamma/gp_weight")
@@ -149,6 +149,26 @@ class Params(_Section):
     train: TrainConfig
     evaluate: EvaluateConfig
     register: RegisterConfig
+
+    @model_validator(mode="after")
+    def _across_sections(self) -> Params:
+        m, t = self.model, self.train
+        if (t.r1_gamma or t.gp_weight) and m.architecture == "dcgan" and not m.spectral_norm:
+            # Batch norm couples the samples of a batch: the penalty is no longer per sample,
+            # and under DDP it would depend on the number of workers.
+            raise ValueError(
+                "train.r1_gamma/gp_weight need a D without batch norm: with "
+                "model.architecture dcgan set model.spectral_norm: true (it replaces D's BN)"
+            )
+        if (
+            self.evaluate.feature_extractor == "inception"
+            and self.register.primary_metric.startswith("fd_")
+        ):
+            raise ValueError(
+                "evaluate.feature_extractor inception reports `fid`: "
+                "set register.primary_metric: fid"
+            )
+        return self
 
 
 class _Yaml12Loader(yaml.SafeLoader):

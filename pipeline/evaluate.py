@@ -98,6 +98,10 @@ def evaluate(
     feats = features or (lambda x: embed(clf, x)[0].numpy())
     n = cfg.num_samples
     num_classes = int(getattr(g, "num_classes", 0))
+    if n < num_classes:
+        raise ValueError(
+            f"evaluate.num_samples ({n}) must be at least the number of classes ({num_classes})"
+        )
     fake_labels = balanced_labels(n, num_classes) if num_classes else None
     fake = generate(g, n, cfg.seed, z_dim, labels=fake_labels)
     _, fake_probs = embed(clf, fake)

@@ -205,7 +205,7 @@ def run_worker(config: dict[str, Any]) -> tuple[nn.Module, nn.Module]:
     phases = Phases(G, D, G_ema, Recipe.from_train(t, bf16=t["bf16"] and on_gpu))
     phases.poison = parse_fault(spec.fault)
     if state:
-        phases.load_state_dict(state["phases"])
+        phases.load_state_dict(state["phases"], keep_ada_stats=rank == 0)
 
     images, labels = load_split(spec.prepared_dir, "train")
     data = torch.from_numpy(to_unit_range(images)).to(device)
@@ -267,6 +267,9 @@ def _report(
 ) -> None:
     # report() is a barrier: every rank calls it; only rank 0 hands over a checkpoint.
     metrics = {"step": step, "start_step": start_step}
+    ada_stats = phases.ada_stats.clone()
+    if dist.is_available() and dist.is_initialized():
+        dist.all_reduce(ada_stats)  # every rank's ADA evidence since the last adjustment
     if rank != 0:
         ray.train.report(metrics)
         return
@@ -275,7 +278,7 @@ def _report(
         "G": _cpu_state(unwrap(phases.G)),
         "D": _cpu_state(unwrap(phases.D)),
         "G_ema": _cpu_state(phases.G_ema),
-        "phases": _to_cpu(phases.state_dict()),
+        "phases": _to_cpu({**phases.state_dict(), "ada_stats": ada_stats}),
         "model_config": spec.model_config,
         "run_key": spec.run_key,
     }

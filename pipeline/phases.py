@@ -139,12 +139,14 @@ class Phases:
             "ada_stats": self.ada_stats.cpu(),
         }
 
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore what state_dict saved."""
+    def load_state_dict(self, state: dict[str, Any], keep_ada_stats: bool = True) -> None:
+        """Restore what state_dict saved; under DDP only one rank keeps the (summed) ADA
+        evidence, or the next all-reduce would count it once per rank."""
         self.opt_g.load_state_dict(state["opt_G"])
         self.opt_d.load_state_dict(state["opt_D"])
         self.augment_p = float(state["augment_p"])
-        self.ada_stats = state["ada_stats"].to(self.device)
+        ada = state["ada_stats"].to(self.device)
+        self.ada_stats = ada if keep_ada_stats else torch.zeros_like(ada)
 
     def _autocast(self) -> contextlib.AbstractContextManager[Any]:
         if self.r.bf16:
@@ -187,6 +189,8 @@ class Phases:
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Phase D_main: loss on reals vs detached fakes (+ gradient penalty); backward only."""
         z, y_fake = self._latents(real.shape[0], gen)
+        if self.r.gp_weight and y is not None:
+            y_fake = y  # interpolates of a real and a fake are scored under one label
         with torch.no_grad(), self._autocast():
             fake = self.G(z, y_fake).float()
         real_a, fake_a = self._aug(real, gen), self._aug(fake, gen)

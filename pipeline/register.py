@@ -84,10 +84,10 @@ def current_champion(cli: MlflowClient, name: str, metric: str) -> tuple[int | N
     return int(mv.version), float(value)
 
 
-def _signature(shape: list[int], conditional: bool) -> ModelSignature:
-    cols = [ColSpec("long", "n"), ColSpec("long", "seed")]
-    if conditional:  # optional: without it, samples cycle through the classes
-        cols.append(ColSpec("long", "label", required=False))
+def _signature(shape: list[int]) -> ModelSignature:
+    # `label` is optional and declared for every model: MLflow silently drops undeclared
+    # columns, and an unconditional model must refuse a label rather than ignore it.
+    cols = [ColSpec("long", "n"), ColSpec("long", "seed"), ColSpec("long", "label", required=False)]
     inputs = Schema(cols)
     outputs = Schema([TensorSpec(np.dtype(np.float32), (-1, *shape))])
     return ModelSignature(inputs=inputs, outputs=outputs)
@@ -111,7 +111,7 @@ def register(
     value = float(eval_metrics[cfg.primary_metric])
     config = torch.load(generator, map_location="cpu", weights_only=True)["model_config"]
     conditional = int(config.get("num_classes", 0)) > 0
-    example = {"n": [2], "seed": [0], **({"label": [1]} if conditional else {})}
+    example = {"n": [2], "seed": [0], **({"label": [0]} if conditional else {})}
     champ_version, champ_value = current_champion(cli, cfg.model_name, cfg.primary_metric)
 
     with active_tracking(cli.tracking_uri), mlflow.start_run(run_id=run_id):
@@ -120,7 +120,7 @@ def register(
             python_model=str(SERVING),
             artifacts={"generator": str(generator)},
             code_paths=[str(Path(ganmodels.__file__).parent)],
-            signature=_signature(shape, conditional),
+            signature=_signature(shape),
             # Logging runs this example through the model: a broken contract fails here.
             input_example=pd.DataFrame(example),
             pip_requirements=["mlflow", "torch", "numpy", "pandas"],

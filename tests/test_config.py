@@ -172,3 +172,20 @@ def test_inconsistent_recipes_are_refused() -> None:
     raw = _raw()
     raw["train"]["augment"] = ["rotate"]
     assert "train.augment.0" in _error(raw)
+
+
+def test_penalties_need_a_d_without_batch_norm() -> None:
+    raw = _raw()
+    raw["model"].update(preset="dcgan", spectral_norm=False)
+    raw["train"]["gp_weight"] = 10.0
+    assert "model.spectral_norm: true" in _error(raw)
+    raw["model"]["spectral_norm"] = True
+    assert parse_params(raw).train.gp_weight == 10.0
+
+
+def test_inception_features_need_the_fid_gate_metric() -> None:
+    raw = _raw()
+    raw["evaluate"]["feature_extractor"] = "inception"
+    assert "register.primary_metric: fid" in _error(raw)
+    raw["register"]["primary_metric"] = "fid"
+    assert parse_params(raw).evaluate.feature_extractor == "inception"

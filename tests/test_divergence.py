@@ -87,7 +87,16 @@ def test_nan_stops_the_run_and_keeps_the_last_good_checkpoint(
     for net in ("G", "D", "G_ema"):
         assert all(torch.isfinite(v).all() for v in states[0][net].values())
 
-    # Without the fault the same run resumes from that checkpoint and finishes.
-    monkeypatch.delenv("GAN_FAULT")
-    result, state = fit(params, tmp_path, prepared)
-    assert (result.start_step, result.step, result.run_id) == (30, 60, run.info.run_id)
+
+def test_alarm_reaches_the_mlflow_run(tmp_path: Path) -> None:
+    from pipeline.loop import LoopSpec, Writer
+    from pipeline.tracking import client, ensure_experiment
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    cli = client(uri)
+    run_id = cli.create_run(ensure_experiment(cli, "alarm", tmp_path)).info.run_id
+    spec = LoopSpec({}, {}, str(tmp_path), uri, run_id, "key")
+    Writer(spec).alert(700, "collapse", "D has classified every sample correctly for 500 steps")
+    run = MlflowClient(tracking_uri=uri).get_run(run_id)
+    assert run.data.metrics["alert/collapse"] == 1.0
+    assert run.data.tags["alert.collapse"].startswith("step 700: D has classified")

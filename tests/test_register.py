@@ -103,3 +103,19 @@ def test_rollback_after_the_automatic_gate(store) -> None:
     assert _champion(cli) == 1
     with pytest.raises(ValueError, match="replaced no earlier champion"):
         rollback(cli, CFG, reason="")
+
+
+def test_unconditional_model_refuses_a_label(store) -> None:
+    import mlflow.pyfunc
+    import pandas as pd
+
+    from pipeline.tracking import active_tracking
+
+    cli, exp, gen = store
+    _register(cli, exp, gen, 10.0)
+    with active_tracking(cli.tracking_uri):
+        model = mlflow.pyfunc.load_model(f"models:/{CFG.model_name}@champion")
+    assert model.predict(pd.DataFrame({"n": [3], "seed": [0]})).shape == (3, 1, 8, 8)
+    # `label` is in every signature, so it reaches the model instead of being dropped.
+    with pytest.raises(Exception, match="unconditional"):
+        model.predict(pd.DataFrame({"n": [3], "seed": [0], "label": [2]}))
