@@ -131,6 +131,7 @@ def test_evaluate_stage_uses_the_configured_weights(weights: Path, tmp_path: Pat
 
     raw = yaml.safe_load((Path(__file__).resolve().parents[1] / "params.yaml").read_text())
     raw["evaluate"].update(feature_extractor="inception", inception_weights="w/fid.pth")
+    raw["register"]["primary_metric"] = "fid"
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw))
     cfg = load_params(tmp_path / "params.yaml").evaluate
     with pytest.raises(FileNotFoundError, match="w/fid.pth"):

@@ -20,7 +20,7 @@ def _checkpoints(root: Path) -> list[Path]:
 
 
 def test_killed_training_resumes_from_its_checkpoint(project: Path) -> None:
-    steps, every = 400, 40
+    steps, every = 240, 40
     write_params(
         project / "params.yaml",
         BABY,
