@@ -20,6 +20,7 @@ from pipeline.config import Params, PipelineError, load_params, params_hash
 from pipeline.data import read_schema
 from pipeline.loop import LoopSpec, load_checkpoint_dir, train_loop_per_worker
 from pipeline.phases import PHASE_KEYS
+from pipeline.preflight import check_capacity, check_ray_address, check_tracking_uri
 from pipeline.progress import ProgressMonitor
 from pipeline.tracking import (
     RunWriter,
@@ -143,6 +144,12 @@ def _init_ray(num_workers: int) -> tuple[int, bool]:
     return int(ray.cluster_resources().get("CPU", 1)), not address
 
 
+def _cluster_resources() -> dict[str, float]:
+    import ray
+
+    return {k: float(v) for k, v in ray.cluster_resources().items()}
+
+
 def _use_gpu(choice: str | bool, num_workers: int) -> bool:
     import ray
 
@@ -169,6 +176,8 @@ def fit(params: Params, root: Path, prepared: Path | str) -> tuple[TrainResult, 
     mconfig = model_config(params, schema)  # fails early on a conditional model without labels
     key = run_key(params, schema["data_hash"])
     uri = tracking_uri(root)
+    check_tracking_uri(uri)
+    check_ray_address(os.environ.get("RAY_ADDRESS"))
     cli = client(uri)
     exp_id = ensure_experiment(cli, params.train.experiment_name, root)
     tags = {"data_hash": schema["data_hash"], "git_commit": git_commit(root)}
@@ -189,6 +198,7 @@ def fit(params: Params, root: Path, prepared: Path | str) -> tuple[TrainResult, 
     # cluster a worker asks for one CPU, so placement never waits on a node that can't fit it.
     cpu_share = max(1, cpus // t.num_workers) if local and not use_gpu else 1
     per_worker = {"GPU": 1, "CPU": 1} if use_gpu else {"CPU": cpu_share}
+    check_capacity(t.num_workers, per_worker, _cluster_resources())
     spec = LoopSpec(
         model_config=mconfig,
         train=t.model_dump(),
