@@ -68,3 +68,12 @@ def test_capacity_names_gpus() -> None:
     with pytest.raises(PipelineError, match="asks for 4 GPU .* has 2 GPU"):
         check_capacity(4, {"GPU": 1, "CPU": 1}, {"CPU": 64.0, "GPU": 2.0})
     check_capacity(2, {"GPU": 1, "CPU": 1}, {"CPU": 64.0, "GPU": 2.0})
+
+
+def test_conditional_model_on_unlabelled_data_names_the_key(prepared) -> None:
+    from pipeline.train import model_config
+
+    params, _ = prepared
+    schema = {"source": "my_photos", "labeled": False, "num_classes": 0, "shape": [1, 8, 8]}
+    with pytest.raises(PipelineError, match="model.conditional: true needs class labels"):
+        model_config(params, schema)
