@@ -102,15 +102,20 @@ def _knn_radii(feats: torch.Tensor, k: int) -> torch.Tensor:
     return radii
 
 
-def knn_precision_recall(real_feats: Any, fake_feats: Any, k: int = 3) -> tuple[float, float]:
-    """Improved precision/recall (Kynkaanniemi et al. 2019) with k-NN balls in feature space."""
+def _knn_inputs(real_feats: Any, fake_feats: Any, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Validated float64 tensors for the k-NN metrics."""
     if k < 1:
         raise ValueError(f"k must be >= 1, got {k}")
     real = _as_2d_float64(real_feats, "real_feats")
     fake = _as_2d_float64(fake_feats, "fake_feats")
     # Each set needs k neighbours besides the point itself to define its manifold.
     _check_pair(real, fake, ("real_feats", "fake_feats"), min_rows=k + 1)
-    real_t, fake_t = torch.from_numpy(real), torch.from_numpy(fake)
+    return torch.from_numpy(real), torch.from_numpy(fake)
+
+
+def knn_precision_recall(real_feats: Any, fake_feats: Any, k: int = 3) -> tuple[float, float]:
+    """Improved precision/recall (Kynkaanniemi et al. 2019) with k-NN balls in feature space."""
+    real_t, fake_t = _knn_inputs(real_feats, fake_feats, k)
     real_radii, fake_radii = _knn_radii(real_t, k), _knn_radii(fake_t, k)
     # One pass over fake-vs-real distance blocks serves both directions: a fake row is precise
     # if it lies in some real ball; a real column is recalled if it lies in some fake ball.
@@ -166,12 +171,7 @@ def kernel_inception_distance(
 
 def density_coverage(real_feats: Any, fake_feats: Any, k: int = 5) -> tuple[float, float]:
     """Density and coverage (Naeem et al. 2020) with k-NN balls around the real features."""
-    if k < 1:
-        raise ValueError(f"k must be >= 1, got {k}")
-    real = _as_2d_float64(real_feats, "real_feats")
-    fake = _as_2d_float64(fake_feats, "fake_feats")
-    _check_pair(real, fake, ("real_feats", "fake_feats"), min_rows=k + 1)
-    real_t, fake_t = torch.from_numpy(real), torch.from_numpy(fake)
+    real_t, fake_t = _knn_inputs(real_feats, fake_feats, k)
     # prdc's radius is the (k+1)-th smallest distance with self (0) included: the k-th other row.
     radii = _knn_radii(real_t, k)
     inside, covered = 0, 0

@@ -104,8 +104,9 @@ def evaluate(
         )
     fake_labels = balanced_labels(n, num_classes) if num_classes else None
     fake = generate(g, n, cfg.seed, z_dim, labels=fake_labels)
-    _, fake_probs = embed(clf, fake)
-    fake_feats = feats(fake)
+    clf_feats, fake_probs = embed(clf, fake)
+    # The classifier's own features are the default feature space: embed the samples once.
+    fake_feats = clf_feats.numpy() if features is None else features(fake)
     hold_feats = feats(to_tensor(holdout_images))
     # Real-data floor: train rows vs the same holdout, at the same sample size.
     rng = np.random.default_rng(cfg.seed)
