@@ -11,13 +11,14 @@ Images are float tensors [N, C, H, W] in [-1, 1]; the only file read is the path
 
 from __future__ import annotations
 
-import pickle
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from ganmodels.safeload import load_state
 
 FEATURE_DIM = 2048
 WEIGHTS_NAME = "pt_inception-2015-12-05-6726825d.pth"
@@ -214,16 +215,7 @@ def load_inception(path: str | Path) -> InceptionV3:
             f"Inception weights not found at {path}: download {WEIGHTS_NAME} (pytorch-fid's FID "
             f"weights, {WEIGHTS_URL}) and put it at {path}, or set evaluate.inception_weights"
         )
-    try:
-        # weights_only: a .pth is a pickle, and a downloaded one must not be able to run code.
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError) as e:
-        # Keep torch's one useful line (which global/opcode), not its advice to drop weights_only.
-        lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()] or [type(e).__name__]
-        why = next((ln for ln in lines if "nsupported" in ln), lines[0])
-        raise ValueError(f"{path} is not a plain weights file (weights_only load: {why})") from e
-    if not isinstance(state, dict):
-        raise ValueError(f"{path} is not a state dict but a {type(state).__name__}")
+    state = load_state(path, "Inception weights file")
     model = build_inception()
     expected = model.state_dict()
     # BatchNorm's num_batches_tracked is a counter that older torch did not save: optional.

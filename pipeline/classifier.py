@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from ganmodels.classifier import DomainClassifier, accuracy, fit_classifier
+from ganmodels.safeload import load_state
 from pipeline import paths
 from pipeline.config import EvaluateConfig, load_params
 from pipeline.data import load_split, read_schema, to_unit_range
@@ -92,7 +93,7 @@ def train_classifier(prepared_dir: Path, cfg: EvaluateConfig) -> tuple[dict, dic
 
 def load_classifier(path: Path) -> tuple[DomainClassifier, dict]:
     """Rebuild the classifier (eval mode, CPU) from a checkpoint; returns (model, checkpoint)."""
-    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    checkpoint = load_state(path, "classifier checkpoint")
     missing = [k for k in CHECKPOINT_KEYS if k not in checkpoint]
     if missing:
         raise ValueError(f"{path}: not a domain-classifier checkpoint (lacks {missing})")

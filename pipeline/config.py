@@ -88,6 +88,10 @@ class TrainConfig(_Section):
     compile: bool
     stop_on_collapse: bool
     collapse_window: int = Field(ge=0)
+    on_divergence: Literal["stop", "rollback"]
+    max_rollbacks: int = Field(ge=0)
+    rollback_lr_factor: float = Field(gt=0.0, le=1.0)
+    max_failures: int = Field(ge=-1)
     seed: int
     log_every: int = Field(ge=1)
     sample_every: int = Field(ge=1)

@@ -25,6 +25,7 @@ from ganmodels.metrics import (
     kernel_inception_distance,
     knn_precision_recall,
 )
+from ganmodels.safeload import load_state
 from ganmodels.sampling import balanced_labels
 from pipeline import paths
 from pipeline.classifier import load_classifier, to_tensor
@@ -57,7 +58,7 @@ def load_generator(path: Path) -> tuple[torch.nn.Module, dict[str, Any]]:
     """Rebuild the exported generator from ganmodels alone (weights_only: no code from the file)."""
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no generator (run the train stage first)")
-    state = torch.load(path, map_location="cpu", weights_only=True)
+    state = load_state(path, "generator file")
     return generator_from_state(state), state
 
 

@@ -1,7 +1,8 @@
 """The Ray Train worker loop: the only module that imports ray.train.
 
 Every rank runs `train_loop_per_worker`. Randomness is a pure function of (seed, rank, step),
-so a run resumed from a checkpoint sees the same batches and latents as one never interrupted.
+so a run resumed from a checkpoint sees the same batches and latents as one never interrupted;
+checkpoints also carry every rank's global RNG states for any code that draws from them.
 """
 
 from __future__ import annotations
@@ -21,11 +22,25 @@ from torch import nn
 
 from ganmodels import build_discriminator, build_generator, to_uint8
 from ganmodels.ema import make_ema
+from pipeline.checkpoints import (
+    CheckpointError,
+    load_newest_valid,
+    rng_state,
+    set_rng_state,
+    write_checkpoint,
+)
 from pipeline.data import load_split, to_unit_range
 from pipeline.grid import make_grid
+from pipeline.guards import (
+    DETERMINISTIC,
+    CollapseError,
+    DivergenceError,
+    LastGood,
+    Monitor,
+    parse_fault,
+)
 from pipeline.phases import (
     PHASE_KEYS,
-    PHASES,
     Phases,
     Recipe,
     ShardSampler,
@@ -33,16 +48,6 @@ from pipeline.phases import (
     seeded,
     unwrap,
 )
-
-CHECKPOINT_FILE = "checkpoint.pt"
-
-
-class DivergenceError(RuntimeError):
-    """A loss became NaN or infinite; training stops so the last good checkpoint survives."""
-
-
-class CollapseError(RuntimeError):
-    """The collapse alarm fired and train.stop_on_collapse asked to stop."""
 
 
 @dataclass(frozen=True)
@@ -59,32 +64,6 @@ class LoopSpec:
     fault: str | None = None
 
 
-def parse_fault(fault: str | None) -> dict[str, int]:
-    """'nan@STEP:PHASE' -> {PHASE: STEP - 1}: that phase's loss becomes NaN in step STEP
-    (counted from 1, as the steps of the logged metrics)."""
-    if not fault:
-        return {}
-    try:
-        kind, rest = fault.split("@")
-        step, phase = rest.split(":")
-        if kind != "nan" or phase not in PHASES or int(step) < 1:
-            raise ValueError
-        return {phase: int(step) - 1}
-    except ValueError:
-        raise ValueError(
-            f"GAN_FAULT={fault!r}: expected nan@STEP:PHASE, PHASE in {PHASES}"
-        ) from None
-
-
-def load_checkpoint_dir(directory: str | Path) -> dict[str, Any]:
-    """Load a checkpoint dict safely (weights_only: no code runs from the file)."""
-    return torch.load(Path(directory) / CHECKPOINT_FILE, map_location="cpu", weights_only=True)
-
-
-def _cpu_state(module_or_opt: Any) -> dict[str, Any]:
-    return _to_cpu(module_or_opt.state_dict())
-
-
 def _to_cpu(obj: Any) -> Any:
     if isinstance(obj, torch.Tensor):
         return obj.detach().cpu().clone()
@@ -96,7 +75,7 @@ def _to_cpu(obj: Any) -> Any:
 
 
 class Writer:
-    """Rank 0's single sink for metrics and sample grids (the driver shows progress from them)."""
+    """Rank 0's single sink for metrics, events and sample grids (the driver reads them)."""
 
     def __init__(self, spec: LoopSpec) -> None:
         from pipeline.tracking import RunWriter  # MLflow only on rank 0
@@ -107,10 +86,42 @@ class Writer:
         """Record one row of metrics."""
         self.run.metrics(values, step)
 
+    def tag(self, key: str, value: str) -> None:
+        """Set a run tag."""
+        self.run.cli.set_tag(self.run.run_id, key, value[:5000])
+
     def alert(self, step: int, name: str, message: str) -> None:
         """Record an alarm: a metric `alert/<name>` at the step and a run tag with the message."""
-        self.run.metrics({f"alert/{name}": 1.0}, step)
-        self.run.cli.set_tag(self.run.run_id, f"alert.{name}", f"step {step}: {message}")
+        self.log(step, {f"alert/{name}": 1.0})
+        self.tag(f"alert.{name}", f"step {step}: {message}")
+
+    def event(self, step: int, name: str, count: int, message: str) -> None:
+        """Record the count-th event of a kind (restart, rollback): metric and tag."""
+        self.log(step, {f"event/{name}": float(count)})
+        self.tag(f"event.{name}.{count}", f"step {step}: {message}")
+
+    def started(self, step: int, problems: list[str]) -> None:
+        """Mark a (re)start; on a resume, the steps logged past the checkpoint are lost."""
+        cli, run_id = self.run.cli, self.run.run_id
+        last = max((m.step for m in cli.get_metric_history(run_id, "loss/D_main")), default=0)
+        starts = len(cli.get_metric_history(run_id, "train/start_step"))
+        self.log(step, {"train/start_step": float(step)})  # 0 for a fresh start
+        if starts:
+            lost = max(0, last - step)
+            self.log(step, {"train/lost_steps": float(lost)})
+            self.event(
+                step,
+                "restart",
+                starts,
+                f"resumed from the checkpoint at step {step}; {lost} step(s) trained after it "
+                f"(logged up to step {last}) are retrained",
+            )
+        for i, problem in enumerate(problems, 1):
+            self.tag(f"event.checkpoint_skipped.{starts}.{i}", problem)
+
+    def fail(self, error: Exception) -> None:
+        """Record a deterministic failure, so a Ray restart re-raises it instead of retrying."""
+        self.tag("failure", f"{type(error).__name__}: {error}")
 
     def samples(self, step: int, images: torch.Tensor) -> None:
         """Log a sample grid of G_ema's fixed latents."""
@@ -122,56 +133,30 @@ def train_loop_per_worker(config: dict[str, Any]) -> None:
     run_worker(config)
 
 
-class Monitor:
-    """Per-step stats of a window, reduced across ranks at each check: NaN/inf and collapse.
+def _refuse_replay(writer: Writer | None, world: int) -> None:
+    # A NaN or collapse stop recurs when retried from the checkpoint (seeded data and latents),
+    # and Ray's FailureConfig retries any worker error: re-raise at once instead.
+    box = [writer.run.cli.get_run(writer.run.run_id).data.tags.get("failure") if writer else None]
+    if world > 1:
+        dist.broadcast_object_list(box, src=0)
+    if box[0]:
+        name, _, message = box[0].partition(": ")
+        if name in DETERMINISTIC:
+            raise DETERMINISTIC[name](f"{message} (not retried: it recurs identically)")
 
-    Stats stay on the device between checks (no host sync per step); every rank sees the same
-    reduced numbers, so every rank raises together.
-    """
 
-    def __init__(self, world: int, collapse_window: int) -> None:
-        self.world, self.window = world, collapse_window
-        self.rows: list[torch.Tensor] = []
-        self.first_step = 0
-        self.saturated = 0  # consecutive steps with D right on every sample
-        self.alarmed = False
-
-    def add(self, step: int, row: torch.Tensor) -> None:
-        """Keep one step's stats row."""
-        if not self.rows:
-            self.first_step = step
-        self.rows.append(row)
-
-    def check(self) -> tuple[torch.Tensor, str | None]:
-        """Mean stats row over the window and ranks; raises on NaN/inf; returns any new alarm."""
-        table = torch.stack(self.rows)
-        if self.world > 1:
-            dist.all_reduce(table)
-        table = (table / self.world).cpu()
-        self.rows = []
-        bad = ~torch.isfinite(table[:, :3])  # the loss columns, in PHASES order
-        if bad.any():
-            i, j = (int(v) for v in bad.nonzero()[0])
-            raise DivergenceError(
-                f"loss of phase {PHASES[j]} is {table[i, j].item()} at step "
-                f"{self.first_step + i + 1}: training stopped; the last checkpoint holds the "
-                f"last good state"
-            )
-        alarm = None
-        acc = table[:, PHASE_KEYS.index("D/accuracy")]
-        for step_acc in acc.tolist():
-            self.saturated = self.saturated + 1 if step_acc >= 1.0 - 1e-6 else 0
-            if self.window and self.saturated >= self.window and not self.alarmed:
-                self.alarmed = True
-                alarm = (
-                    f"D has classified every real and fake sample correctly for "
-                    f"{self.saturated} steps: G no longer fools it (collapse or divergence)"
-                )
-        return table.mean(0), alarm
+def _resume(spec: LoopSpec) -> tuple[dict[str, Any] | None, list[str]]:
+    ckpt = ray.train.get_checkpoint()
+    if ckpt is None:
+        return None, []
+    state, problems = load_newest_valid(ckpt.path, ckpt.filesystem)
+    if state.get("run_key") != spec.run_key:  # never continue another run's weights
+        raise CheckpointError(f"checkpoint of run {state.get('run_key')} offered to {spec.run_key}")
+    return state, problems
 
 
 def run_worker(config: dict[str, Any]) -> tuple[nn.Module, nn.Module]:
-    """One DDP rank of training: phases, checks, checkpoints; returns (G, D)."""
+    """One DDP rank of training: phases, checks, rollback, checkpoints; returns (G, D)."""
     spec = LoopSpec(**config)
     t = spec.train
     ctx = ray.train.get_context()
@@ -179,17 +164,14 @@ def run_worker(config: dict[str, Any]) -> tuple[nn.Module, nn.Module]:
     device = ray.train.torch.get_device()
     # bf16 autocast and torch.compile help on GPUs only (the driver logs the CPU no-op).
     on_gpu = device.type == "cuda"
+    writer = Writer(spec) if rank == 0 else None
+    _refuse_replay(writer, world)
 
     torch.manual_seed(t["seed"])  # identical init on every rank (DDP also broadcasts rank 0's)
     G, D = build_generator(spec.model_config), build_discriminator(spec.model_config)
     G_ema = make_ema(G)
-    state: dict[str, Any] | None = None
-    ckpt = ray.train.get_checkpoint()
-    if ckpt is not None:
-        with ckpt.as_directory() as d:
-            state = load_checkpoint_dir(d)
-        if state.get("run_key") != spec.run_key:  # never continue another run's weights
-            raise ValueError(f"checkpoint of run {state.get('run_key')} offered to {spec.run_key}")
+    state, problems = _resume(spec)
+    if state:
         G.load_state_dict(state["G"])
         D.load_state_dict(state["D"])
         G_ema.load_state_dict(state["G_ema"])
@@ -206,24 +188,25 @@ def run_worker(config: dict[str, Any]) -> tuple[nn.Module, nn.Module]:
     phases.poison = parse_fault(spec.fault)
     if state:
         phases.load_state_dict(state["phases"], keep_ada_stats=rank == 0)
+        if len(state.get("rng", [])) == world:
+            set_rng_state(state["rng"][rank])
 
     images, labels = load_split(spec.prepared_dir, "train")
     data = torch.from_numpy(to_unit_range(images)).to(device)
     conditional = spec.model_config.get("num_classes", 0) > 0
     targets = torch.from_numpy(labels).to(device) if conditional else None
-    per_rank = t["batch_size"] // world
-    sampler = ShardSampler(len(data), per_rank, rank, world, t["seed"])
+    sampler = ShardSampler(len(data), t["batch_size"] // world, rank, world, t["seed"])
     grid_gen = seeded("grid-latents", t["seed"])
     fixed_z = torch.randn(64, phases.z_dim, generator=grid_gen).to(device)
     fixed_y = (torch.arange(64, device=device) % phases.num_classes) if conditional else None
-    writer = Writer(spec) if rank == 0 else None
     if writer:
-        # Marks each (re)start in the run's history: 0 for a fresh start.
-        writer.log(start_step, {"train/start_step": float(start_step)})
+        writer.started(start_step, problems)
 
     monitor = Monitor(world, t["collapse_window"])
-    window_start, window_t0 = start_step, time.perf_counter()
-    for step in range(start_step, t["steps"]):
+    last_good = LastGood(start_step, phases)
+    step = start_step
+    window_start, window_t0 = step, time.perf_counter()
+    while step < t["steps"]:
         reals = []
         for i in range(t["d_steps"]):
             rows = sampler.indices(step * t["d_steps"] + i).to(device)
@@ -235,55 +218,98 @@ def run_worker(config: dict[str, Any]) -> tuple[nn.Module, nn.Module]:
         checkpoint = done % t["checkpoint_every"] == 0 or done == t["steps"]
         if done % t["log_every"] == 0 or checkpoint:
             # Checked before any checkpoint, so a checkpoint never holds NaN weights.
-            means, alarm = monitor.check()
+            try:
+                means, alarm = monitor.check()
+            except DivergenceError as exc:
+                step = _diverged(exc, done, phases, last_good, writer, t)
+                window_start, window_t0 = step, time.perf_counter()
+                continue
             if writer:
                 row = dict(zip(PHASE_KEYS, means.tolist(), strict=True))
                 elapsed = time.perf_counter() - window_t0
                 row["perf/samples_per_s"] = t["batch_size"] * (done - window_start) / elapsed
                 row["aug/p"] = phases.augment_p
+                row["train/lr_scale"] = phases.lr_scale
                 writer.log(done, row)
                 if alarm:
                     writer.alert(done, "collapse", alarm)
             if alarm and t["stop_on_collapse"]:
-                raise CollapseError(f"step {done}: {alarm} (train.stop_on_collapse is true)")
+                error = CollapseError(f"step {done}: {alarm} (train.stop_on_collapse is true)")
+                if writer:
+                    writer.fail(error)
+                raise error
             window_start, window_t0 = done, time.perf_counter()
         if writer and (done % t["sample_every"] == 0 or done == t["steps"]):
             with torch.no_grad():
                 writer.samples(done, G_ema(fixed_z, fixed_y))
         if checkpoint:
-            _report(done, start_step, rank, phases, spec)
+            _report(done, start_step, rank, world, phases, spec)
+            last_good.save(done, phases)
+        step = done
     if start_step >= t["steps"]:
         # Nothing left to train (a finished run re-entered): re-report so the driver has a result.
-        _report(start_step, start_step, rank, phases, spec)
+        _report(start_step, start_step, rank, world, phases, spec)
     return G, D
 
 
-def _report(
+def _diverged(
+    exc: DivergenceError,
     step: int,
-    start_step: int,
-    rank: int,
     phases: Phases,
-    spec: LoopSpec,
-) -> None:
+    last_good: LastGood,
+    writer: Writer | None,
+    t: dict[str, Any],
+) -> int:
+    """Roll back to the last good state (returns its step), or stop naming why."""
+    allowed = t["max_rollbacks"] if t["on_divergence"] == "rollback" else 0
+    if phases.rollbacks >= allowed:
+        where = f"the checkpoint at step {last_good.step}" if last_good.step else "no checkpoint"
+        why = f"{exc}: training stopped; the last good state is {where}"
+        if allowed:
+            why += f" (after {phases.rollbacks} rollback(s): train.max_rollbacks={allowed})"
+        error = DivergenceError(why)
+        if writer:
+            writer.fail(error)
+        raise error from None
+    back = last_good.restore(phases, t["rollback_lr_factor"])
+    if writer:
+        message = (
+            f"{exc}: rolled back to step {back}, learning rates x{phases.lr_scale:g} "
+            f"(rollback {phases.rollbacks} of train.max_rollbacks={allowed})"
+        )
+        writer.event(step, "rollback", phases.rollbacks, message)
+    return back
+
+
+def _report(step: int, start_step: int, rank: int, world: int, phases: Phases, spec: LoopSpec):
     # report() is a barrier: every rank calls it; only rank 0 hands over a checkpoint.
     metrics = {"step": step, "start_step": start_step}
     ada_stats = phases.ada_stats.clone()
-    if dist.is_available() and dist.is_initialized():
+    rngs = [rng_state()]
+    if world > 1:
         dist.all_reduce(ada_stats)  # every rank's ADA evidence since the last adjustment
+        rngs = [None] * world
+        dist.all_gather_object(rngs, rng_state())
     if rank != 0:
         ray.train.report(metrics)
         return
+    t = spec.train
     state = {
         "step": step,
-        "G": _cpu_state(unwrap(phases.G)),
-        "D": _cpu_state(unwrap(phases.D)),
-        "G_ema": _cpu_state(phases.G_ema),
+        "G": _to_cpu(unwrap(phases.G).state_dict()),
+        "D": _to_cpu(unwrap(phases.D).state_dict()),
+        "G_ema": _to_cpu(phases.G_ema.state_dict()),
+        # Optimizers, augmentation p and ADA evidence, rollbacks and lr scale. No AMP scaler:
+        # bf16 autocast needs none.
         "phases": _to_cpu({**phases.state_dict(), "ada_stats": ada_stats}),
+        "rng": _to_cpu(rngs),  # per rank: torch, CUDA, numpy, python
+        # The data position: batches are a pure function of (seed, rank, draw index).
+        "data": {"draws": step * t["d_steps"], "seed": t["seed"], "world_size": world},
         "model_config": spec.model_config,
         "run_key": spec.run_key,
     }
     with tempfile.TemporaryDirectory() as tmp:
-        torch.save(state, Path(tmp) / CHECKPOINT_FILE)  # Ray then copies the folder to storage
+        write_checkpoint(Path(tmp), state)  # Ray then copies the folder to storage
         ray.train.report(metrics, checkpoint=ray.train.Checkpoint.from_directory(tmp))
 
 

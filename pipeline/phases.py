@@ -128,7 +128,8 @@ class Phases:
         # ADA evidence since the last adjustment: sum of sign(D(real)) and its count.
         self.ada_stats = torch.zeros(2, device=self.device)
         self.last_reg = torch.zeros((), device=self.device)
-        self.poison: dict[str, int] = {}  # phase -> step: a test hook that NaNs that loss
+        self.rollbacks, self.lr_scale = 0, 1.0  # divergence rollbacks so far, lr multiplier
+        self.poison: set[tuple[str, int]] = set()  # test hook: (phase, step) NaNs that loss once
 
     def state_dict(self) -> dict[str, Any]:
         """Optimizers and augmentation state (the networks are saved by the caller)."""
@@ -137,6 +138,8 @@ class Phases:
             "opt_D": self.opt_d.state_dict(),
             "augment_p": self.augment_p,
             "ada_stats": self.ada_stats.cpu(),
+            "rollbacks": self.rollbacks,
+            "lr_scale": self.lr_scale,
         }
 
     def load_state_dict(self, state: dict[str, Any], keep_ada_stats: bool = True) -> None:
@@ -147,6 +150,15 @@ class Phases:
         self.augment_p = float(state["augment_p"])
         ada = state["ada_stats"].to(self.device)
         self.ada_stats = ada if keep_ada_stats else torch.zeros_like(ada)
+        self.rollbacks = int(state.get("rollbacks", 0))
+        self.lr_scale = float(state.get("lr_scale", 1.0))
+
+    def scale_lr(self, factor: float) -> None:
+        """Multiply both learning rates (a divergence rollback lowers them)."""
+        for opt in (self.opt_g, self.opt_d):
+            for group in opt.param_groups:
+                group["lr"] *= factor
+        self.lr_scale *= factor
 
     def _autocast(self) -> contextlib.AbstractContextManager[Any]:
         if self.r.bf16:
@@ -163,7 +175,10 @@ class Phases:
         return z, torch.randint(0, self.num_classes, (n,), generator=gen).to(self.device)
 
     def _check_poison(self, loss: torch.Tensor, phase: str, step: int) -> torch.Tensor:
-        return loss * float("nan") if self.poison.get(phase) == step else loss
+        if (phase, step) not in self.poison:
+            return loss
+        self.poison.discard((phase, step))  # once: a rollback replays the step cleanly
+        return loss * float("nan")
 
     def d_main_loss(
         self,

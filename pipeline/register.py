@@ -15,13 +15,13 @@ from typing import Any
 import mlflow
 import numpy as np
 import pandas as pd
-import torch
 from mlflow.exceptions import MlflowException
 from mlflow.models import ModelSignature
 from mlflow.tracking import MlflowClient
 from mlflow.types import ColSpec, Schema, TensorSpec
 
 import ganmodels
+from ganmodels.safeload import load_state
 from pipeline import paths
 from pipeline.config import RegisterConfig, load_params
 from pipeline.tracking import active_tracking, client, flatten, git_commit, tracking_uri
@@ -109,7 +109,7 @@ def register(
             f"(has: {', '.join(sorted(eval_metrics))})"
         )
     value = float(eval_metrics[cfg.primary_metric])
-    config = torch.load(generator, map_location="cpu", weights_only=True)["model_config"]
+    config = load_state(generator, "generator file")["model_config"]
     conditional = int(config.get("num_classes", 0)) > 0
     example = {"n": [2], "seed": [0], **({"label": [0]} if conditional else {})}
     champ_version, champ_value = current_champion(cli, cfg.model_name, cfg.primary_metric)
@@ -164,7 +164,7 @@ def main(params_path: str = str(paths.PARAMS)) -> None:
     params = load_params(params_path)
     root = paths.project_root()
     # The generator file carries its data hash and shape: no other stage's outputs are needed.
-    state = torch.load(paths.GENERATOR, map_location="cpu", weights_only=True)
+    state = load_state(paths.GENERATOR, "generator file")
     cfg = state["model_config"]
     eval_metrics = json.loads((paths.METRICS / "eval.json").read_text())
     run = json.loads(paths.TRAIN_RUN.read_text())

@@ -26,8 +26,9 @@ class GeneratorModel(PythonModel):
     def load_context(self, context: Any) -> None:
         """Rebuild G from the state dict with ganmodels (weights_only: no code from the file)."""
         from ganmodels import generator_from_state
+        from ganmodels.safeload import load_state
 
-        state = torch.load(context.artifacts["generator"], map_location="cpu", weights_only=True)
+        state = load_state(context.artifacts["generator"], "generator artifact")
         self.g = generator_from_state(state)
         self.z_dim = int(state["model_config"]["z_dim"])
         self.num_classes = int(state["model_config"].get("num_classes", 0))

@@ -16,9 +16,10 @@ from typing import Any
 import torch
 
 from pipeline import paths, storage
+from pipeline.checkpoints import load_checkpoint_dir
 from pipeline.config import Params, PipelineError, load_params, params_hash
 from pipeline.data import read_schema
-from pipeline.loop import LoopSpec, load_checkpoint_dir, train_loop_per_worker
+from pipeline.loop import LoopSpec, train_loop_per_worker
 from pipeline.phases import PHASE_KEYS
 from pipeline.preflight import check_capacity, check_ray_address, check_tracking_uri
 from pipeline.progress import ProgressMonitor
@@ -80,8 +81,14 @@ _BOOKKEEPING = {
     "keep_checkpoints",
     "storage_path",
     "experiment_name",
-    "stop_on_collapse",  # a run stopped by the alarm may be resumed past it
+    # How a run reacts to trouble: a run stopped by the alarm or a NaN may be resumed under a
+    # changed policy (a rollback's lower lr is in the checkpoint, so resumes stay exact).
+    "stop_on_collapse",
     "collapse_window",
+    "on_divergence",
+    "max_rollbacks",
+    "rollback_lr_factor",
+    "max_failures",
 }
 # The code that determines the trained weights (the train stage's code deps in dvc.yaml):
 # a change to it must not resume an old run.
@@ -96,7 +103,9 @@ _TRAINING_CODE = (
     "ganmodels/augment.py",
     "ganmodels/ema.py",
     "pipeline/phases.py",
+    "pipeline/guards.py",
     "pipeline/loop.py",
+    "pipeline/checkpoints.py",
     "pipeline/data.py",
 )
 
@@ -182,6 +191,8 @@ def fit(params: Params, root: Path, prepared: Path | str) -> tuple[TrainResult, 
     exp_id = ensure_experiment(cli, params.train.experiment_name, root)
     tags = {"data_hash": schema["data_hash"], "git_commit": git_commit(root)}
     run_id, created = find_or_create_run(cli, exp_id, key, f"train-{key}", tags)
+    if not created and "failure" in cli.get_run(run_id).data.tags:
+        cli.delete_tag(run_id, "failure")  # a new attempt (maybe under a changed policy)
     if created:
         # The stage reads only `model` and `train`; the data is described by its schema.
         logged = flatten({"model": params.model.model_dump(), "train": params.train.model_dump()})
@@ -219,7 +230,7 @@ def fit(params: Params, root: Path, prepared: Path | str) -> tuple[TrainResult, 
             name=f"gan-{key}",
             storage_path=storage.resolve(t.storage_path, root),
             checkpoint_config=CheckpointConfig(num_to_keep=t.keep_checkpoints),
-            failure_config=FailureConfig(max_failures=0),
+            failure_config=FailureConfig(max_failures=t.max_failures),
         ),
     )
     print(
@@ -232,7 +243,9 @@ def fit(params: Params, root: Path, prepared: Path | str) -> tuple[TrainResult, 
         with ProgressMonitor(uri, run_id, t.steps, t.batch_size):
             result = trainer.fit()
     except TrainingFailedError as exc:
-        cli.set_tag(run_id, "failure", _reason(str(exc)))
+        # The worker's own record of a NaN or collapse stop is the exact reason: keep it.
+        recorded = cli.get_run(run_id).data.tags.get("failure")
+        cli.set_tag(run_id, "failure", recorded or _reason(str(exc)))
         cli.set_terminated(run_id, status="FAILED")
         raise TrainingError(f"training run {key} failed (MLflow run {run_id}):\n{exc}") from None
     wall = time.perf_counter() - t0

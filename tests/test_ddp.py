@@ -15,9 +15,10 @@ from mlflow.tracking import MlflowClient
 from ray.train import RunConfig, ScalingConfig
 from ray.train.torch import TorchTrainer
 
+from pipeline.checkpoints import load_checkpoint_dir
 from pipeline.config import load_params
 from pipeline.data import read_schema
-from pipeline.loop import LoopSpec, load_checkpoint_dir, param_digest, run_worker
+from pipeline.loop import LoopSpec, param_digest, run_worker
 from pipeline.prepare import prepare
 from pipeline.tracking import client, ensure_experiment
 from pipeline.train import TrainingError, fit, model_config

@@ -10,8 +10,9 @@ import pytest
 import torch
 from mlflow.tracking import MlflowClient
 
+from pipeline.checkpoints import load_checkpoint_dir
 from pipeline.config import load_params
-from pipeline.loop import DivergenceError, Monitor, load_checkpoint_dir, parse_fault
+from pipeline.guards import DivergenceError, Monitor, parse_fault
 from pipeline.phases import PHASE_KEYS
 from pipeline.prepare import prepare
 from pipeline.train import TrainingError, fit
@@ -53,34 +54,48 @@ def test_monitor_alarms_once_when_d_is_pinned_at_full_accuracy() -> None:
 
 
 def test_fault_spec_is_validated() -> None:
-    assert parse_fault("nan@45:D_main") == {"D_main": 44}
-    assert parse_fault(None) == {}
+    assert parse_fault("nan@45:D_main") == {("D_main", 44)}
+    assert parse_fault("nan@45:D_main,nan@9:G_main") == {("D_main", 44), ("G_main", 8)}
+    assert parse_fault(None) == set()
     with pytest.raises(ValueError, match="GAN_FAULT"):
         parse_fault("nan@45:E_main")
 
 
-def test_nan_stops_the_run_and_keeps_the_last_good_checkpoint(
+def test_nan_rolls_back_then_stops_at_the_limit_keeping_the_last_good_checkpoint(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    params = load_params(
-        write_params(
-            tmp_path / "params.yaml",
-            BABY,
-            {"train": {"steps": 60, "checkpoint_every": 30, "log_every": 20}},
-        )
-    )
+    train = {
+        "steps": 60,
+        "checkpoint_every": 30,
+        "log_every": 10,
+        "on_divergence": "rollback",
+        "max_rollbacks": 1,
+        "rollback_lr_factor": 0.5,
+        "max_failures": 1,  # Ray may restart the group: the NaN stop must not be replayed
+    }
+    params = load_params(write_params(tmp_path / "params.yaml", BABY, {"train": train}))
     prepared = tmp_path / "prepared"
     prepare(params.data, prepared)
-    monkeypatch.setenv("GAN_FAULT", "nan@45:D_main")
+    # Step 45's NaN (seen at the step-50 check) rolls back to step 30; step 55's, after the one
+    # allowed rollback, stops the run.
+    monkeypatch.setenv("GAN_FAULT", "nan@45:D_main,nan@55:G_main")
     with pytest.raises(TrainingError) as exc:
         fit(params, tmp_path, prepared)
-    assert "loss of phase D_main is nan at step 45" in str(exc.value)
+    assert "loss of phase G_main is nan at step 55" in str(exc.value)
+    assert "train.max_rollbacks=1" in str(exc.value)
 
     cli = MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
     (run,) = cli.search_runs([cli.get_experiment_by_name("gan").experiment_id])
     assert run.info.status == "FAILED"
-    assert "D_main is nan at step 45" in run.data.tags["failure"]
-    # The NaN (found at the step-60 check, before that checkpoint) never reached storage.
+    assert run.data.tags["failure"].startswith("DivergenceError: loss of phase G_main is nan")
+    rollback = run.data.tags["event.rollback.1"]
+    assert "D_main is nan at step 45" in rollback and "rolled back to step 30" in rollback
+    assert [
+        (m.step, m.value) for m in cli.get_metric_history(run.info.run_id, "event/rollback")
+    ] == [(50, 1.0)]
+    scales = {m.step: m.value for m in cli.get_metric_history(run.info.run_id, "train/lr_scale")}
+    assert scales[30] == 1.0 and scales[50] == 0.5  # step 50 logged again after the rollback
+    # The NaNs never reached storage: the one checkpoint is step 30, all finite.
     ckpts = sorted(p for p in tmp_path.glob("ray_runs/gan-*/checkpoint_*") if p.is_dir())
     states = [load_checkpoint_dir(c) for c in ckpts]
     assert [s["step"] for s in states] == [30]

@@ -1,79 +1,180 @@
-"""Interrupting training after a checkpoint: the rerun resumes at the saved step, one run."""
+"""Killed training resumes exactly: SIGKILL of the whole `dvc repro`, and of one Ray worker.
+
+Both interrupted runs must end bitwise equal to an uninterrupted run of the same length, with
+the same losses step by step after the resume point, in one MLflow run with no gaps.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
+import psutil
 import pytest
+import torch
 from mlflow.tracking import MlflowClient
 
-from tests.helpers import BABY, BIN, clean_env, write_params
+from pipeline.checkpoints import load_checkpoint_dir
+from tests.helpers import BABY, BIN, clean_env, copy_project, write_params
+
+STEPS, EVERY, LOG = 160, 40, 10
+TRAIN = {
+    "steps": STEPS,
+    "checkpoint_every": EVERY,
+    "log_every": LOG,
+    "sample_every": STEPS,
+    "keep_checkpoints": 2,
+    "max_failures": 1,
+}
 
 
 def _checkpoints(root: Path) -> list[Path]:
-    return sorted((root / "ray_runs").glob("gan-*/checkpoint_*"))
+    return sorted(p for p in (root / "ray_runs").glob("gan-*/checkpoint_*") if p.is_dir())
 
 
-def test_killed_training_resumes_from_its_checkpoint(project: Path) -> None:
-    steps, every = 240, 40
-    write_params(
-        project / "params.yaml",
-        BABY,
-        {"train": {"steps": steps, "checkpoint_every": every, "log_every": 20}},
-    )
-    env = clean_env()
-    subprocess.run(
-        [str(BIN / "gan"), "prepare"], cwd=project, env=env, check=True, capture_output=True
-    )
-    log = (project / "first_attempt.log").open("w")  # a file: a full pipe would block the driver
-    proc = subprocess.Popen(
-        [str(BIN / "gan"), "train"],
-        cwd=project,
-        env=env,
+def _final_state(root: Path) -> dict[str, Any]:
+    return load_checkpoint_dir(_checkpoints(root)[-1])
+
+
+def _run(root: Path) -> tuple[MlflowClient, str]:
+    cli = MlflowClient(tracking_uri=f"sqlite:///{root / 'mlflow.db'}")
+    exp = cli.get_experiment_by_name("gan")
+    runs = cli.search_runs([exp.experiment_id])
+    assert len(runs) == 1, "a resumed training must stay one MLflow run"
+    return cli, runs[0].info.run_id
+
+
+def _losses(root: Path) -> dict[int, float]:
+    """Each logged step's newest D loss (a resumed run re-logs the steps it retrains)."""
+    cli, run_id = _run(root)
+    history = sorted(cli.get_metric_history(run_id, "loss/D_main"), key=lambda m: m.timestamp)
+    return {m.step: m.value for m in history}
+
+
+def _assert_same_state(got: dict[str, Any], want: dict[str, Any]) -> None:
+    assert got["step"] == want["step"] == STEPS
+    for net in ("G", "D", "G_ema"):
+        for key, value in want[net].items():
+            assert torch.equal(got[net][key], value), f"{net}.{key} differs"
+    for opt in ("opt_G", "opt_D"):
+        for i, slot in want["phases"][opt]["state"].items():
+            for name, value in slot.items():
+                assert torch.equal(got["phases"][opt]["state"][i][name], value), (opt, i, name)
+
+
+def _start(root: Path, cmd: list[str], log: Path) -> subprocess.Popen:
+    # Output to a file: a full pipe would block the driver. Own session: killable as a group.
+    return subprocess.Popen(
+        cmd,
+        cwd=root,
+        env=clean_env(),
         start_new_session=True,
-        stdout=log,
+        stdout=log.open("w"),
         stderr=subprocess.STDOUT,
     )
+
+
+def _wait_for_checkpoints(root: Path, proc: subprocess.Popen, n: int, log: Path) -> None:
     deadline = time.monotonic() + 240
-    # Two checkpoint folders on disk: the older one is surely registered with Ray by now.
-    while len(_checkpoints(project)) < 2:
+    while len(_checkpoints(root)) < n:
         if proc.poll() is not None:
-            pytest.fail("training ended early:\n" + (project / "first_attempt.log").read_text())
-        assert time.monotonic() < deadline, "no checkpoints within 240 s"
-        time.sleep(0.2)
-    os.killpg(proc.pid, signal.SIGKILL)  # the whole process group: driver and its local Ray
+            pytest.fail("training ended early:\n" + log.read_text())
+        assert time.monotonic() < deadline, f"no {n} checkpoints within 240 s"
+        time.sleep(0.1)
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], dict]:
+    """An uninterrupted run: its final state and its losses per logged step."""
+    root = copy_project(tmp_path_factory.mktemp("reference") / "proj")
+    write_params(root / "params.yaml", BABY, {"train": TRAIN})
+    env = clean_env()
+    for stage in ("prepare", "train"):
+        subprocess.run([str(BIN / "gan"), stage], cwd=root, env=env, check=True, timeout=400)
+    return _final_state(root), _losses(root)
+
+
+def test_killed_dvc_repro_resumes_at_its_checkpoint_exactly(project: Path, reference) -> None:
+    want_state, want_losses = reference
+    write_params(project / "params.yaml", BABY, {"train": TRAIN})
+    log = project / "first_attempt.log"
+    proc = _start(project, [str(BIN / "dvc"), "repro"], log)
+    # Two checkpoint folders on disk: the older one is surely registered with Ray by now.
+    _wait_for_checkpoints(project, proc, 2, log)
+    os.killpg(proc.pid, signal.SIGKILL)  # the whole group: dvc, gan train, its local Ray
     proc.wait(timeout=30)
-    log.close()
     assert proc.returncode == -signal.SIGKILL
     assert not (project / "models/generator.pt").exists()
 
     rerun = subprocess.run(
-        [str(BIN / "gan"), "train"],
+        [str(BIN / "dvc"), "repro"],
         cwd=project,
-        env=env,
+        env=clean_env(),
         capture_output=True,
         text=True,
-        timeout=400,
+        timeout=500,
     )
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert "Stage 'prepare' didn't change, skipping" in rerun.stdout  # finished stages stay
     metrics = json.loads((project / "metrics/train.json").read_text())
     start = metrics["start_step"]
-    assert 0 < start < steps and start % every == 0, metrics
-    assert metrics["step"] == steps
+    assert 0 < start < STEPS and start % EVERY == 0, metrics
+    assert metrics["step"] == STEPS
     assert f"training resumed from checkpoint at step {start}" in rerun.stdout
+    assert (project / "metrics/register.json").is_file()  # the later stages ran
 
-    # One MLflow run holds both attempts; its start markers say where each began.
-    run_id = json.loads((project / "models/train_run.json").read_text())["run_id"]
-    uri = f"sqlite:///{project / 'mlflow.db'}"
-    cli = MlflowClient(tracking_uri=uri)
-    exp = cli.get_experiment_by_name("gan")
-    assert len(cli.search_runs([exp.experiment_id])) == 1
+    cli, run_id = _run(project)
     starts = [m.value for m in cli.get_metric_history(run_id, "train/start_step")]
     assert starts == [0.0, float(start)]
-    logged = {m.step for m in cli.get_metric_history(run_id, "loss/D_main")}
-    assert logged == set(range(20, steps + 1, 20))
+    losses = _losses(project)
+    assert set(losses) == set(range(LOG, STEPS + 1, LOG))  # no gaps
+    assert losses == want_losses  # same losses, step by step, before and after the resume
+    _assert_same_state(_final_state(project), want_state)
+
+
+def _ray_train_workers(root_pid: int) -> list[psutil.Process]:
+    workers = []
+    for p in psutil.Process(root_pid).children(recursive=True):
+        try:
+            if "RayTrainWorker" in " ".join([p.name(), *p.cmdline()]):
+                workers.append(p)
+        except psutil.NoSuchProcess:
+            pass
+    return workers
+
+
+def test_killed_worker_is_restarted_by_ray_and_resumes_exactly(project: Path, reference) -> None:
+    want_state, want_losses = reference
+    write_params(project / "params.yaml", BABY, {"train": TRAIN})
+    subprocess.run(
+        [str(BIN / "gan"), "prepare"], cwd=project, env=clean_env(), check=True, timeout=120
+    )
+    log = project / "train.log"
+    proc = _start(project, [str(BIN / "gan"), "train"], log)
+    _wait_for_checkpoints(project, proc, 1, log)
+    time.sleep(0.3)  # mid-step, between checkpoints
+    workers = _ray_train_workers(proc.pid)
+    assert len(workers) == 2, [p.cmdline() for p in workers]
+    workers[-1].send_signal(signal.SIGKILL)  # one worker, from outside
+    assert proc.wait(timeout=400) == 0, log.read_text()
+
+    metrics = json.loads((project / "metrics/train.json").read_text())
+    assert metrics["step"] == STEPS and 0 < metrics["start_step"] < STEPS, metrics
+    cli, run_id = _run(project)
+    run = cli.get_run(run_id)
+    assert run.info.status == "FINISHED"
+    restart = run.data.tags["event.restart.1"]
+    assert f"resumed from the checkpoint at step {metrics['start_step']}" in restart
+    lost = cli.get_metric_history(run_id, "train/lost_steps")
+    assert [m.step for m in lost] == [metrics["start_step"]]
+    losses = _losses(project)
+    assert set(losses) == set(range(LOG, STEPS + 1, LOG))
+    assert losses == want_losses
+    _assert_same_state(_final_state(project), want_state)
+    shutil.rmtree(project / "ray_runs")

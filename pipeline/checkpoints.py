@@ -1,0 +1,157 @@
+"""Training checkpoints: a state file plus a manifest that proves it whole, and RNG capture.
+
+One checkpoint folder (Ray copies it to `train.storage_path` after `report()`) holds:
+  checkpoint.pt   the state dict (torch.save; always loaded with weights_only=True)
+  manifest.json   {format, step, run_key, bytes, sha256}: written last, so a folder whose
+                  copy was cut off has none, and a file torn or altered later fails its digest.
+No ray.train here: the loop, the driver and the tests share it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow.fs as pafs
+import torch
+
+from ganmodels.safeload import UnsafeOrCorruptFile, load_state
+from pipeline import paths
+from pipeline.config import PipelineError
+
+CHECKPOINT_FILE = "checkpoint.pt"
+MANIFEST = "manifest.json"
+FORMAT = 1
+
+
+class CheckpointError(PipelineError):
+    """A checkpoint that is incomplete, torn, altered, or not a plain state file."""
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def write_checkpoint(directory: Path, state: dict[str, Any]) -> None:
+    """Write state and its manifest into directory, each via temp file and rename."""
+    path = directory / CHECKPOINT_FILE
+    paths.atomic_write(path, lambda tmp: torch.save(state, tmp))
+    manifest = {
+        "format": FORMAT,
+        "step": int(state["step"]),
+        "run_key": state.get("run_key"),
+        "bytes": path.stat().st_size,
+        "sha256": _sha256(path),
+    }
+    paths.atomic_write(directory / MANIFEST, lambda tmp: tmp.write_text(json.dumps(manifest)))
+
+
+def load_checkpoint_dir(directory: str | Path) -> dict[str, Any]:
+    """Verify a checkpoint folder against its manifest, then load it (weights_only)."""
+    d = Path(directory)
+    path = d / CHECKPOINT_FILE
+    try:
+        manifest = json.loads((d / MANIFEST).read_text())
+        expected = (int(manifest["bytes"]), str(manifest["sha256"]))
+    except FileNotFoundError:
+        raise CheckpointError(
+            f"checkpoint {d} has no {MANIFEST}: it is incomplete (its write or copy was cut off)"
+        ) from None
+    except (ValueError, KeyError, TypeError) as e:
+        raise CheckpointError(f"checkpoint {d}: unreadable {MANIFEST} ({e})") from None
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {d} lacks {CHECKPOINT_FILE}")
+    found = (path.stat().st_size, _sha256(path))
+    if found != expected:
+        raise CheckpointError(
+            f"checkpoint file {path} is torn or altered: {found[0]} bytes, sha256 "
+            f"{found[1][:12]}..., but its manifest says {expected[0]} bytes, {expected[1][:12]}..."
+        )
+    try:
+        state = load_state(path, "checkpoint file")
+    except UnsafeOrCorruptFile as e:
+        raise CheckpointError(str(e)) from e
+    if state.get("step") != manifest.get("step"):
+        raise CheckpointError(f"checkpoint {d}: state step differs from its manifest")
+    return state
+
+
+@contextmanager
+def local_copy(location: str, fs: pafs.FileSystem) -> Iterator[Path]:
+    """A checkpoint folder on any pyarrow filesystem as a local directory."""
+    if isinstance(fs, pafs.LocalFileSystem):
+        yield Path(location)
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        pafs.copy_files(location, tmp, source_filesystem=fs)
+        yield Path(tmp)
+
+
+def siblings_newest_first(location: str, fs: pafs.FileSystem) -> list[str]:
+    """The run's checkpoint folders beside `location`, newest first (Ray names sort by time)."""
+    parent = location.rstrip("/").rsplit("/", 1)[0]
+    infos = fs.get_file_info(pafs.FileSelector(parent))
+    dirs = [i.path for i in infos if i.type == pafs.FileType.Directory]
+    return sorted((p for p in dirs if p.rsplit("/", 1)[-1].startswith("checkpoint_")), reverse=True)
+
+
+def load_newest_valid(location: str, fs: pafs.FileSystem) -> tuple[dict[str, Any], list[str]]:
+    """The state of the offered checkpoint, or of the newest older one if it is bad.
+
+    Returns (state, problems): one line per checkpoint skipped. Fails naming every checkpoint
+    tried when none is whole: resuming from step 0 silently would lose the run.
+    """
+    offered = location.rstrip("/")
+    candidates = [offered] + [p for p in siblings_newest_first(offered, fs) if p < offered]
+    problems: list[str] = []
+    for candidate in candidates:
+        try:
+            with local_copy(candidate, fs) as d:
+                return load_checkpoint_dir(d), problems
+        except CheckpointError as e:
+            problems.append(str(e))
+    raise CheckpointError("no usable checkpoint to resume from:\n" + "\n".join(problems))
+
+
+def rng_state() -> dict[str, Any]:
+    """This process's torch (CPU, CUDA), numpy and python RNG states, as plain tensors."""
+    _, keys, pos, has_gauss, cached = np.random.get_state(legacy=True)
+    version, internal, gauss_next = random.getstate()
+    return {
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        "numpy": {
+            "keys": torch.from_numpy(keys.astype(np.int64)),
+            "pos": int(pos),
+            "has_gauss": int(has_gauss),
+            "cached_gaussian": float(cached),
+        },
+        "python": {
+            "version": version,
+            "internal": torch.tensor(internal, dtype=torch.int64),
+            "gauss_next": gauss_next,
+        },
+    }
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    """Restore what rng_state captured."""
+    torch.set_rng_state(state["torch"])
+    if state["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+    n = state["numpy"]
+    keys = n["keys"].numpy().astype(np.uint32)
+    np.random.set_state(("MT19937", keys, n["pos"], n["has_gauss"], n["cached_gaussian"]))
+    p = state["python"]
+    random.setstate((p["version"], tuple(p["internal"].tolist()), p["gauss_next"]))
