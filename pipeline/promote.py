@@ -15,6 +15,7 @@ from mlflow.tracking import MlflowClient
 from pipeline import paths
 from pipeline.config import PipelineError, RegisterConfig, load_params
 from pipeline.register import CHALLENGER, CHAMPION, PREVIOUS_TAG, current_champion
+from pipeline.registry_lock import promotion_lock
 from pipeline.tracking import client, tracking_uri
 
 
@@ -101,10 +102,11 @@ def main(action: str, version: int | None, reason: str, force: bool, params_path
     """CLI entry: promote VERSION or roll back, on the configured registry."""
     cfg = load_params(params_path).register
     cli = client(tracking_uri(paths.project_root()))
-    if action == "promote":
-        assert version is not None
-        move = promote(cli, cfg, version, reason, force)
-    else:
-        move = rollback(cli, cfg, reason)
+    with promotion_lock(cli, cfg.model_name):  # no registration moves champion meanwhile
+        if action == "promote":
+            assert version is not None
+            move = promote(cli, cfg, version, reason, force)
+        else:
+            move = rollback(cli, cfg, reason)
     was = "none" if move.previous is None else f"v{move.previous}"
     print(f"{action}: {move.model_name} @champion -> v{move.version} (was {was})")

@@ -24,6 +24,7 @@ import ganmodels
 from ganmodels.safeload import load_state
 from pipeline import paths
 from pipeline.config import RegisterConfig, load_params
+from pipeline.registry_lock import promotion_lock
 from pipeline.tracking import active_tracking, client, flatten, git_commit, tracking_uri
 
 CHAMPION, CHALLENGER = "champion", "challenger"
@@ -112,8 +113,6 @@ def register(
     config = load_state(generator, "generator file")["model_config"]
     conditional = int(config.get("num_classes", 0)) > 0
     example = {"n": [2], "seed": [0], **({"label": [0]} if conditional else {})}
-    champ_version, champ_value = current_champion(cli, cfg.model_name, cfg.primary_metric)
-
     with active_tracking(cli.tracking_uri), mlflow.start_run(run_id=run_id):
         info = mlflow.pyfunc.log_model(
             name="generator",
@@ -131,21 +130,25 @@ def register(
         **{f"metric.{k}": str(v) for k, v in flatten(eval_metrics).items()},
         "sample_grid": f"runs:/{run_id}/eval/samples.png",
     }
-    promote, reason = gate(value, champ_value, cfg)
-    if promote:
-        version_tags[PREVIOUS_TAG] = "" if champ_version is None else str(champ_version)
     with active_tracking(cli.tracking_uri):
         mv = mlflow.register_model(info.model_uri, cfg.model_name, tags=version_tags)
-    cli.update_model_version(
-        cfg.model_name,
-        mv.version,
-        description=(
-            f"GAN generator from run {run_id}. {cfg.primary_metric}={value:.4g}. "
-            f"Gate: {reason}. Samples: runs:/{run_id}/eval/samples.png"
-        ),
-    )
-    alias = CHAMPION if promote else CHALLENGER
-    cli.set_registered_model_alias(cfg.model_name, alias, mv.version)  # the one committing write
+    # Read, gate and move under the lock: a racing registration cannot slip in between.
+    with promotion_lock(cli, cfg.model_name):
+        champ_version, champ_value = current_champion(cli, cfg.model_name, cfg.primary_metric)
+        promote, reason = gate(value, champ_value, cfg)
+        if promote:
+            previous = "" if champ_version is None else str(champ_version)
+            cli.set_model_version_tag(cfg.model_name, mv.version, PREVIOUS_TAG, previous)
+        cli.update_model_version(
+            cfg.model_name,
+            mv.version,
+            description=(
+                f"GAN generator from run {run_id}. {cfg.primary_metric}={value:.4g}. "
+                f"Gate: {reason}. Samples: runs:/{run_id}/eval/samples.png"
+            ),
+        )
+        alias = CHAMPION if promote else CHALLENGER
+        cli.set_registered_model_alias(cfg.model_name, alias, mv.version)  # the committing write
     return Decision(
         model_name=cfg.model_name,
         version=int(mv.version),

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from mlflow.tracking import MlflowClient
@@ -10,6 +13,7 @@ from mlflow.tracking import MlflowClient
 from pipeline.config import PipelineError, RegisterConfig
 from pipeline.promote import promote, rollback
 from pipeline.register import register
+from pipeline.registry_lock import lock_name, promotion_lock
 from pipeline.tracking import client, ensure_experiment
 from tests.helpers import save_tiny_generator
 
@@ -119,3 +123,47 @@ def test_unconditional_model_refuses_a_label(store) -> None:
     # `label` is in every signature, so it reaches the model instead of being dropped.
     with pytest.raises(Exception, match="unconditional"):
         model.predict(pd.DataFrame({"n": [3], "seed": [0], "label": [2]}))
+
+
+def _race_one(uri: str, root: str, fd: float, barrier: Any) -> int:
+    cli = client(uri)
+    exp = ensure_experiment(cli, "reg-test", Path(root))
+    gen = Path(root) / "generator.pt"
+    run_id = cli.create_run(exp).info.run_id
+    barrier.wait()  # both processes register at the same moment
+    return register(cli, CFG, run_id, gen, [1, 8, 8], {"fd_digits": fd}, {}).version
+
+
+def test_racing_registrations_both_get_versions_and_the_better_is_champion(
+    store, tmp_path: Path
+) -> None:
+    cli, exp, gen = store
+    uri = cli.tracking_uri
+    ctx = multiprocessing.get_context("spawn")
+    # Two rounds in both orders of submission: without the promotion lock the worse model
+    # often takes champion, as each read "no better champion" before the other moved it.
+    rounds = [(10.0, 5.0), (2.0, 1.0)]
+    with ctx.Pool(2) as pool:
+        for fds in rounds:
+            barrier = ctx.Manager().Barrier(2)
+            jobs = [pool.apply_async(_race_one, (uri, str(tmp_path), fd, barrier)) for fd in fds]
+            versions = {fd: job.get(timeout=120) for fd, job in zip(fds, jobs, strict=True)}
+            assert len(set(versions.values())) == 2
+            assert _champion(cli) == versions[min(fds)], versions
+    assert len(cli.search_model_versions(f"name='{CFG.model_name}'")) == 4
+    assert not cli.search_registered_models(f"name='{CFG.model_name}.promotion-lock'")
+
+
+def test_a_dead_holders_lock_is_broken_and_a_live_one_is_named(store) -> None:
+    cli, exp, gen = store
+    lock = lock_name(CFG.model_name)
+    cli.create_registered_model(lock, tags={"owner": "gone:1", "acquired_at": "0"})
+    assert _register(cli, exp, gen, 3.0).alias == "champion"  # the stale lock was broken
+    assert not cli.search_registered_models(f"name='{lock}'")
+
+    cli.create_registered_model(lock, tags={"owner": "host:42", "acquired_at": f"{time.time()}"})
+    with (
+        pytest.raises(PipelineError, match=r"held by host:42"),
+        promotion_lock(cli, CFG.model_name, wait_s=0.5),
+    ):
+        pass
