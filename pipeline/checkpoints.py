@@ -23,7 +23,7 @@ import pyarrow.fs as pafs
 import torch
 
 from ganmodels.safeload import UnsafeOrCorruptFile, load_state
-from pipeline import paths
+from pipeline import paths, storage
 from pipeline.config import PipelineError
 
 CHECKPOINT_FILE = "checkpoint.pt"
@@ -122,6 +122,34 @@ def load_newest_valid(location: str, fs: pafs.FileSystem) -> tuple[dict[str, Any
         except CheckpointError as e:
             problems.append(str(e))
     raise CheckpointError("no usable checkpoint to resume from:\n" + "\n".join(problems))
+
+
+def save_best(local_dir: Path, best_dir: str, step: int) -> None:
+    """Copy a written checkpoint folder to best_dir/step_NNNNNNN (manifest last), then drop
+    the older best: a copy cut off midway leaves the previous best whole."""
+    storage.upload(local_dir, storage.join(best_dir, f"step_{step:07d}"), last=MANIFEST)
+    fs, root = storage.filesystem(best_dir)
+    for older in _best_dirs(fs, root)[1:]:
+        fs.delete_dir(older)
+
+
+def _best_dirs(fs: pafs.FileSystem, root: str) -> list[str]:
+    infos = fs.get_file_info(pafs.FileSelector(root, allow_not_found=True))
+    dirs = [i.path for i in infos if i.type == pafs.FileType.Directory]
+    return sorted((d for d in dirs if d.rsplit("/", 1)[-1].startswith("step_")), reverse=True)
+
+
+def load_best(best_dir: str) -> dict[str, Any]:
+    """The whole best checkpoint kept under best_dir."""
+    fs, root = storage.filesystem(best_dir)
+    problems = []
+    for candidate in _best_dirs(fs, root):
+        try:
+            with local_copy(candidate, fs) as d:
+                return load_checkpoint_dir(d)
+        except CheckpointError as e:
+            problems.append(str(e))
+    raise CheckpointError(f"no whole best checkpoint under {best_dir}: " + "; ".join(problems))
 
 
 def rng_state() -> dict[str, Any]:

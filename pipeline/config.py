@@ -97,6 +97,8 @@ class TrainConfig(_Section):
     sample_every: int = Field(ge=1)
     checkpoint_every: int = Field(ge=1)
     keep_checkpoints: int = Field(ge=1)
+    keep_best: bool
+    export: Literal["final", "best"]
     storage_path: str = Field(min_length=1)
     experiment_name: str = Field(min_length=1)
 
@@ -109,6 +111,8 @@ class TrainConfig(_Section):
             )
         if (self.ada_target or self.augment_p) and not self.augment:
             raise ValueError("train.ada_target/augment_p > 0 need augmentations in train.augment")
+        if self.export == "best" and not self.keep_best:
+            raise ValueError("train.export: best needs train.keep_best: true")
         if self.compile and (self.r1_gamma or self.gp_weight):
             # AOTAutograd has no double backward, which R1 and the gradient penalty need.
             raise ValueError("train.compile cannot be combined with train.r1_gamma/gp_weight")

@@ -1,4 +1,5 @@
-"""Training guards in plain torch: NaN/inf and collapse checks, rollback, fault injection.
+"""Training guards in plain torch: NaN/inf and collapse checks, rollback, the score that picks
+the best checkpoint, and fault injection.
 
 The loop (pipeline/loop.py) calls them; tests drive them without Ray.
 """
@@ -11,8 +12,9 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
+from ganmodels.metrics import frechet_distance
 from pipeline.checkpoints import rng_state, set_rng_state
-from pipeline.phases import PHASE_KEYS, PHASES, Phases, unwrap
+from pipeline.phases import PHASE_KEYS, PHASES, Phases, seeded, unwrap
 
 
 class DivergenceError(RuntimeError):
@@ -21,11 +23,6 @@ class DivergenceError(RuntimeError):
 
 class CollapseError(RuntimeError):
     """The collapse alarm fired and train.stop_on_collapse asked to stop."""
-
-
-# Failures that recur identically when retried from the last checkpoint (seeded training):
-# a Ray restart after one re-raises at once instead of recomputing up to it.
-DETERMINISTIC = {cls.__name__: cls for cls in (DivergenceError, CollapseError)}
 
 
 def parse_fault(fault: str | None) -> set[tuple[str, int]]:
@@ -127,3 +124,33 @@ class LastGood:
         phases.rollbacks = rollbacks + 1
         phases.scale_lr(lr_factor)
         return self.step
+
+
+class PixelFD:
+    """A cheap quality score for choosing the best checkpoint: the Frechet distance between
+    G_ema's samples and fixed real rows in pixel space (average-pooled to at most 16x16).
+
+    Fixed latents, labels and reals make scores of different checkpoints comparable; evaluate's
+    feature-space metrics stay the real measure.
+    """
+
+    def __init__(
+        self, data: torch.Tensor, labels: torch.Tensor | None, z_dim: int, seed: int, n: int = 1024
+    ) -> None:
+        gen = seeded("pixel-fd", seed)
+        rows = torch.randperm(len(data), generator=gen)[:n]
+        self.labels = None if labels is None else labels[rows]
+        self.z = torch.randn(len(rows), z_dim, generator=gen).to(data.device)
+        self.real = self._features(data[rows])
+
+    @staticmethod
+    def _features(x: torch.Tensor) -> torch.Tensor:
+        side = x.shape[-1]
+        if side > 16:
+            x = torch.nn.functional.avg_pool2d(x.float(), side // 16)
+        return x.flatten(1).double().cpu()
+
+    @torch.no_grad()
+    def __call__(self, G_ema: torch.nn.Module) -> float:
+        """The score of G_ema now (lower is better)."""
+        return frechet_distance(self.real, self._features(G_ema(self.z, self.labels)))

@@ -26,17 +26,19 @@ from pipeline.checkpoints import (
     CheckpointError,
     load_newest_valid,
     rng_state,
+    save_best,
     set_rng_state,
     write_checkpoint,
 )
-from pipeline.data import load_split, to_unit_range
+from pipeline.config import PipelineError
+from pipeline.data import PreparedDataError, load_split, to_unit_range
 from pipeline.grid import make_grid
 from pipeline.guards import (
-    DETERMINISTIC,
     CollapseError,
     DivergenceError,
     LastGood,
     Monitor,
+    PixelFD,
     parse_fault,
 )
 from pipeline.phases import (
@@ -60,8 +62,16 @@ class LoopSpec:
     tracking_uri: str
     run_id: str
     run_key: str
+    # Where the best checkpoint (by monitor/fd_pixels) is kept; None: not kept.
+    best_dir: str | None = None
     # Fault injection for tests, e.g. "nan@45:D_main" (from $GAN_FAULT on the driver).
     fault: str | None = None
+
+
+# Errors that recur identically when the group restarts from its checkpoint (seeded data and
+# latents, same files): Ray's FailureConfig would retry them, so a restart re-raises at once.
+NOT_RETRIED = (DivergenceError, CollapseError, PipelineError, PreparedDataError)
+REPLAYED = {cls.__name__: cls for cls in (DivergenceError, CollapseError)}
 
 
 def _to_cpu(obj: Any) -> Any:
@@ -120,8 +130,9 @@ class Writer:
             self.tag(f"event.checkpoint_skipped.{starts}.{i}", problem)
 
     def fail(self, error: Exception) -> None:
-        """Record a deterministic failure, so a Ray restart re-raises it instead of retrying."""
-        self.tag("failure", f"{type(error).__name__}: {error}")
+        """Record a deterministic failure (the first of this attempt), for restarts to re-raise."""
+        if "failure" not in self.run.cli.get_run(self.run.run_id).data.tags:
+            self.tag("failure", f"{type(error).__name__}: {error}")
 
     def samples(self, step: int, images: torch.Tensor) -> None:
         """Log a sample grid of G_ema's fixed latents."""
@@ -130,7 +141,12 @@ class Writer:
 
 def train_loop_per_worker(config: dict[str, Any]) -> None:
     """Ray Train entry point (Ray refuses tensors in a worker's return value)."""
-    run_worker(config)
+    try:
+        run_worker(config)
+    except NOT_RETRIED as error:
+        if ray.train.get_context().get_world_rank() == 0:
+            Writer(LoopSpec(**config)).fail(error)
+        raise
 
 
 def _refuse_replay(writer: Writer | None, world: int) -> None:
@@ -141,8 +157,7 @@ def _refuse_replay(writer: Writer | None, world: int) -> None:
         dist.broadcast_object_list(box, src=0)
     if box[0]:
         name, _, message = box[0].partition(": ")
-        if name in DETERMINISTIC:
-            raise DETERMINISTIC[name](f"{message} (not retried: it recurs identically)")
+        raise REPLAYED.get(name, PipelineError)(f"{message} (not retried: it recurs identically)")
 
 
 def _resume(spec: LoopSpec) -> tuple[dict[str, Any] | None, list[str]]:
@@ -199,6 +214,8 @@ def run_worker(config: dict[str, Any]) -> tuple[nn.Module, nn.Module]:
     grid_gen = seeded("grid-latents", t["seed"])
     fixed_z = torch.randn(64, phases.z_dim, generator=grid_gen).to(device)
     fixed_y = (torch.arange(64, device=device) % phases.num_classes) if conditional else None
+    probe = PixelFD(data, targets, phases.z_dim, t["seed"]) if rank == 0 else None
+    best: dict[str, Any] = dict(state.get("best", {})) if state else {}
     if writer:
         writer.started(start_step, problems)
 
@@ -234,21 +251,24 @@ def run_worker(config: dict[str, Any]) -> tuple[nn.Module, nn.Module]:
                 if alarm:
                     writer.alert(done, "collapse", alarm)
             if alarm and t["stop_on_collapse"]:
-                error = CollapseError(f"step {done}: {alarm} (train.stop_on_collapse is true)")
-                if writer:
-                    writer.fail(error)
-                raise error
+                raise CollapseError(f"step {done}: {alarm} (train.stop_on_collapse is true)")
             window_start, window_t0 = done, time.perf_counter()
         if writer and (done % t["sample_every"] == 0 or done == t["steps"]):
             with torch.no_grad():
                 writer.samples(done, G_ema(fixed_z, fixed_y))
         if checkpoint:
-            _report(done, start_step, rank, world, phases, spec)
+            keep = False
+            if probe and writer:
+                score = probe(G_ema)
+                writer.log(done, {"monitor/fd_pixels": score})
+                if score < best.get("fd_pixels", float("inf")):
+                    best, keep = {"step": done, "fd_pixels": score}, spec.best_dir is not None
+            _report(done, start_step, rank, world, phases, spec, best, keep)
             last_good.save(done, phases)
         step = done
     if start_step >= t["steps"]:
         # Nothing left to train (a finished run re-entered): re-report so the driver has a result.
-        _report(start_step, start_step, rank, world, phases, spec)
+        _report(start_step, start_step, rank, world, phases, spec, best, False)
     return G, D
 
 
@@ -267,10 +287,7 @@ def _diverged(
         why = f"{exc}: training stopped; the last good state is {where}"
         if allowed:
             why += f" (after {phases.rollbacks} rollback(s): train.max_rollbacks={allowed})"
-        error = DivergenceError(why)
-        if writer:
-            writer.fail(error)
-        raise error from None
+        raise DivergenceError(why) from None
     back = last_good.restore(phases, t["rollback_lr_factor"])
     if writer:
         message = (
@@ -281,7 +298,16 @@ def _diverged(
     return back
 
 
-def _report(step: int, start_step: int, rank: int, world: int, phases: Phases, spec: LoopSpec):
+def _report(
+    step: int,
+    start_step: int,
+    rank: int,
+    world: int,
+    phases: Phases,
+    spec: LoopSpec,
+    best: dict[str, Any],
+    keep_as_best: bool,
+) -> None:
     # report() is a barrier: every rank calls it; only rank 0 hands over a checkpoint.
     metrics = {"step": step, "start_step": start_step}
     ada_stats = phases.ada_stats.clone()
@@ -305,12 +331,15 @@ def _report(step: int, start_step: int, rank: int, world: int, phases: Phases, s
         "rng": _to_cpu(rngs),  # per rank: torch, CUDA, numpy, python
         # The data position: batches are a pure function of (seed, rank, draw index).
         "data": {"draws": step * t["d_steps"], "seed": t["seed"], "world_size": world},
+        "best": best,  # step and score of the best checkpoint so far
         "model_config": spec.model_config,
         "run_key": spec.run_key,
     }
     with tempfile.TemporaryDirectory() as tmp:
         write_checkpoint(Path(tmp), state)  # Ray then copies the folder to storage
         ray.train.report(metrics, checkpoint=ray.train.Checkpoint.from_directory(tmp))
+        if keep_as_best and spec.best_dir:
+            save_best(Path(tmp), spec.best_dir, step)  # beside Ray's last-K retention
 
 
 def param_digest(model: nn.Module) -> np.ndarray:

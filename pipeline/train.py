@@ -16,7 +16,7 @@ from typing import Any
 import torch
 
 from pipeline import paths, storage
-from pipeline.checkpoints import load_checkpoint_dir
+from pipeline.checkpoints import load_best, load_checkpoint_dir
 from pipeline.config import Params, PipelineError, load_params, params_hash
 from pipeline.data import read_schema
 from pipeline.loop import LoopSpec, train_loop_per_worker
@@ -37,6 +37,9 @@ from pipeline.tracking import (
 os.environ.setdefault("RAY_TRAIN_HEALTH_CHECK_INTERVAL_S", "0.2")
 
 
+NO_STATE_API = "http://127.0.0.1:1"  # nothing listens on port 1: connections refused at once
+
+
 class TrainingError(PipelineError):
     """Training failed on the workers; the MLflow run is marked FAILED."""
 
@@ -54,6 +57,8 @@ class TrainResult:
     start_step: int
     wall_time_s: float
     final_metrics: dict[str, float]
+    exported_step: int
+    best: dict[str, Any]  # step and monitor/fd_pixels of the best checkpoint
 
 
 def model_config(params: Params, schema: dict[str, Any]) -> dict[str, Any]:
@@ -79,6 +84,8 @@ _BOOKKEEPING = {
     "sample_every",
     "checkpoint_every",
     "keep_checkpoints",
+    "keep_best",
+    "export",
     "storage_path",
     "experiment_name",
     # How a run reacts to trouble: a run stopped by the alarm or a NaN may be resumed under a
@@ -142,6 +149,11 @@ def _init_ray(num_workers: int) -> tuple[int, bool]:
         if address:
             ray.init(address=address, **kwargs)
         else:
+            # Ray Train's PlacementGroupCleaner polls the state API, whose address comes from
+            # /tmp/ray/ray_current_cluster: the last `ray start` cluster on this machine, dead
+            # (each fit's teardown then stalls 12 s) or alive (the wrong cluster). Our local Ray
+            # has no dashboard: point the API at an address that refuses at once.
+            os.environ.setdefault("RAY_API_SERVER_ADDRESS", NO_STATE_API)
             # "local" forces a fresh instance: without it ray.init() silently joins any
             # cluster a `ray start` left running on this machine.
             ray.init(
@@ -210,6 +222,8 @@ def fit(params: Params, root: Path, prepared: Path | str) -> tuple[TrainResult, 
     cpu_share = max(1, cpus // t.num_workers) if local and not use_gpu else 1
     per_worker = {"GPU": 1, "CPU": 1} if use_gpu else {"CPU": cpu_share}
     check_capacity(t.num_workers, per_worker, _cluster_resources())
+    run_dir = storage.join(storage.resolve(t.storage_path, root), f"gan-{key}")
+    best_dir = storage.join(run_dir, "best") if t.keep_best else None
     spec = LoopSpec(
         model_config=mconfig,
         train=t.model_dump(),
@@ -218,6 +232,7 @@ def fit(params: Params, root: Path, prepared: Path | str) -> tuple[TrainResult, 
         tracking_uri=uri,
         run_id=run_id,
         run_key=key,
+        best_dir=best_dir,
         fault=os.environ.get("GAN_FAULT") or None,
     )
     trainer = TorchTrainer(
@@ -251,6 +266,10 @@ def fit(params: Params, root: Path, prepared: Path | str) -> tuple[TrainResult, 
     wall = time.perf_counter() - t0
     with result.checkpoint.as_directory() as d:
         state = load_checkpoint_dir(d)
+    trained, best = int(state["step"]), dict(state.get("best", {}))
+    if t.export == "best" and best_dir:
+        state = load_best(best_dir)
+        print(f"train: exporting the best checkpoint, step {state['step']} (train.export: best)")
     cli.set_terminated(run_id, status="FINISHED")
     latest = cli.get_run(run_id).data.metrics
     summary = TrainResult(
@@ -259,12 +278,16 @@ def fit(params: Params, root: Path, prepared: Path | str) -> tuple[TrainResult, 
         params_hash=params_hash(params.model, params.train),
         data_hash=schema["data_hash"],
         experiment_id=exp_id,
-        step=int(state["step"]),
+        step=trained,
         start_step=int(result.metrics.get("start_step", 0)),
         wall_time_s=round(wall, 2),
         final_metrics={
-            k: latest[k] for k in (*PHASE_KEYS, "perf/samples_per_s", "aug/p") if k in latest
+            k: latest[k]
+            for k in (*PHASE_KEYS, "perf/samples_per_s", "aug/p", "monitor/fd_pixels")
+            if k in latest
         },
+        exported_step=int(state["step"]),
+        best=best,
     )
     return summary, state
 
@@ -299,6 +322,8 @@ def write_outputs(result: TrainResult, state: dict[str, Any], uri: str, out_root
         "step": result.step,
         "start_step": result.start_step,
         "wall_time_s": result.wall_time_s,
+        "exported_step": result.exported_step,
+        **{f"best_{k}": v for k, v in result.best.items()},
         **result.final_metrics,
     }
     _write_json(out_root / paths.METRICS / "train.json", metrics)

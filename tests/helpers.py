@@ -25,6 +25,7 @@ BABY = {
         "log_every": 10,
         "sample_every": 30,
         "checkpoint_every": 30,
+        "max_failures": 0,  # tests of restarts set it; elsewhere a failure should fail at once
     },
     "evaluate": {"num_samples": 200, "classifier_epochs": 2},
 }

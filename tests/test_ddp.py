@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -21,7 +22,7 @@ from pipeline.data import read_schema
 from pipeline.loop import LoopSpec, param_digest, run_worker
 from pipeline.prepare import prepare
 from pipeline.tracking import client, ensure_experiment
-from pipeline.train import TrainingError, fit, model_config
+from pipeline.train import NO_STATE_API, TrainingError, fit, model_config
 from tests.helpers import BABY, write_params
 
 # Workers cannot import this test module: ship the wrapper by value.
@@ -40,6 +41,7 @@ def _worker(config: dict) -> None:
 
 @pytest.fixture(scope="module")
 def ray_local():
+    os.environ.setdefault("RAY_API_SERVER_ADDRESS", NO_STATE_API)  # as train._init_ray does
     ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield
     ray.shutdown()

@@ -83,6 +83,7 @@ def test_nan_rolls_back_then_stops_at_the_limit_keeping_the_last_good_checkpoint
         fit(params, tmp_path, prepared)
     assert "loss of phase G_main is nan at step 55" in str(exc.value)
     assert "train.max_rollbacks=1" in str(exc.value)
+    assert "not retried" in str(exc.value)  # Ray restarted the group; the stop was not replayed
 
     cli = MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
     (run,) = cli.search_runs([cli.get_experiment_by_name("gan").experiment_id])

@@ -6,6 +6,7 @@ the same losses step by step after the resume point, in one MLflow run with no g
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -20,7 +21,7 @@ import pytest
 import torch
 from mlflow.tracking import MlflowClient
 
-from pipeline.checkpoints import load_checkpoint_dir
+from pipeline.checkpoints import CheckpointError, load_checkpoint_dir
 from tests.helpers import BABY, BIN, clean_env, copy_project, write_params
 
 STEPS, EVERY, LOG = 160, 40, 10
@@ -30,12 +31,23 @@ TRAIN = {
     "log_every": LOG,
     "sample_every": STEPS,
     "keep_checkpoints": 2,
+    "keep_best": True,
+    "export": "best",
     "max_failures": 1,
 }
 
 
 def _checkpoints(root: Path) -> list[Path]:
     return sorted(p for p in (root / "ray_runs").glob("gan-*/checkpoint_*") if p.is_dir())
+
+
+def _whole_steps(root: Path) -> list[int]:
+    """Steps of the checkpoint folders already complete (Ray may be copying the newest)."""
+    steps = []
+    for p in _checkpoints(root):
+        with contextlib.suppress(CheckpointError):
+            steps.append(load_checkpoint_dir(p)["step"])
+    return steps
 
 
 def _final_state(root: Path) -> dict[str, Any]:
@@ -90,14 +102,36 @@ def _wait_for_checkpoints(root: Path, proc: subprocess.Popen, n: int, log: Path)
 
 
 @pytest.fixture(scope="module")
-def reference(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], dict]:
-    """An uninterrupted run: its final state and its losses per logged step."""
+def reference_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A project that trained uninterrupted."""
     root = copy_project(tmp_path_factory.mktemp("reference") / "proj")
     write_params(root / "params.yaml", BABY, {"train": TRAIN})
     env = clean_env()
     for stage in ("prepare", "train"):
         subprocess.run([str(BIN / "gan"), stage], cwd=root, env=env, check=True, timeout=400)
-    return _final_state(root), _losses(root)
+    return root
+
+
+@pytest.fixture(scope="module")
+def reference(reference_root: Path) -> tuple[dict[str, Any], dict]:
+    """The uninterrupted run's final state and its losses per logged step."""
+    return _final_state(reference_root), _losses(reference_root)
+
+
+def test_retention_keeps_the_last_checkpoints_and_the_best(reference_root: Path) -> None:
+    kept = [load_checkpoint_dir(p)["step"] for p in _checkpoints(reference_root)]
+    assert kept == [STEPS - EVERY, STEPS]  # train.keep_checkpoints: 2
+    cli, run_id = _run(reference_root)
+    scores = {m.step: m.value for m in cli.get_metric_history(run_id, "monitor/fd_pixels")}
+    assert sorted(scores) == list(range(EVERY, STEPS + 1, EVERY))  # scored at each checkpoint
+    best_step = min(scores, key=scores.get)
+    (best,) = (reference_root / "ray_runs").glob("gan-*/best/step_*")
+    assert load_checkpoint_dir(best)["step"] == best_step
+    metrics = json.loads((reference_root / "metrics/train.json").read_text())
+    assert metrics["best_step"] == metrics["exported_step"] == best_step
+    assert metrics["step"] == STEPS
+    generator = torch.load(reference_root / "models/generator.pt", weights_only=True)
+    assert generator["step"] == best_step  # train.export: best
 
 
 def test_killed_dvc_repro_resumes_at_its_checkpoint_exactly(project: Path, reference) -> None:
@@ -161,11 +195,12 @@ def test_killed_worker_is_restarted_by_ray_and_resumes_exactly(project: Path, re
     time.sleep(0.3)  # mid-step, between checkpoints
     workers = _ray_train_workers(proc.pid)
     assert len(workers) == 2, [p.cmdline() for p in workers]
+    newest = max(_whole_steps(project))
     workers[-1].send_signal(signal.SIGKILL)  # one worker, from outside
     assert proc.wait(timeout=400) == 0, log.read_text()
 
     metrics = json.loads((project / "metrics/train.json").read_text())
-    assert metrics["step"] == STEPS and 0 < metrics["start_step"] < STEPS, metrics
+    assert metrics["step"] == STEPS and newest <= metrics["start_step"] < STEPS, metrics
     cli, run_id = _run(project)
     run = cli.get_run(run_id)
     assert run.info.status == "FINISHED"
