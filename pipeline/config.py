@@ -30,8 +30,9 @@ class _Section(BaseModel):
 
 
 class DataConfig(_Section):
-    """Where the images come from and how they are normalised."""
+    """Where the images or the table come from and how they are normalised."""
 
+    kind: Literal["image", "tabular"]
     source: str = Field(min_length=1)
     image_size: int = Field(ge=8, le=512)
     channels: Literal[1, 3]
@@ -39,6 +40,11 @@ class DataConfig(_Section):
     split_seed: int
     rows_per_shard: int = Field(ge=1)
     on_bad_file: Literal["fail", "skip"]
+    label: str | None
+    columns: dict[str, Literal["continuous", "integer", "categorical", "boolean", "datetime"]]
+    max_categories: int = Field(ge=2)
+    max_modes: int = Field(ge=1)
+    fit_rows: int = Field(ge=100)
 
     @model_validator(mode="after")
     def _power_of_two(self) -> DataConfig:

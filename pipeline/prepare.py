@@ -20,9 +20,10 @@ from pipeline import paths
 from pipeline.config import DataConfig, load_params
 from pipeline.data import FORMAT_VERSION, SPLITS
 from pipeline.images import DataError, ImageSet, read_source
+from pipeline.prepare_table import TRANSFORMER, prepare_table
 
 # Only these may be deleted when clearing out_dir: anything else means a wrong path.
-_OWNED = {"schema.json", *SPLITS}
+_OWNED = {"schema.json", TRANSFORMER, *SPLITS}
 _CHUNK = 4096  # rows per step when hashing or histogramming, to bound memory
 
 
@@ -35,7 +36,7 @@ def _clear(out_dir: Path) -> None:
     foreign = sorted(
         p.name
         for p in out_dir.iterdir()
-        if p.name not in _OWNED and not p.name.startswith(".schema.json.")
+        if p.name not in _OWNED and not p.name.startswith((".schema.json.", f".{TRANSFORMER}."))
     )
     if foreign:
         raise DataError(
@@ -155,11 +156,25 @@ def _histogram(data: ImageSet, rows: np.ndarray) -> dict[str, int]:
     return {name: int(n) for name, n in zip(data.class_names, counts, strict=True)}
 
 
-def prepare(cfg: DataConfig, out_dir: Path) -> dict[str, Any]:
-    """Read the source, split it, write shards and schema.json (last); return the schema."""
+def prepare(cfg: DataConfig, out_dir: Path, root: Path | None = None) -> dict[str, Any]:
+    """Read the source, split it, write shards and schema.json (last); return the schema.
+
+    root: what a relative table path is relative to (the project root by default).
+    """
     out_dir = Path(out_dir)
     # Cleared before reading, so a failed run leaves no schema.json that readers could trust.
     _clear(out_dir)
+    if cfg.kind == "tabular":
+        schema = prepare_table(cfg, out_dir, root or paths.project_root(), split_indices)
+    else:
+        schema = _prepare_images(cfg, out_dir)
+    # schema.json is written last and renamed into place: it exists only if all shards do.
+    text = json.dumps(schema, indent=2) + "\n"
+    paths.atomic_write(out_dir / "schema.json", lambda tmp: tmp.write_text(text))
+    return schema
+
+
+def _prepare_images(cfg: DataConfig, out_dir: Path) -> dict[str, Any]:
     data = read_source(cfg)
     train, hold = split_indices(data.labels, len(data.images), cfg.holdout_fraction, cfg.split_seed)
     splits = {"train": train, "holdout": hold}
@@ -168,7 +183,7 @@ def prepare(cfg: DataConfig, out_dir: Path) -> dict[str, Any]:
         for split, rows in splits.items()
     }
     c, h, w = data.images.shape[1:]
-    schema = {
+    return {
         "format_version": FORMAT_VERSION,
         "source": cfg.source,
         "kind": "image",
@@ -185,15 +200,19 @@ def prepare(cfg: DataConfig, out_dir: Path) -> dict[str, Any]:
         "skipped_files": data.skipped,
         "shards": shards,
     }
-    # schema.json is written last and renamed into place: it exists only if all shards do.
-    text = json.dumps(schema, indent=2) + "\n"
-    paths.atomic_write(out_dir / "schema.json", lambda tmp: tmp.write_text(text))
-    return schema
 
 
 def summary(schema: dict[str, Any]) -> str:
     """A short human summary of a prepared data set, listing every skipped file."""
     rows = schema["rows"]
+    if schema["kind"] == "tabular":
+        kinds = ", ".join(f"{c['name']} ({c['kind']}{', nullable' if c['nullable'] else ''})"
+                          for c in schema["columns"])  # fmt: skip
+        return (
+            f"prepared {schema['source']}: {rows['total']} rows (train {rows['train']}, holdout "
+            f"{rows['holdout']}), {len(schema['columns'])} columns: {kinds}; encoded width "
+            f"{schema['encoded_width']}\ndata_hash {schema['data_hash'][:12]}"
+        )
     names = schema["class_names"]
     shown = ", ".join(names[:20]) + (", ..." if len(names) > 20 else "")
     classes = f"{len(names)} classes ({shown})" if schema["labeled"] else "unlabeled"

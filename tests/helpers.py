@@ -48,6 +48,14 @@ def write_params(path: Path, *overrides: dict[str, Any]) -> Path:
     return path
 
 
+def data_config(**overrides: Any) -> Any:
+    """params.yaml's data section with overrides, as a DataConfig."""
+    from pipeline.config import DataConfig
+
+    defaults = yaml.safe_load((REPO / "params.yaml").read_text())["data"]
+    return DataConfig(**{**defaults, **overrides})
+
+
 def clean_env(**extra: str) -> dict[str, str]:
     """Subprocess env: our venv first on PATH, no outside Ray cluster or MLflow server."""
     env = {k: v for k, v in os.environ.items() if k not in ("RAY_ADDRESS", "MLFLOW_TRACKING_URI")}

@@ -17,13 +17,14 @@ from pipeline import classifier as stage
 from pipeline.config import DataConfig, EvaluateConfig, load_params
 from pipeline.data import load_split, read_schema
 from pipeline.prepare import prepare
+from tests.helpers import data_config
 
 ROOT = Path(__file__).resolve().parents[1]
 EPOCHS = 6  # far fewer than params.yaml's default; digits still clear 0.9 holdout accuracy
 
 
 def _data_config(source: str) -> DataConfig:
-    return DataConfig(
+    return data_config(
         source=source,
         image_size=8,
         channels=1,

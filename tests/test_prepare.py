@@ -26,21 +26,14 @@ from pipeline.data import (
 )
 from pipeline.images import DataError, read_digits
 from pipeline.prepare import prepare
+from tests.helpers import data_config
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 def _cfg(source: str | Path, **overrides: object) -> DataConfig:
-    fields = {
-        "source": str(source),
-        "image_size": 8,
-        "channels": 1,
-        "holdout_fraction": 0.2,
-        "split_seed": 0,
-        "rows_per_shard": 1024,
-        "on_bad_file": "fail",
-    }
-    return DataConfig(**{**fields, **overrides})
+    fields = {"source": str(source), "image_size": 8, "channels": 1, "split_seed": 0}
+    return data_config(**{**fields, "rows_per_shard": 1024, "on_bad_file": "fail", **overrides})
 
 
 def _table(out: Path, split: str) -> pa.Table:

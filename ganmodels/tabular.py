@@ -1,0 +1,223 @@
+"""A reversible encoding of mixed-type tables for GANs (CTGAN's mode-specific normalization).
+
+Numeric columns (continuous, integer, datetime as seconds): a Bayesian Gaussian mixture per
+column picks each value's mode; the value becomes alpha = (x - mean) / (4 std) in [-1, 1] plus a
+one-hot of the mode. Categorical and boolean columns: one-hot. A nullable column also gets a
+2-way [present, null] one-hot, so missing values are modelled, not dropped. The fitted state is
+plain JSON (means, stds, levels): saving it runs no pickle, and the inverse needs numpy only.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+NUMERIC = ("continuous", "integer", "datetime")
+MIN_WEIGHT = 0.005  # mixture components lighter than this are dropped
+
+
+@dataclass(frozen=True)
+class Span:
+    """A slice of the encoded row: one column's scalar (tanh) or one-hot (softmax) part."""
+
+    column: str
+    activation: str  # "tanh" | "softmax"
+    width: int
+
+
+def _numbers(s: pd.Series, kind: str) -> np.ndarray:
+    if kind == "datetime":
+        when = pd.to_datetime(s, errors="coerce", format="mixed")
+        # Seconds since the epoch, whatever the unit pandas stores (ns, us...); NaT -> NaN.
+        return ((when - pd.Timestamp(0)) / pd.Timedelta(seconds=1)).to_numpy(dtype=np.float64)
+    return pd.to_numeric(s, errors="coerce").to_numpy(dtype=np.float64)
+
+
+def _fit_modes(x: np.ndarray, max_modes: int, seed: int) -> tuple[list[float], list[float]]:
+    """Means and stds of the mixture components that carry weight."""
+    # Fitting only: serving (inverse_transform) never needs scikit-learn.
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.mixture import BayesianGaussianMixture
+
+    distinct = np.unique(x)
+    if len(distinct) == 1:
+        return [float(distinct[0])], [max(abs(float(distinct[0])) * 1e-3, 1e-3)]
+    with warnings.catch_warnings():
+        # max_iter bounds the fit on purpose; a not-quite-converged mixture still finds the modes.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        gmm = BayesianGaussianMixture(
+            n_components=min(max_modes, len(distinct)),
+            weight_concentration_prior_type="dirichlet_process",
+            weight_concentration_prior=0.001,
+            max_iter=200,
+            random_state=seed,
+        ).fit(x.reshape(-1, 1))
+    keep = gmm.weights_ > MIN_WEIGHT
+    means = gmm.means_.ravel()[keep]
+    stds = np.sqrt(gmm.covariances_.ravel()[keep])
+    floor = 1e-3 * (x.max() - x.min())  # a spike of identical values must not divide by ~0
+    return means.tolist(), np.maximum(stds, floor).tolist()
+
+
+class TableTransformer:
+    """Encodes a DataFrame to float32 rows [N, D] and back (see the module docstring)."""
+
+    def __init__(self, columns: list[dict[str, Any]], encoders: list[dict[str, Any]]) -> None:
+        self.columns, self.encoders = columns, encoders
+
+    @classmethod
+    def fit(
+        cls,
+        df: pd.DataFrame,
+        columns: list[dict[str, Any]],
+        max_modes: int = 10,
+        fit_rows: int = 20_000,
+        seed: int = 0,
+    ) -> TableTransformer:
+        """Fit on df (mixtures on at most fit_rows sampled rows, so large tables don't hang)."""
+        rng = np.random.default_rng(seed)
+        sample = df if len(df) <= fit_rows else df.iloc[rng.choice(len(df), fit_rows, False)]
+        encoders = []
+        for col in columns:
+            if col["kind"] in NUMERIC:
+                x = _numbers(sample[col["name"]], col["kind"])
+                x = x[~np.isnan(x)]
+                full = _numbers(df[col["name"]], col["kind"])
+                means, stds = _fit_modes(x, max_modes, seed)
+                enc = {"means": means, "stds": stds}
+                enc |= {"min": float(np.nanmin(full)), "max": float(np.nanmax(full))}
+            else:
+                enc = {"levels": list(col["categories"])}
+            encoders.append(enc)
+        return cls(columns, encoders)
+
+    @property
+    def spans(self) -> list[Span]:
+        """The encoded row's layout, in order."""
+        out = []
+        for col, enc in zip(self.columns, self.encoders, strict=True):
+            if col["kind"] in NUMERIC:
+                out += [
+                    Span(col["name"], "tanh", 1),
+                    Span(col["name"], "softmax", len(enc["means"])),
+                ]
+            else:
+                out.append(Span(col["name"], "softmax", len(enc["levels"])))
+            if col["nullable"]:
+                out.append(Span(col["name"], "softmax", 2))
+        return out
+
+    @property
+    def width(self) -> int:
+        """Encoded row width D."""
+        return sum(s.width for s in self.spans)
+
+    def transform(self, df: pd.DataFrame) -> np.ndarray:
+        """Rows [N, D] float32; fails naming the column and row of an unknown category."""
+        parts = []
+        for col, enc in zip(self.columns, self.encoders, strict=True):
+            s = df[col["name"]]
+            null = s.isna().to_numpy()
+            if col["kind"] in NUMERIC:
+                parts += self._encode_numeric(_numbers(s, col["kind"]), null, enc)
+            else:
+                parts.append(self._encode_discrete(s, null, col, enc))
+            if col["nullable"]:
+                parts.append(np.stack([~null, null], axis=1).astype(np.float32))
+        return np.concatenate(parts, axis=1).astype(np.float32)
+
+    @staticmethod
+    def _encode_numeric(x: np.ndarray, null: np.ndarray, enc: dict) -> list[np.ndarray]:
+        means, stds = np.array(enc["means"]), np.array(enc["stds"])
+        filled = np.where(null, means[0], x)[:, None]
+        # The most likely mode (equal weights: the kept modes all matter); deterministic.
+        score = -0.5 * ((filled - means) / stds) ** 2 - np.log(stds)
+        mode = score.argmax(axis=1)
+        alpha = np.clip((filled[:, 0] - means[mode]) / (4 * stds[mode]), -0.99, 0.99)
+        alpha[null] = 0.0
+        onehot = np.eye(len(means), dtype=np.float32)[mode]
+        return [alpha[:, None].astype(np.float32), onehot]
+
+    @staticmethod
+    def _encode_discrete(s: pd.Series, null: np.ndarray, col: dict, enc: dict) -> np.ndarray:
+        index = {v: i for i, v in enumerate(enc["levels"])}
+        values = s.to_numpy(dtype=object)
+        if col["kind"] == "boolean":
+            words = {"true": True, "yes": True, "t": True, "y": True}
+            values = [v if isinstance(v, bool) or v is None else words.get(str(v).lower(), False)
+                      for v in np.where(null, None, values)]  # fmt: skip
+        codes = np.zeros(len(s), dtype=np.int64)
+        for row, (v, is_null) in enumerate(zip(values, null, strict=True)):
+            if is_null:
+                continue
+            key = v.item() if isinstance(v, np.generic) else v
+            if key not in index:
+                raise ValueError(
+                    f"column {col['name']!r}, row {row + 1}: value {key!r} is not among the "
+                    f"fitted categories {enc['levels'][:10]}"
+                )
+            codes[row] = index[key]
+        return np.eye(len(enc["levels"]), dtype=np.float32)[codes]
+
+    def inverse_transform(self, rows: np.ndarray) -> pd.DataFrame:
+        """A DataFrame with the original column names, dtypes and categories."""
+        rows = np.asarray(rows, dtype=np.float64)
+        at, out = 0, {}
+        for col, enc in zip(self.columns, self.encoders, strict=True):
+            if col["kind"] in NUMERIC:
+                k = len(enc["means"])
+                alpha, modes = rows[:, at], rows[:, at + 1 : at + 1 + k].argmax(axis=1)
+                at += 1 + k
+                x = (
+                    np.array(enc["means"])[modes]
+                    + np.clip(alpha, -1, 1) * 4 * np.array(enc["stds"])[modes]
+                )
+                values: Any = np.clip(x, enc["min"], enc["max"])
+            else:
+                k = len(enc["levels"])
+                values = np.array(enc["levels"], dtype=object)[rows[:, at : at + k].argmax(axis=1)]
+                at += k
+            null = np.zeros(len(rows), dtype=bool)
+            if col["nullable"]:
+                null = rows[:, at + 1] > rows[:, at]
+                at += 2
+            out[col["name"]] = _restore(values, null, col)
+        return pd.DataFrame(out)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready state."""
+        return {"columns": self.columns, "encoders": self.encoders}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TableTransformer:
+        """Inverse of to_dict."""
+        return cls(list(d["columns"]), list(d["encoders"]))
+
+
+def _is_int(dtype: str) -> bool:
+    return dtype.lower().startswith(("int", "uint"))
+
+
+def _restore(values: np.ndarray, null: np.ndarray, col: dict[str, Any]) -> pd.Series:
+    """Values decoded for one column -> a Series of the column's original dtype."""
+    kind, dtype, nullable = col["kind"], col["dtype"], col["nullable"]
+    if kind == "datetime":
+        seconds = np.where(null, 0.0, values.astype(np.float64))
+        when = pd.Series(pd.to_datetime(np.round(seconds * 1e9).astype("int64")))
+        return when.mask(null)
+    if kind == "boolean":
+        return pd.Series(values, dtype=object).mask(null).astype("boolean")
+    if kind == "categorical":
+        series = pd.Series(values, dtype=object).mask(null)
+        if _is_int(dtype):
+            return series.astype("Int64" if nullable else dtype)
+        return series.astype(dtype)
+    x = np.round(values.astype(np.float64)) if kind == "integer" else values.astype(np.float64)
+    if _is_int(dtype):
+        series = pd.Series(pd.array(np.where(null, 0, x).astype(np.int64), dtype="Int64"))
+        return series.mask(null) if nullable else series.astype(dtype)
+    return pd.Series(np.where(null, np.nan, x)).astype(dtype)

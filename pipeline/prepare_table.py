@@ -1,0 +1,160 @@
+"""prepare stage for `data.kind: tabular`: table -> checked schema, train/holdout Parquet shards
+of the typed rows, the fitted transformer (transformer.json) and schema.json (written last)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ganmodels.tabular import NUMERIC, TableTransformer
+from pipeline import paths, storage
+from pipeline.config import DataConfig
+from pipeline.data import FORMAT_VERSION, PreparedDataError
+from pipeline.tables import Column, TableError, infer_schema, read_table
+
+TRANSFORMER = "transformer.json"
+
+
+def _label_codes(df: pd.DataFrame, columns: list[Column], label: str | None) -> np.ndarray | None:
+    if label is None:
+        return None
+    col = next(c for c in columns if c.name == label)
+    if col.kind not in ("categorical", "boolean") or col.nullable:
+        raise TableError(
+            f"data.label {label!r} is a {'nullable ' if col.nullable else ''}{col.kind} column: "
+            "the label must be categorical (or boolean) with no missing values"
+        )
+    values = df[label].map(lambda v: v.item() if isinstance(v, np.generic) else v)
+    if col.kind == "boolean":
+        values = values.astype(str).str.lower().isin(["true", "yes", "t", "y"])
+    return values.map({v: i for i, v in enumerate(col.categories)}).to_numpy(dtype=np.int64)
+
+
+def _column_stats(df: pd.DataFrame, columns: list[Column]) -> dict[str, dict[str, Any]]:
+    """Per column, on the train split: nulls, and numeric summary or level counts."""
+    out: dict[str, dict[str, Any]] = {}
+    for col in columns:
+        s = df[col.name]
+        stats: dict[str, Any] = {"kind": col.kind, "nulls": int(s.isna().sum())}
+        if col.kind in ("continuous", "integer"):
+            x = pd.to_numeric(s, errors="coerce").dropna()
+            stats |= {k: round(float(getattr(x, k)()), 6) for k in ("mean", "std", "min", "max")}
+        elif col.kind == "datetime":
+            when = pd.to_datetime(s, errors="coerce", format="mixed").dropna()
+            stats |= {"min": str(when.min()), "max": str(when.max())}
+        else:
+            counts = s.astype(str).where(s.notna()).value_counts()
+            stats["levels"] = {str(k): int(v) for k, v in counts.items()}
+        out[col.name] = stats
+    return out
+
+
+def _data_hash(columns: list[Column], splits: dict[str, pd.DataFrame]) -> str:
+    """sha256 of the column schema and each split's rows (pandas' stable row hashes)."""
+    h = hashlib.sha256(json.dumps([c.to_dict() for c in columns], default=str).encode())
+    for split, df in splits.items():
+        h.update(f"\n{split}:{len(df)}\n".encode())
+        h.update(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes())
+    return h.hexdigest()
+
+
+def _write_shards(df: pd.DataFrame, out_dir: Path, split: str, per_shard: int) -> list[str]:
+    (out_dir / split).mkdir()
+    names = []
+    for k, start in enumerate(range(0, len(df), per_shard)):
+        name = f"{split}/part-{k:05d}.parquet"
+        table = pa.Table.from_pandas(df.iloc[start : start + per_shard], preserve_index=False)
+        pq.write_table(table, out_dir / name, compression="zstd")
+        names.append(name)
+    return names
+
+
+def prepare_table(cfg: DataConfig, out_dir: Path, root: Path, split: Any) -> dict[str, Any]:
+    """Read, check, split, fit the transformer on train, write shards; return the schema.
+
+    `split` is prepare.split_indices (shared with images: seeded, stratified by the label).
+    """
+    df = read_table(cfg.source, root)
+    columns = infer_schema(df, cfg.source, cfg.max_categories, dict(cfg.columns), cfg.label)
+    df = df.reset_index(drop=True)
+    labels = _label_codes(df, columns, cfg.label)
+    train_rows, hold_rows = split(labels, len(df), cfg.holdout_fraction, cfg.split_seed)
+    splits = {"train": df.iloc[train_rows], "holdout": df.iloc[hold_rows]}
+    transformer = TableTransformer.fit(
+        splits["train"],
+        [c.to_dict() for c in columns],
+        max_modes=cfg.max_modes,
+        fit_rows=cfg.fit_rows,
+        seed=cfg.split_seed,
+    )
+    # Values only the holdout has cannot be encoded: name them now, not at evaluation.
+    transformer.transform(splits["holdout"].reset_index(drop=True))
+    shards = {
+        name: _write_shards(part, out_dir, name, cfg.rows_per_shard)
+        for name, part in splits.items()
+    }
+    state = json.dumps(transformer.to_dict(), indent=1, default=str) + "\n"
+    paths.atomic_write(out_dir / TRANSFORMER, lambda tmp: tmp.write_text(state))
+    label_col = next((c for c in columns if c.name == cfg.label), None)
+    class_names = [str(v) for v in label_col.categories] if label_col else []
+    histogram = {
+        name: {
+            class_names[i]: int(n)
+            for i, n in enumerate(np.bincount(labels[rows], minlength=len(class_names)))
+        }
+        if labels is not None
+        else {}
+        for name, rows in (("train", train_rows), ("holdout", hold_rows))
+    }
+    return {
+        "format_version": FORMAT_VERSION,
+        "source": cfg.source,
+        "kind": "tabular",
+        "columns": [c.to_dict() for c in columns],
+        "label": cfg.label,
+        "labeled": cfg.label is not None,
+        "num_classes": len(class_names),
+        "class_names": class_names,
+        "encoded_width": transformer.width,
+        "numeric_columns": [c.name for c in columns if c.kind in NUMERIC],
+        "rows": {"train": len(train_rows), "holdout": len(hold_rows), "total": len(df)},
+        "class_histogram": histogram,
+        "column_stats": _column_stats(splits["train"], columns),
+        "data_hash": _data_hash(columns, splits),
+        "transformer": TRANSFORMER,
+        "shards": shards,
+    }
+
+
+def load_table_split(prepared_dir: Path | str, split: str) -> pd.DataFrame:
+    """One split's typed rows, in order (prepared_dir may be a URI)."""
+    from pipeline.data import read_schema
+
+    schema = read_schema(prepared_dir)
+    if schema.get("kind") != "tabular":
+        raise PreparedDataError(f"{prepared_dir}: holds {schema.get('kind')} data, not a table")
+    parts = []
+    for name in schema["shards"][split]:
+        location = storage.join(str(prepared_dir), name)
+        if not storage.is_file(location):
+            raise PreparedDataError(
+                f"{location}: shard listed in schema.json is missing; rerun prepare"
+            )
+        fs, path = storage.filesystem(location)
+        parts.append(pq.read_table(path, filesystem=fs).to_pandas())
+    return pd.concat(parts, ignore_index=True)
+
+
+def load_transformer(prepared_dir: Path | str) -> TableTransformer:
+    """The transformer fitted by prepare (plain JSON: nothing executes on load)."""
+    location = storage.join(str(prepared_dir), TRANSFORMER)
+    if not storage.is_file(location):
+        raise PreparedDataError(f"{location}: not found; rerun the prepare stage")
+    return TableTransformer.from_dict(json.loads(storage.read_bytes(location)))
