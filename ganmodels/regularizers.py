@@ -24,14 +24,16 @@ def gradient_penalty(
     fake: torch.Tensor,
     generator: torch.Generator | None = None,
     alpha: torch.Tensor | None = None,
+    pack: int = 1,
 ) -> torch.Tensor:
     """Per-sample (||grad D(x_hat)|| - 1)^2 on random interpolates (Gulrajani et al. 2017).
 
-    The mixing weights alpha [N] are drawn on the CPU from `generator` unless given.
+    The mixing weights alpha [N] are drawn on the CPU from `generator` unless given. With
+    pack > 1 (PacGAN) the norm is taken per pack of `pack` consecutive samples, as D sees them.
     """
     if alpha is None:
         alpha = torch.rand(real.shape[0], generator=generator)
     alpha = alpha.view(-1, *([1] * (real.dim() - 1))).to(real.device, real.dtype)
     x_hat = (alpha * real.detach() + (1 - alpha) * fake.detach()).requires_grad_(True)
     (grad,) = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=True)
-    return (grad.flatten(1).norm(dim=1) - 1.0).square()
+    return (grad.reshape(grad.shape[0] // pack, -1).norm(dim=1) - 1.0).square()

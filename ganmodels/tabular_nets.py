@@ -1,0 +1,115 @@
+"""CTGAN-style networks for encoded table rows (see ganmodels/tabular.py for the encoding).
+
+G: residual MLP; z (+ condition vector) -> an encoded row: tanh for each scalar, Gumbel-softmax
+for each one-hot span, so discrete columns stay differentiable yet near one-hot.
+D: PacGAN: scores packs of `pac` rows (concatenated) at once, which penalises mode collapse.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+Spans = Sequence[tuple[str, int]]  # (activation "tanh" | "softmax", width), in row order
+
+
+def gumbel_softmax(
+    logits: torch.Tensor, tau: float, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """Softmax((logits + Gumbel noise) / tau), the noise drawn from `generator` (reproducible)."""
+    u = torch.rand(logits.shape, generator=generator).to(logits.device, logits.dtype)
+    gumbel = -torch.log(-torch.log(u.clamp(1e-10, 1 - 1e-7)))
+    return torch.softmax((logits + gumbel) / tau, dim=-1)
+
+
+class Residual(nn.Module):
+    """Linear -> BN -> ReLU, concatenated to its input (CTGAN's residual block)."""
+
+    def __init__(self, dim: int, out: int) -> None:
+        super().__init__()
+        self.fc, self.bn = nn.Linear(dim, out), nn.BatchNorm1d(out)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """[N, dim] -> [N, dim + out]."""
+        return torch.cat([torch.relu(self.bn(self.fc(x))), x], dim=1)
+
+
+class TabularGenerator(nn.Module):
+    """z [N, z_dim] (+ cond [N, cond_dim]) -> encoded rows [N, sum(widths)]."""
+
+    def __init__(
+        self, z_dim: int, spans: Spans, cond_dim: int = 0, hidden: Sequence[int] = (256, 256),
+        tau: float = 0.2,
+    ) -> None:  # fmt: skip
+        super().__init__()
+        self.z_dim, self.cond_dim, self.spans, self.tau = z_dim, cond_dim, list(spans), tau
+        self.num_classes = 0  # the image code paths ask; tables condition through `cond`
+        blocks, dim = [], z_dim + cond_dim
+        for width in hidden:
+            blocks.append(Residual(dim, width))
+            dim += width
+        self.body = nn.Sequential(*blocks)
+        self.head = nn.Linear(dim, sum(w for _, w in self.spans))
+
+    def forward(
+        self,
+        z: torch.Tensor,
+        cond: torch.Tensor | None = None,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
+        """Encoded rows: activations applied per span (Gumbel noise from `generator`)."""
+        if self.cond_dim:
+            if cond is None or cond.shape != (z.shape[0], self.cond_dim):
+                raise ValueError(
+                    f"expected a condition vector of shape [{z.shape[0]}, {self.cond_dim}]"
+                )
+            z = torch.cat([z, cond], dim=1)
+        raw = self.head(self.body(z))
+        return self.activate(raw, generator)
+
+    def logits(self, z: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
+        """The raw head output (a conditional loss reads a span's logits)."""
+        x = torch.cat([z, cond], dim=1) if self.cond_dim else z
+        return self.head(self.body(x))
+
+    def activate(self, raw: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """tanh on scalar spans, Gumbel-softmax on one-hot spans."""
+        parts, at = [], 0
+        for activation, width in self.spans:
+            piece = raw[:, at : at + width]
+            parts.append(
+                torch.tanh(piece)
+                if activation == "tanh"
+                else gumbel_softmax(piece, self.tau, generator)
+            )
+            at += width
+        return torch.cat(parts, dim=1)
+
+
+class PacDiscriminator(nn.Module):
+    """Rows [N, row_dim] (+ cond) -> one logit per pack of `pac` consecutive rows [N / pac]."""
+
+    def __init__(
+        self, row_dim: int, cond_dim: int = 0, pac: int = 10, hidden: Sequence[int] = (256, 256),
+        dropout: float = 0.5,
+    ) -> None:  # fmt: skip
+        super().__init__()
+        self.pac, self.cond_dim = pac, cond_dim
+        layers: list[nn.Module] = []
+        dim = (row_dim + cond_dim) * pac
+        for width in hidden:
+            layers += [nn.Linear(dim, width), nn.LeakyReLU(0.2), nn.Dropout(dropout)]
+            dim = width
+        layers.append(nn.Linear(dim, 1))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, rows: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits [N / pac]; N must be a multiple of pac."""
+        if rows.shape[0] % self.pac:
+            raise ValueError(
+                f"PacGAN needs a batch divisible by pac={self.pac}, got {rows.shape[0]}"
+            )
+        x = torch.cat([rows, cond], dim=1) if self.cond_dim else rows
+        return self.net(x.reshape(rows.shape[0] // self.pac, -1)).squeeze(1)
