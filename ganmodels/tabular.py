@@ -27,6 +27,7 @@ class Span:
     column: str
     activation: str  # "tanh" | "softmax"
     width: int
+    role: str  # "scalar" (alpha) | "mode" | "level" (a discrete column's one-hot) | "null"
 
 
 def _numbers(s: pd.Series, kind: str) -> np.ndarray:
@@ -102,13 +103,13 @@ class TableTransformer:
         for col, enc in zip(self.columns, self.encoders, strict=True):
             if col["kind"] in NUMERIC:
                 out += [
-                    Span(col["name"], "tanh", 1),
-                    Span(col["name"], "softmax", len(enc["means"])),
+                    Span(col["name"], "tanh", 1, "scalar"),
+                    Span(col["name"], "softmax", len(enc["means"]), "mode"),
                 ]
             else:
-                out.append(Span(col["name"], "softmax", len(enc["levels"])))
+                out.append(Span(col["name"], "softmax", len(enc["levels"]), "level"))
             if col["nullable"]:
-                out.append(Span(col["name"], "softmax", 2))
+                out.append(Span(col["name"], "softmax", 2, "null"))
         return out
 
     @property

@@ -11,6 +11,7 @@ import torch
 from ganmodels.regularizers import gradient_penalty
 from ganmodels.tabular import TableTransformer
 from ganmodels.tabular_nets import PacDiscriminator, TabularGenerator
+from ganmodels.tabular_sampler import ConditionSampler
 
 STEPS = 400
 SPANS = [("tanh", 1), ("softmax", 3), ("softmax", 2), ("tanh", 1)]
@@ -99,3 +100,47 @@ def test_a_short_wgan_gp_fit_learns_a_mixed_tables_marginals() -> None:
     low = (sample["x"] < 0).mean()  # both modes, in about the right proportion
     assert 0.15 < low < 0.45
     assert abs(sample["x"][sample["x"] > 0].mean() - 4) < 1.0
+
+
+def test_training_by_sampling_follows_log_frequency_and_matches_rows() -> None:
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(
+        {
+            "x": rng.normal(0, 1, 1000),
+            "c": np.repeat(["common", "mid", "rare"], [900, 90, 10]),
+            "b": rng.choice(["u", "v"], 1000),
+        }
+    )
+    cols = [
+        {"name": "x", "kind": "continuous", "nullable": False, "dtype": "float64"},
+        {"name": "c", "kind": "categorical", "nullable": False, "dtype": "str",
+         "categories": ["common", "mid", "rare"]},
+        {"name": "b", "kind": "categorical", "nullable": False, "dtype": "str",
+         "categories": ["u", "v"]},
+    ]  # fmt: skip
+    t = TableTransformer.fit(df, cols, max_modes=3)
+    rows = t.transform(df)
+    sampler = ConditionSampler(rows, t.spans)
+    assert sampler.columns == ["c", "b"] and sampler.cond_dim == 5
+
+    cond, picked, levels = sampler.train_conditions(30_000, np.random.default_rng(1))
+    on_c = levels[picked == 0]
+    assert abs((picked == 0).mean() - 0.5) < 0.02  # a column uniformly
+    log = np.log([901, 91, 11])
+    np.testing.assert_allclose(
+        np.bincount(on_c, minlength=3) / len(on_c), log / log.sum(), atol=0.02
+    )
+    assert (cond.sum(1) == 1).all() and (cond[picked == 0, 2] == (on_c == 2)).all()
+    # Each matching real row has the asked level.
+    matched = sampler.matching_rows(picked[:500], levels[:500], np.random.default_rng(2))
+    names = np.array(["common", "mid", "rare", "u", "v"])
+    want = names[sampler.offsets[picked[:500]] + levels[:500]]
+    got = np.where(picked[:500] == 0, df["c"].to_numpy()[matched], df["b"].to_numpy()[matched])
+    assert (got == want).all()
+    # Sampling without a condition follows the data's own frequencies.
+    plain = sampler.sampling_conditions(30_000, np.random.default_rng(3))[:, :3]
+    plain = plain[plain.sum(1) == 1]
+    np.testing.assert_allclose(plain.mean(0), [0.9, 0.09, 0.01], atol=0.02)
+    assert sampler.fixed_condition("c", 2, 4)[:, 2].tolist() == [1.0] * 4
+    with pytest.raises(ValueError, match=r"cannot condition on 'x'"):
+        sampler.fixed_condition("x", 0, 1)
