@@ -9,15 +9,18 @@ from torch import nn
 from ganmodels.dcgan import DCGANDiscriminator, DCGANGenerator
 from ganmodels.mlp import MLPDiscriminator, MLPGenerator
 from ganmodels.resnet import ResNetDiscriminator, ResNetGenerator
+from ganmodels.tabular_nets import PacDiscriminator, TabularGenerator
 
-ARCHITECTURES = ("dcgan", "resnet", "mlp")
+ARCHITECTURES = ("dcgan", "resnet", "mlp", "ctgan")
 # Keys every model config carries, beside the optional num_classes (0 = unconditional) and
-# spectral_norm (of D).
+# spectral_norm (of D). Tables (ctgan) carry the encoded row's spans instead of an image shape.
 REQUIRED_KEYS = ("architecture", "z_dim", "channels", "image_size", "g_channels", "d_channels")
+TABLE_KEYS = ("architecture", "z_dim", "g_channels", "d_channels", "spans", "cond_dim", "pac")
 
 
 def _check(cfg: dict[str, Any]) -> tuple[str, int]:
-    missing = [k for k in REQUIRED_KEYS if k not in cfg]
+    keys = TABLE_KEYS if cfg.get("architecture") == "ctgan" else REQUIRED_KEYS
+    missing = [k for k in keys if k not in cfg]
     if missing:
         raise ValueError(f"model config lacks {missing}")
     if cfg["architecture"] not in ARCHITECTURES:
@@ -28,6 +31,10 @@ def _check(cfg: dict[str, Any]) -> tuple[str, int]:
 def build_generator(cfg: dict[str, Any]) -> nn.Module:
     """Generator for a model config, initialised as its paper does."""
     arch, k = _check(cfg)
+    if arch == "ctgan":
+        spans = [(a, int(w)) for a, w in cfg["spans"]]
+        width = cfg["g_channels"]
+        return TabularGenerator(cfg["z_dim"], spans, cfg["cond_dim"], (width, width))
     z, c, s, w = cfg["z_dim"], cfg["channels"], cfg["image_size"], cfg["g_channels"]
     if arch == "dcgan":
         return DCGANGenerator(z, c, s, w, k)
@@ -39,6 +46,10 @@ def build_generator(cfg: dict[str, Any]) -> nn.Module:
 def build_discriminator(cfg: dict[str, Any]) -> nn.Module:
     """Discriminator for a model config, initialised as its paper does."""
     arch, k = _check(cfg)
+    if arch == "ctgan":
+        row_dim = sum(int(w) for _, w in cfg["spans"])
+        width = cfg["d_channels"]
+        return PacDiscriminator(row_dim, cfg["cond_dim"], cfg["pac"], (width, width))
     c, s, w, sn = cfg["channels"], cfg["image_size"], cfg["d_channels"], cfg.get("spectral_norm")
     if arch == "dcgan":
         return DCGANDiscriminator(c, s, w, k, bool(sn))

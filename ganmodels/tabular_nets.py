@@ -58,8 +58,10 @@ class TabularGenerator(nn.Module):
         z: torch.Tensor,
         cond: torch.Tensor | None = None,
         generator: torch.Generator | None = None,
-    ) -> torch.Tensor:
-        """Encoded rows: activations applied per span (Gumbel noise from `generator`)."""
+        with_logits: bool = False,
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """Encoded rows: activations applied per span (Gumbel noise from `generator`); with
+        with_logits, also the raw head output (the conditional loss reads it)."""
         if self.cond_dim:
             if cond is None or cond.shape != (z.shape[0], self.cond_dim):
                 raise ValueError(
@@ -67,12 +69,8 @@ class TabularGenerator(nn.Module):
                 )
             z = torch.cat([z, cond], dim=1)
         raw = self.head(self.body(z))
-        return self.activate(raw, generator)
-
-    def logits(self, z: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
-        """The raw head output (a conditional loss reads a span's logits)."""
-        x = torch.cat([z, cond], dim=1) if self.cond_dim else z
-        return self.head(self.body(x))
+        rows = self.activate(raw, generator)
+        return (rows, raw) if with_logits else rows
 
     def activate(self, raw: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """tanh on scalar spans, Gumbel-softmax on one-hot spans."""

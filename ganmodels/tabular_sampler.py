@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import torch
+import torch.nn.functional as F
 
 from ganmodels.tabular import Span
 
@@ -71,3 +73,37 @@ class ConditionSampler:
         if not 0 <= level < self.widths[c]:
             raise ValueError(f"column {column!r} has {self.widths[c]} levels, not level {level}")
         return self._vectors(np.full(n, c), np.full(n, level))
+
+
+class Conditioner:
+    """ConditionSampler for the training step: torch condition vectors drawn from a torch
+    generator's stream, and CTGAN's conditional loss (G must produce the asked level)."""
+
+    def __init__(self, sampler: ConditionSampler, spans: Sequence[Span]) -> None:
+        self.sampler = sampler
+        starts = np.cumsum([0] + [s.width for s in spans])[:-1]
+        # Where each discrete column's level one-hot sits in the encoded row (and G's logits).
+        self.level_starts = [
+            int(a) for s, a in zip(spans, starts, strict=True) if s.role == "level"
+        ]
+
+    def sample(
+        self, n: int, generator: torch.Generator
+    ) -> tuple[torch.Tensor, tuple[np.ndarray, np.ndarray]]:
+        """Condition vectors [n, cond_dim] and the (column, level) pairs they encode."""
+        rng = np.random.default_rng(int(torch.randint(0, 2**62, (1,), generator=generator)))
+        cond, cols, levels = self.sampler.train_conditions(n, rng)
+        return torch.from_numpy(cond), (cols, levels)
+
+    def loss(self, logits: torch.Tensor, asked: tuple[np.ndarray, np.ndarray]) -> torch.Tensor:
+        """Mean cross-entropy of G's logits for each asked column against the asked level."""
+        cols, levels = asked
+        total = logits.new_zeros(())
+        for c, start in enumerate(self.level_starts):
+            rows = np.flatnonzero(cols == c)
+            if len(rows):
+                width = self.sampler.widths[c]
+                target = torch.from_numpy(levels[rows]).to(logits.device)
+                span = logits[torch.from_numpy(rows).to(logits.device), start : start + width]
+                total = total + F.cross_entropy(span, target, reduction="sum")
+        return total / max(len(cols), 1)

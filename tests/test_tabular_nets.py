@@ -11,7 +11,7 @@ import torch
 from ganmodels.regularizers import gradient_penalty
 from ganmodels.tabular import TableTransformer
 from ganmodels.tabular_nets import PacDiscriminator, TabularGenerator
-from ganmodels.tabular_sampler import ConditionSampler
+from ganmodels.tabular_sampler import Conditioner, ConditionSampler
 
 STEPS = 400
 SPANS = [("tanh", 1), ("softmax", 3), ("softmax", 2), ("tanh", 1)]
@@ -144,3 +144,22 @@ def test_training_by_sampling_follows_log_frequency_and_matches_rows() -> None:
     assert sampler.fixed_condition("c", 2, 4)[:, 2].tolist() == [1.0] * 4
     with pytest.raises(ValueError, match=r"cannot condition on 'x'"):
         sampler.fixed_condition("x", 0, 1)
+
+
+def test_conditional_loss_is_low_only_when_g_gives_the_asked_level() -> None:
+    df = pd.DataFrame({"c": ["a", "b", "c"] * 20, "d": ["u", "v"] * 30})
+    cols = [
+        {"name": "c", "kind": "categorical", "nullable": False, "dtype": "str",
+         "categories": ["a", "b", "c"]},
+        {"name": "d", "kind": "categorical", "nullable": False, "dtype": "str",
+         "categories": ["u", "v"]},
+    ]  # fmt: skip
+    t = TableTransformer.fit(df, cols)
+    cond = Conditioner(ConditionSampler(t.transform(df), t.spans), t.spans)
+    vectors, asked = cond.sample(64, torch.Generator().manual_seed(0))
+    assert vectors.shape == (64, 5)
+    obeying = vectors * 20 - 10  # logits laid out as the row: the asked level far ahead
+    defying = -obeying
+    assert cond.loss(obeying, asked) < 1e-6 < 5 < cond.loss(defying, asked)
+    again, _ = cond.sample(64, torch.Generator().manual_seed(0))
+    assert torch.equal(vectors, again)
