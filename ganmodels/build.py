@@ -11,7 +11,8 @@ from ganmodels.mlp import MLPDiscriminator, MLPGenerator
 from ganmodels.resnet import ResNetDiscriminator, ResNetGenerator
 from ganmodels.tabular_nets import PacDiscriminator, TabularGenerator
 
-ARCHITECTURES = ("dcgan", "resnet", "mlp", "ctgan")
+IMAGE_ARCHITECTURES = ("dcgan", "resnet", "mlp")
+ARCHITECTURES = (*IMAGE_ARCHITECTURES, "ctgan")
 # Keys every model config carries, beside the optional num_classes (0 = unconditional) and
 # spectral_norm (of D). Tables (ctgan) carry the encoded row's spans instead of an image shape.
 REQUIRED_KEYS = ("architecture", "z_dim", "channels", "image_size", "g_channels", "d_channels")

@@ -57,7 +57,7 @@ class ModelConfig(_Section):
     """Network family and sizes; passed to ganmodels.build_* (with the data's shape)."""
 
     preset: str | None
-    architecture: Literal["dcgan", "resnet", "mlp"]
+    architecture: Literal["dcgan", "resnet", "mlp", "ctgan"]
     conditional: bool
     spectral_norm: bool
     z_dim: int = Field(ge=1)
@@ -174,6 +174,22 @@ class Params(_Section):
                 "train.r1_gamma/gp_weight need a D without batch norm: with "
                 "model.architecture dcgan set model.spectral_norm: true (it replaces D's BN)"
             )
+        table = self.data.kind == "tabular"
+        if table != (m.architecture == "ctgan"):
+            raise ValueError(
+                f"model.architecture {m.architecture} does not fit data.kind {self.data.kind}: "
+                "tables train with ctgan (model.preset: ctgan), images with dcgan/resnet/mlp"
+            )
+        if table and (t.batch_size // t.num_workers) % PAC:
+            raise ValueError(
+                f"train.batch_size / train.num_workers must be a multiple of {PAC} for tables "
+                f"(PacGAN scores packs of {PAC} rows), got {t.batch_size // t.num_workers}"
+            )
+        if table and (t.augment or m.conditional):
+            raise ValueError(
+                "tables take no train.augment and no model.conditional (they condition by "
+                "training-by-sampling on every discrete column)"
+            )
         if (
             self.evaluate.feature_extractor == "inception"
             and self.register.primary_metric.startswith("fd_")
@@ -183,6 +199,9 @@ class Params(_Section):
                 "set register.primary_metric: fid"
             )
         return self
+
+
+PAC = 10  # rows per PacGAN pack (CTGAN's default)
 
 
 class _Yaml12Loader(yaml.SafeLoader):

@@ -22,6 +22,7 @@ from torch import nn
 
 from ganmodels import build_discriminator, build_generator, to_uint8
 from ganmodels.ema import make_ema
+from pipeline.batches import ImageBatches, TableBatches
 from pipeline.checkpoints import (
     CheckpointError,
     load_newest_valid,
@@ -31,7 +32,7 @@ from pipeline.checkpoints import (
     write_checkpoint,
 )
 from pipeline.config import PipelineError
-from pipeline.data import PreparedDataError, load_split, to_unit_range
+from pipeline.data import PreparedDataError
 from pipeline.grid import make_grid
 from pipeline.guards import (
     CollapseError,
@@ -45,7 +46,6 @@ from pipeline.phases import (
     PHASE_KEYS,
     Phases,
     Recipe,
-    ShardSampler,
     ddp_buffer_kwargs,
     seeded,
     unwrap,
@@ -206,15 +206,23 @@ def run_worker(config: dict[str, Any]) -> tuple[nn.Module, nn.Module]:
         if len(state.get("rng", [])) == world:
             set_rng_state(state["rng"][rank])
 
-    images, labels = load_split(spec.prepared_dir, "train")
-    data = torch.from_numpy(to_unit_range(images)).to(device)
+    per_rank = t["batch_size"] // world
     conditional = spec.model_config.get("num_classes", 0) > 0
-    targets = torch.from_numpy(labels).to(device) if conditional else None
-    sampler = ShardSampler(len(data), t["batch_size"] // world, rank, world, t["seed"])
-    grid_gen = seeded("grid-latents", t["seed"])
-    fixed_z = torch.randn(64, phases.z_dim, generator=grid_gen).to(device)
-    fixed_y = (torch.arange(64, device=device) % phases.num_classes) if conditional else None
-    probe = PixelFD(data, targets, phases.z_dim, t["seed"]) if rank == 0 else None
+    table = spec.model_config["architecture"] == "ctgan"
+    batches: ImageBatches | TableBatches
+    probe = None
+    if table:
+        batches = TableBatches(spec.prepared_dir, per_rank, rank, t["seed"], device)
+        phases.conditioner = batches.conditioner
+    else:
+        batches = ImageBatches(
+            spec.prepared_dir, per_rank, rank, world, t["seed"], conditional, device
+        )
+        grid_gen = seeded("grid-latents", t["seed"])
+        fixed_z = torch.randn(64, phases.z_dim, generator=grid_gen).to(device)
+        fixed_y = (torch.arange(64, device=device) % phases.num_classes) if conditional else None
+        if rank == 0:
+            probe = PixelFD(batches.data, batches.targets, phases.z_dim, t["seed"])
     best: dict[str, Any] = dict(state.get("best", {})) if state else {}
     if writer:
         writer.started(start_step, problems)
@@ -224,10 +232,7 @@ def run_worker(config: dict[str, Any]) -> tuple[nn.Module, nn.Module]:
     step = start_step
     window_start, window_t0 = step, time.perf_counter()
     while step < t["steps"]:
-        reals = []
-        for i in range(t["d_steps"]):
-            rows = sampler.indices(step * t["d_steps"] + i).to(device)
-            reals.append((data[rows], targets[rows] if conditional else None))
+        reals = [batches.batch(step * t["d_steps"] + i) for i in range(t["d_steps"])]
         monitor.add(step, phases.step(reals, step, seeded("latents", t["seed"], rank, step)))
         done = step + 1
         if done % t["ada_interval"] == 0:
@@ -253,7 +258,7 @@ def run_worker(config: dict[str, Any]) -> tuple[nn.Module, nn.Module]:
             if alarm and t["stop_on_collapse"]:
                 raise CollapseError(f"step {done}: {alarm} (train.stop_on_collapse is true)")
             window_start, window_t0 = done, time.perf_counter()
-        if writer and (done % t["sample_every"] == 0 or done == t["steps"]):
+        if writer and not table and (done % t["sample_every"] == 0 or done == t["steps"]):
             with torch.no_grad():
                 writer.samples(done, G_ema(fixed_z, fixed_y))
         if checkpoint:

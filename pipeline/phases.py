@@ -130,6 +130,9 @@ class Phases:
         self.last_reg = torch.zeros((), device=self.device)
         self.rollbacks, self.lr_scale = 0, 1.0  # divergence rollbacks so far, lr multiplier
         self.poison: set[tuple[str, int]] = set()  # test hook: (phase, step) NaNs that loss once
+        # Tables: draws condition vectors and adds CTGAN's conditional loss to G (None: images).
+        self.conditioner: Any = None
+        self.pack = int(getattr(unwrap(D), "pac", 1))  # PacGAN: D scores packs of rows
 
     def state_dict(self) -> dict[str, Any]:
         """Optimizers and augmentation state (the networks are saved by the caller)."""
@@ -170,6 +173,9 @@ class Phases:
 
     def _latents(self, n: int, gen: torch.Generator) -> Batch:
         z = torch.randn(n, self.z_dim, generator=gen).to(self.device)
+        if self.conditioner is not None:
+            cond, self._asked = self.conditioner.sample(n, gen)
+            return z, cond.to(self.device)
         if not self.num_classes:
             return z, None
         return z, torch.randint(0, self.num_classes, (n,), generator=gen).to(self.device)
@@ -195,7 +201,8 @@ class Phases:
             real_logits, fake_logits = D(real, y).float(), D(fake, y_fake).float()
             loss = self.d_loss(real_logits, fake_logits)
             if self.r.gp_weight:
-                gp = gradient_penalty(lambda x: D(x, y).float(), real, fake, alpha=alpha)
+                critic = lambda x: D(x, y).float()  # noqa: E731
+                gp = gradient_penalty(critic, real, fake, alpha=alpha, pack=self.pack)
                 loss = loss + self.r.gp_weight * gp.mean()
         return loss, real_logits, fake_logits
 
@@ -238,8 +245,13 @@ class Phases:
         D = self.D
         ddp = isinstance(D, DistributedDataParallel)
         with D.no_sync() if ddp else contextlib.nullcontext(), self._autocast():
-            fake = self.G(z, y).float()
-            loss = self.g_loss(self.D(self._aug(fake, gen), y).float())
+            if self.conditioner is None:
+                fake = self.G(z, y).float()
+                loss = self.g_loss(self.D(self._aug(fake, gen), y).float())
+            else:  # G must also produce the level its condition asks for
+                fake, logits = self.G(z, y, with_logits=True)
+                loss = self.g_loss(self.D(fake.float(), y).float())
+                loss = loss + self.conditioner.loss(logits.float(), self._asked)
         loss = self._check_poison(loss, "G_main", step)
         loss.backward()
         return loss.detach()

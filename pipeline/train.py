@@ -17,7 +17,7 @@ import torch
 
 from pipeline import paths, storage
 from pipeline.checkpoints import load_best, load_checkpoint_dir
-from pipeline.config import Params, PipelineError, load_params, params_hash
+from pipeline.config import PAC, Params, PipelineError, load_params, params_hash
 from pipeline.data import read_schema
 from pipeline.loop import LoopSpec, train_loop_per_worker
 from pipeline.phases import PHASE_KEYS
@@ -61,9 +61,25 @@ class TrainResult:
     best: dict[str, Any]  # step and monitor/fd_pixels of the best checkpoint
 
 
-def model_config(params: Params, schema: dict[str, Any]) -> dict[str, Any]:
-    """The model config a checkpoint carries: params.model plus the data's shape and classes."""
+def model_config(
+    params: Params, schema: dict[str, Any], prepared: Path | str | None = None
+) -> dict[str, Any]:
+    """The model config a checkpoint carries: params.model plus the data's shape and classes
+    (for a table: the encoded row's spans, read from the prepared transformer)."""
     m = params.model
+    if schema.get("kind") == "tabular":
+        from pipeline.prepare_table import load_transformer
+
+        if prepared is None:
+            raise PipelineError("a table's model config needs the prepared data folder")
+        spans = load_transformer(prepared).spans
+        return {
+            **m.model_dump(exclude={"preset", "conditional"}),
+            "num_classes": 0,
+            "spans": [[s.activation, s.width] for s in spans],
+            "cond_dim": sum(s.width for s in spans if s.role == "level"),
+            "pac": PAC,
+        }
     if m.conditional and not schema.get("labeled"):
         raise PipelineError(
             f"model.conditional: true needs class labels, but data.source {schema['source']!r} "
@@ -114,6 +130,10 @@ _TRAINING_CODE = (
     "pipeline/loop.py",
     "pipeline/checkpoints.py",
     "pipeline/data.py",
+    "pipeline/batches.py",
+    "ganmodels/tabular.py",
+    "ganmodels/tabular_nets.py",
+    "ganmodels/tabular_sampler.py",
 )
 
 
@@ -194,7 +214,8 @@ def fit(params: Params, root: Path, prepared: Path | str) -> tuple[TrainResult, 
     from ray.train.torch import TorchTrainer
 
     schema = read_schema(prepared)
-    mconfig = model_config(params, schema)  # fails early on a conditional model without labels
+    # Fails early on a conditional model without labels.
+    mconfig = model_config(params, schema, prepared)
     key = run_key(params, schema["data_hash"])
     uri = tracking_uri(root)
     check_tracking_uri(uri)
@@ -208,7 +229,8 @@ def fit(params: Params, root: Path, prepared: Path | str) -> tuple[TrainResult, 
     if created:
         # The stage reads only `model` and `train`; the data is described by its schema.
         logged = flatten({"model": params.model.model_dump(), "train": params.train.model_dump()})
-        data = {f"data.{k}": schema[k] for k in ("source", "image_size", "channels", "data_hash")}
+        keys = ("kind", "source", "image_size", "channels", "data_hash")
+        data = {f"data.{k}": schema[k] for k in keys if k in schema}
         RunWriter(uri, run_id).params({**logged, **data})
 
     t = params.train

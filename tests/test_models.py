@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from ganmodels import build_discriminator, build_generator, generate
-from ganmodels.build import ARCHITECTURES
+from ganmodels.build import IMAGE_ARCHITECTURES
 from ganmodels.ema import make_ema
 from ganmodels.losses import OBJECTIVES
 from ganmodels.regularizers import gradient_penalty, r1_penalty
@@ -52,7 +52,7 @@ def _batch(n: int, num_classes: int, seed: int) -> list[tuple[torch.Tensor, torc
 
 
 # Each pair also switches on a different mix of options, so every option runs somewhere.
-PAIRS = list(itertools.product(ARCHITECTURES, OBJECTIVES))
+PAIRS = list(itertools.product(IMAGE_ARCHITECTURES, OBJECTIVES))
 
 
 @pytest.mark.parametrize(("arch", "objective"), PAIRS)
@@ -82,7 +82,7 @@ def test_every_architecture_and_objective_trains(arch: str, objective: str) -> N
     assert out.shape == (6, 1, 8, 8) and torch.isfinite(out).all()
 
 
-@pytest.mark.parametrize("arch", ARCHITECTURES)
+@pytest.mark.parametrize("arch", IMAGE_ARCHITECTURES)
 def test_conditional_generator_uses_the_label(arch: str) -> None:
     torch.manual_seed(0)
     g = build_generator(_cfg(arch, num_classes=10, size=16)).eval()

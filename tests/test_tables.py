@@ -176,9 +176,8 @@ def test_prepare_stage_names_the_bad_column_and_the_label_key(tmp_path: Path) ->
         prepare(_data_cfg(label="sex"), tmp_path / "p", tmp_path)
     bad = _mixed().assign(income=lambda d: d.income.where(d.index != 4, np.inf))
     bad.to_csv(tmp_path / "bad.csv", index=False)
-    params = write_params(
-        tmp_path / "params.yaml", {"data": {"kind": "tabular", "source": "bad.csv"}}
-    )
+    over = {"data": {"kind": "tabular", "source": "bad.csv"}, "model": {"preset": "ctgan"}}
+    params = write_params(tmp_path / "params.yaml", over)
     run = subprocess.run(
         [str(BIN / "gan"), "prepare", "--params", str(params)],
         cwd=tmp_path,
