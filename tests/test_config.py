@@ -191,3 +191,18 @@ def test_inception_features_need_the_fid_gate_metric() -> None:
     assert "register.primary_metric: fid" in _error(raw)
     raw["register"]["primary_metric"] = "fid"
     assert parse_params(raw).evaluate.feature_extractor == "inception"
+
+
+def test_tables_need_the_ctgan_recipe() -> None:
+    raw = _raw()
+    raw["data"]["kind"] = "tabular"
+    assert "model.architecture dcgan does not fit data.kind tabular" in _error(raw)
+    raw["model"]["preset"] = "ctgan"
+    raw["train"]["batch_size"] = 128  # 64 rows per worker
+    assert "must be a multiple of 10 for tables" in _error(raw)
+    raw["train"]["batch_size"] = 100
+    raw["train"]["augment"] = ["color"]
+    assert "tables take no train.augment" in _error(raw)
+    raw = _raw()
+    raw["model"]["preset"] = "ctgan"  # on images
+    assert "model.architecture ctgan does not fit data.kind image" in _error(raw)
