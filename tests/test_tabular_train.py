@@ -11,6 +11,7 @@ import torch
 from ganmodels import build_generator
 from ganmodels.tabular_sampler import ConditionSampler
 from pipeline.config import load_params
+from pipeline.evaluate_table import evaluate_table
 from pipeline.prepare import prepare
 from pipeline.prepare_table import load_table_split, load_transformer
 from pipeline.tables import read_table
@@ -48,3 +49,17 @@ def test_two_workers_train_a_table_whose_generator_decodes_to_its_columns(tmp_pa
     assert list(sample.columns) == list(source.columns)
     assert sample.dtypes.to_dict() == source.dtypes.to_dict()
     assert set(sample["species"].dropna()) <= {"Adelie", "Chinstrap", "Gentoo"}
+
+    # The evaluate core: G's scores against the holdout beside real rows' (the ceiling).
+    holdout = load_table_split(prepared, "holdout")
+    metrics, fake = evaluate_table(
+        G, transformer, load_table_split(prepared, "train"), holdout, "species", 200, 0
+    )
+    assert len(fake) == metrics["num_samples"] == 200 and metrics["holdout_rows"] == len(holdout)
+    assert set(metrics["per_column"]) == set(source.columns)
+    for key in ("column_shapes", "pair_trends", "detection_auc"):
+        assert 0.0 <= metrics[key] <= 1.0
+    assert metrics["real_column_shapes"] > 0.85 and metrics["real_detection_auc"] < 0.7
+    assert metrics["real_column_shapes"] > metrics["column_shapes"]  # 40 steps: far from real
+    assert 0.0 <= metrics["ml_efficacy"]["f1_synthetic"] <= 1.0
+    assert metrics["ml_efficacy"]["f1_real"] > 0.9  # species is easy from the measurements
