@@ -10,14 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-NUMERIC = ("continuous", "integer", "datetime")
-
-
-def _numeric(s: pd.Series, kind: str) -> np.ndarray:
-    if kind == "datetime":
-        when = pd.to_datetime(s, errors="coerce", format="mixed")
-        return ((when - pd.Timestamp(0)) / pd.Timedelta(seconds=1)).to_numpy(dtype=np.float64)
-    return pd.to_numeric(s, errors="coerce").to_numpy(dtype=np.float64)
+from ganmodels.tabular import NUMERIC, numbers
 
 
 def ks_complement(real: np.ndarray, fake: np.ndarray) -> float:
@@ -49,7 +42,7 @@ def column_shapes(
     for col in columns:
         name, kind = col["name"], col["kind"]
         if kind in NUMERIC:
-            out[name] = ks_complement(_numeric(real[name], kind), _numeric(fake[name], kind))
+            out[name] = ks_complement(numbers(real[name], kind), numbers(fake[name], kind))
         else:
             out[name] = tv_complement(real[name], fake[name])
     return out
@@ -58,7 +51,7 @@ def column_shapes(
 def _codes(s: pd.Series, kind: str, edges: np.ndarray | None) -> np.ndarray:
     """Discrete codes of a column for contingency tables: levels, or quantile bins of numbers."""
     if kind in NUMERIC:
-        x = _numeric(s, kind)
+        x = numbers(s, kind)
         codes = np.digitize(x, edges).astype(np.int64)
         codes[np.isnan(x)] = -1
         return codes
@@ -73,7 +66,7 @@ def pair_trends(
     edges = {}
     for col in columns:
         if col["kind"] in NUMERIC:
-            x = _numeric(real[col["name"]], col["kind"])
+            x = numbers(real[col["name"]], col["kind"])
             edges[col["name"]] = np.unique(np.nanquantile(x, np.linspace(0, 1, bins + 1)[1:-1]))
     out = {}
     for a, b in combinations(columns, 2):
@@ -81,7 +74,7 @@ def pair_trends(
         if a["kind"] in NUMERIC and b["kind"] in NUMERIC:
             rs = []
             for df in (real, fake):
-                x, y = _numeric(df[a["name"]], a["kind"]), _numeric(df[b["name"]], b["kind"])
+                x, y = numbers(df[a["name"]], a["kind"]), numbers(df[b["name"]], b["kind"])
                 ok = ~(np.isnan(x) | np.isnan(y))
                 rs.append(float(np.corrcoef(x[ok], y[ok])[0, 1]) if ok.sum() > 2 else 0.0)
             rs = [0.0 if np.isnan(r) else r for r in rs]
@@ -113,7 +106,7 @@ class Features:
         for col in self.columns:
             s = real[col["name"]]
             if col["kind"] in NUMERIC:
-                x = _numeric(s, col["kind"])
+                x = numbers(s, col["kind"])
                 self.stats[col["name"]] = (float(np.nanmean(x)), float(np.nanstd(x)) or 1.0)
             else:
                 self.levels[col["name"]] = sorted(s.dropna().astype(str).unique())
@@ -125,7 +118,7 @@ class Features:
             s = df[col["name"]]
             if col["kind"] in NUMERIC:
                 mean, std = self.stats[col["name"]]
-                x = (_numeric(s, col["kind"]) - mean) / std
+                x = (numbers(s, col["kind"]) - mean) / std
                 parts += [np.nan_to_num(x, nan=0.0)[:, None], np.isnan(x)[:, None].astype(float)]
             else:
                 values = s.astype(str).where(s.notna(), None).to_numpy(dtype=object)

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 NUMERIC = ("continuous", "integer", "datetime")
+TRUE_WORDS, FALSE_WORDS = frozenset({"true", "yes", "t", "y"}), frozenset({"false", "no", "f", "n"})
 MIN_WEIGHT = 0.005  # mixture components lighter than this are dropped
 
 
@@ -30,7 +31,8 @@ class Span:
     role: str  # "scalar" (alpha) | "mode" | "level" (a discrete column's one-hot) | "null"
 
 
-def _numbers(s: pd.Series, kind: str) -> np.ndarray:
+def numbers(s: pd.Series, kind: str) -> np.ndarray:
+    """A numeric column as float64 (datetimes as seconds since the epoch); missing -> NaN."""
     if kind == "datetime":
         when = pd.to_datetime(s, errors="coerce", format="mixed")
         # Seconds since the epoch, whatever the unit pandas stores (ns, us...); NaT -> NaN.
@@ -85,9 +87,9 @@ class TableTransformer:
         encoders = []
         for col in columns:
             if col["kind"] in NUMERIC:
-                x = _numbers(sample[col["name"]], col["kind"])
+                x = numbers(sample[col["name"]], col["kind"])
                 x = x[~np.isnan(x)]
-                full = _numbers(df[col["name"]], col["kind"])
+                full = numbers(df[col["name"]], col["kind"])
                 means, stds = _fit_modes(x, max_modes, seed)
                 enc = {"means": means, "stds": stds}
                 enc |= {"min": float(np.nanmin(full)), "max": float(np.nanmax(full))}
@@ -124,7 +126,7 @@ class TableTransformer:
             s = df[col["name"]]
             null = s.isna().to_numpy()
             if col["kind"] in NUMERIC:
-                parts += self._encode_numeric(_numbers(s, col["kind"]), null, enc)
+                parts += self._encode_numeric(numbers(s, col["kind"]), null, enc)
             else:
                 parts.append(self._encode_discrete(s, null, col, enc))
             if col["nullable"]:
@@ -148,8 +150,7 @@ class TableTransformer:
         index = {v: i for i, v in enumerate(enc["levels"])}
         values = s.to_numpy(dtype=object)
         if col["kind"] == "boolean":
-            words = {"true": True, "yes": True, "t": True, "y": True}
-            values = [v if isinstance(v, bool) or v is None else words.get(str(v).lower(), False)
+            values = [v if isinstance(v, bool) or v is None else str(v).lower() in TRUE_WORDS
                       for v in np.where(null, None, values)]  # fmt: skip
         codes = np.zeros(len(s), dtype=np.int64)
         for row, (v, is_null) in enumerate(zip(values, null, strict=True)):

@@ -98,12 +98,25 @@ def local_copy(location: str, fs: pafs.FileSystem) -> Iterator[Path]:
         yield Path(tmp)
 
 
-def siblings_newest_first(location: str, fs: pafs.FileSystem) -> list[str]:
-    """The run's checkpoint folders beside `location`, newest first (Ray names sort by time)."""
-    parent = location.rstrip("/").rsplit("/", 1)[0]
-    infos = fs.get_file_info(pafs.FileSelector(parent))
+def _folders_newest_first(fs: pafs.FileSystem, parent: str, prefix: str) -> list[str]:
+    """Child folders of parent named prefix*, newest first (Ray's and our names sort by time)."""
+    infos = fs.get_file_info(pafs.FileSelector(parent, allow_not_found=True))
     dirs = [i.path for i in infos if i.type == pafs.FileType.Directory]
-    return sorted((p for p in dirs if p.rsplit("/", 1)[-1].startswith("checkpoint_")), reverse=True)
+    return sorted((d for d in dirs if d.rsplit("/", 1)[-1].startswith(prefix)), reverse=True)
+
+
+def _load_first_whole(
+    candidates: list[str], fs: pafs.FileSystem
+) -> tuple[dict[str, Any], list[str]]:
+    """State of the first whole checkpoint folder among candidates, and one line per skipped one."""
+    problems: list[str] = []
+    for candidate in candidates:
+        try:
+            with local_copy(candidate, fs) as d:
+                return load_checkpoint_dir(d), problems
+        except CheckpointError as e:
+            problems.append(str(e))
+    raise CheckpointError("no whole checkpoint among:\n" + "\n".join(problems))
 
 
 def load_newest_valid(location: str, fs: pafs.FileSystem) -> tuple[dict[str, Any], list[str]]:
@@ -113,15 +126,11 @@ def load_newest_valid(location: str, fs: pafs.FileSystem) -> tuple[dict[str, Any
     tried when none is whole: resuming from step 0 silently would lose the run.
     """
     offered = location.rstrip("/")
-    candidates = [offered] + [p for p in siblings_newest_first(offered, fs) if p < offered]
-    problems: list[str] = []
-    for candidate in candidates:
-        try:
-            with local_copy(candidate, fs) as d:
-                return load_checkpoint_dir(d), problems
-        except CheckpointError as e:
-            problems.append(str(e))
-    raise CheckpointError("no usable checkpoint to resume from:\n" + "\n".join(problems))
+    siblings = _folders_newest_first(fs, offered.rsplit("/", 1)[0], "checkpoint_")
+    try:
+        return _load_first_whole([offered] + [p for p in siblings if p < offered], fs)
+    except CheckpointError as e:
+        raise CheckpointError(f"no usable checkpoint to resume from: {e}") from None
 
 
 def save_best(local_dir: Path, best_dir: str, step: int) -> None:
@@ -129,27 +138,17 @@ def save_best(local_dir: Path, best_dir: str, step: int) -> None:
     the older best: a copy cut off midway leaves the previous best whole."""
     storage.upload(local_dir, storage.join(best_dir, f"step_{step:07d}"), last=MANIFEST)
     fs, root = storage.filesystem(best_dir)
-    for older in _best_dirs(fs, root)[1:]:
+    for older in _folders_newest_first(fs, root, "step_")[1:]:
         fs.delete_dir(older)
-
-
-def _best_dirs(fs: pafs.FileSystem, root: str) -> list[str]:
-    infos = fs.get_file_info(pafs.FileSelector(root, allow_not_found=True))
-    dirs = [i.path for i in infos if i.type == pafs.FileType.Directory]
-    return sorted((d for d in dirs if d.rsplit("/", 1)[-1].startswith("step_")), reverse=True)
 
 
 def load_best(best_dir: str) -> dict[str, Any]:
     """The whole best checkpoint kept under best_dir."""
     fs, root = storage.filesystem(best_dir)
-    problems = []
-    for candidate in _best_dirs(fs, root):
-        try:
-            with local_copy(candidate, fs) as d:
-                return load_checkpoint_dir(d)
-        except CheckpointError as e:
-            problems.append(str(e))
-    raise CheckpointError(f"no whole best checkpoint under {best_dir}: " + "; ".join(problems))
+    try:
+        return _load_first_whole(_folders_newest_first(fs, root, "step_"), fs)[0]
+    except CheckpointError as e:
+        raise CheckpointError(f"no whole best checkpoint under {best_dir}: {e}") from None
 
 
 def rng_state() -> dict[str, Any]:

@@ -13,7 +13,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ganmodels.tabular import NUMERIC, TableTransformer
+from ganmodels.tabular import NUMERIC, TRUE_WORDS, TableTransformer
 from pipeline import paths, storage
 from pipeline.config import DataConfig
 from pipeline.data import FORMAT_VERSION, PreparedDataError
@@ -33,7 +33,7 @@ def _label_codes(df: pd.DataFrame, columns: list[Column], label: str | None) -> 
         )
     values = df[label].map(lambda v: v.item() if isinstance(v, np.generic) else v)
     if col.kind == "boolean":
-        values = values.astype(str).str.lower().isin(["true", "yes", "t", "y"])
+        values = values.astype(str).str.lower().isin(TRUE_WORDS)
     return values.map({v: i for i, v in enumerate(col.categories)}).to_numpy(dtype=np.int64)
 
 

@@ -12,11 +12,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ganmodels.tabular import FALSE_WORDS, TRUE_WORDS
+
 KINDS = ("continuous", "integer", "categorical", "boolean", "datetime")
 # An integer column with at most this many distinct values is modelled as categorical (e.g. a
 # year or a rating): a mixture of Gaussians fits a handful of spikes badly.
 FEW_INTEGERS = 10
-_TRUE, _FALSE = {"true", "yes", "t", "y"}, {"false", "no", "f", "n"}
 
 
 class TableError(ValueError):
@@ -91,8 +92,8 @@ def _as_bool(s: pd.Series) -> pd.Series | None:
     if pd.api.types.is_numeric_dtype(s):
         return None
     words = s.dropna().astype(str).str.strip().str.lower()
-    if len(words) and words.isin(_TRUE | _FALSE).all():
-        return s.map(lambda v: v if pd.isna(v) else str(v).strip().lower() in _TRUE)
+    if len(words) and words.isin(TRUE_WORDS | FALSE_WORDS).all():
+        return s.map(lambda v: v if pd.isna(v) else str(v).strip().lower() in TRUE_WORDS)
     return None
 
 
