@@ -95,6 +95,11 @@ class TableTransformer:
                 enc |= {"min": float(np.nanmin(full)), "max": float(np.nanmax(full))}
             else:
                 enc = {"levels": list(col["categories"])}
+                s = df[col["name"]]
+                null = s.isna().to_numpy()
+                onehot = cls._encode_discrete(s, null, col, enc)
+                # Level frequencies: what unconditional sampling draws its conditions from.
+                enc["counts"] = onehot[~null].sum(axis=0).astype(int).tolist()
             encoders.append(enc)
         return cls(columns, encoders)
 

@@ -12,18 +12,31 @@ import torch.nn.functional as F
 from ganmodels.tabular import Span
 
 
-class ConditionSampler:
-    """Condition vectors (one-hot over every discrete column's levels) and matching rows."""
+class ConditionLayout:
+    """Where each discrete column's levels sit in the condition vector (their one-hots, in
+    column order): shared by training-by-sampling and by sampling a trained G."""
 
-    def __init__(self, rows: np.ndarray, spans: Sequence[Span]) -> None:
-        starts = np.cumsum([0] + [s.width for s in spans])[:-1]
+    def __init__(self, spans: Sequence[Span]) -> None:
         self.columns = [s.column for s in spans if s.role == "level"]
         self.widths = [s.width for s in spans if s.role == "level"]
         self.offsets = np.cumsum([0] + self.widths)[:-1]  # of each column in the condition
         self.cond_dim = int(sum(self.widths))
+
+    def vectors(self, cols: np.ndarray, levels: np.ndarray) -> np.ndarray:
+        """One-hot conditions [n, cond_dim] for (column index, level) pairs."""
+        cond = np.zeros((len(cols), self.cond_dim), dtype=np.float32)
+        cond[np.arange(len(cols)), self.offsets[cols] + levels] = 1.0
+        return cond
+
+
+class ConditionSampler(ConditionLayout):
+    """Training-by-sampling: condition vectors by log-frequency, and real rows matching them."""
+
+    def __init__(self, rows: np.ndarray, spans: Sequence[Span]) -> None:
+        super().__init__(spans)
+        starts = np.cumsum([0] + [s.width for s in spans])[:-1]
         self.level_rows: list[list[np.ndarray]] = []
         self.log_freq: list[np.ndarray] = []
-        self.freq: list[np.ndarray] = []
         for span, start in zip(spans, starts, strict=True):
             if span.role != "level":
                 continue
@@ -32,12 +45,6 @@ class ConditionSampler:
             self.level_rows.append([np.flatnonzero(codes == k) for k in range(span.width)])
             log = np.log(counts + 1.0) * (counts > 0)  # a level absent from train is never asked
             self.log_freq.append(log / log.sum())
-            self.freq.append(counts / counts.sum())
-
-    def _vectors(self, cols: np.ndarray, levels: np.ndarray) -> np.ndarray:
-        cond = np.zeros((len(cols), self.cond_dim), dtype=np.float32)
-        cond[np.arange(len(cols)), self.offsets[cols] + levels] = 1.0
-        return cond
 
     def train_conditions(
         self, n: int, rng: np.random.Generator
@@ -47,7 +54,7 @@ class ConditionSampler:
             return np.zeros((n, 0), np.float32), np.zeros(n, np.int64), np.zeros(n, np.int64)
         cols = rng.integers(0, len(self.columns), n)
         levels = np.array([rng.choice(self.widths[c], p=self.log_freq[c]) for c in cols])
-        return self._vectors(cols, levels), cols, levels
+        return self.vectors(cols, levels), cols, levels
 
     def matching_rows(
         self, cols: np.ndarray, levels: np.ndarray, rng: np.random.Generator
@@ -56,23 +63,6 @@ class ConditionSampler:
         return np.array(
             [rng.choice(self.level_rows[c][k]) for c, k in zip(cols, levels, strict=True)]
         )
-
-    def sampling_conditions(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        """Conditions for unconditional sampling: a column uniformly, a level by its frequency."""
-        if not self.columns:
-            return np.zeros((n, 0), np.float32)
-        cols = rng.integers(0, len(self.columns), n)
-        levels = np.array([rng.choice(self.widths[c], p=self.freq[c]) for c in cols])
-        return self._vectors(cols, levels)
-
-    def fixed_condition(self, column: str, level: int, n: int) -> np.ndarray:
-        """n copies of the condition `column == level` (conditional sampling)."""
-        if column not in self.columns:
-            raise ValueError(f"cannot condition on {column!r}: discrete columns are {self.columns}")
-        c = self.columns.index(column)
-        if not 0 <= level < self.widths[c]:
-            raise ValueError(f"column {column!r} has {self.widths[c]} levels, not level {level}")
-        return self._vectors(np.full(n, c), np.full(n, level))
 
 
 class Conditioner:

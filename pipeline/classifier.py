@@ -117,6 +117,15 @@ def save_metrics(metrics: dict, path: Path) -> None:
 def main(params_path: str | Path = "params.yaml") -> None:
     """Stage entry point: train on data/prepared, write the checkpoint and metrics."""
     cfg = load_params(params_path).evaluate
+    schema = read_schema(paths.PREPARED)
+    if schema.get("kind") == "tabular":
+        # Tables are scored in their own columns (pipeline/evaluate_table.py): there is no
+        # feature space to learn. DVC still wants the stage's outs: write a marker saying so.
+        marker = {"kind": "tabular", "data_hash": str(schema["data_hash"])}
+        save_checkpoint(marker, paths.CLASSIFIER)
+        save_metrics({"epochs": 0}, METRICS_FILE)
+        print("classifier: not used for tables (their metrics need no learned features)")
+        return
     start = time.perf_counter()
     checkpoint, metrics = train_classifier(paths.PREPARED, cfg)
     save_checkpoint(checkpoint, paths.CLASSIFIER)

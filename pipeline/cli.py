@@ -59,8 +59,8 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser(
         "sample",
         parents=[common],
-        help="Generate images from a registered or local model.",
-        description="Generate images from an MLflow model URI.",
+        help="Generate images or table rows from a registered or local model.",
+        description="Generate images (or table rows) from an MLflow model URI.",
     )
     s.add_argument(
         "--model-uri",
@@ -71,8 +71,18 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--label", type=int, default=None, help="class of every sample (conditional models)"
     )
-    s.add_argument("--seed", type=int, default=0, help="sampling seed (same seed, same images)")
-    s.add_argument("--out", required=True, help="a directory (one PNG each) or a .npy/.png file")
+    s.add_argument(
+        "--condition-column", default=None, help="tables: a discrete column every row must match"
+    )
+    s.add_argument(
+        "--condition-value", default=None, help="tables: its value (e.g. Adelie, 2008, true)"
+    )
+    s.add_argument("--seed", type=int, default=0, help="sampling seed (same seed, same samples)")
+    s.add_argument(
+        "--out",
+        required=True,
+        help="images: a directory (one PNG each) or a .npy/.png file; tables: a .parquet/.csv",
+    )
     s = sub.add_parser(
         "review",
         parents=[common],
@@ -153,7 +163,10 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "sample":
             from pipeline.sample import main as sample_main
 
-            sample_main(args.model_uri, args.n, args.seed, args.out, args.params, args.label)
+            condition = (args.condition_column, args.condition_value)
+            sample_main(
+                args.model_uri, args.n, args.seed, args.out, args.params, args.label, condition
+            )
         elif args.command == "review":
             from pipeline.review import main as review_main
 

@@ -155,9 +155,10 @@ warnings.filterwarnings("ignore", message='Field name "register"', category=User
 
 
 class Params(_Section):
-    """The whole params.yaml (presets already folded into model and train)."""
+    """The whole params.yaml (kind defaults and presets already folded into the sections)."""
 
     presets: dict[str, dict[str, dict[str, Any]]]
+    kinds: dict[str, dict[str, dict[str, Any]]]
     data: DataConfig
     model: ModelConfig
     train: TrainConfig
@@ -228,37 +229,63 @@ def _key(loc: tuple[Any, ...]) -> str:
 
 
 _PRESET_SECTIONS = {"model": ModelConfig, "train": TrainConfig}
+_KIND_SECTIONS = {"data": DataConfig, "model": ModelConfig, "register": RegisterConfig}
+
+
+def _fill(raw: dict[str, Any], values: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """raw with each null (or absent) key of values' sections taken from values."""
+    out = dict(raw)
+    for section, fills in values.items():
+        merged = dict(out.get(section) or {})
+        for key, value in fills.items():
+            if merged.get(key) is None:  # a value set in the section wins
+                merged[key] = value
+        out[section] = merged
+    return out
+
+
+def _checked(
+    block: Any, name: str, sections: dict[str, type[BaseModel]], chooser: str
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """A `presets`/`kinds` block: {entry: {section: {key: value}}} with known keys only."""
+    block = block or {}
+    if not isinstance(block, dict):
+        raise ConfigError(f"{name}: expected a mapping of name -> {{section: {{key: value}}}}")
+    for entry, body in block.items():
+        if not isinstance(body, dict):
+            raise ConfigError(f"{name}.{entry}: expected a mapping of sections")
+        for section, values in body.items():
+            fields = sections.get(section)
+            if fields is None or not isinstance(values, dict):
+                raise ConfigError(f"{name}.{entry}.{section}: only {'/'.join(sections)} mappings")
+            for key in values:
+                if key not in fields.model_fields or key == chooser:  # no recursion
+                    raise ConfigError(f"{name}.{entry}.{section}.{key}: unknown key")
+    return block
+
+
+def apply_kind(raw: dict[str, Any]) -> dict[str, Any]:
+    """Fill null data/model/register keys from `kinds`, by data.kind (before the preset)."""
+    kinds = _checked(raw.get("kinds"), "kinds", _KIND_SECTIONS, "kind")
+    data = raw.get("data")
+    kind = data.get("kind") if isinstance(data, dict) else None
+    if kind is None or not kinds:
+        return raw
+    if kind not in kinds:
+        raise ConfigError(f"kinds: no entry for data.kind {kind!r} (has: {sorted(kinds)})")
+    return _fill(raw, kinds[kind])
 
 
 def apply_preset(raw: dict[str, Any]) -> dict[str, Any]:
     """Fill the null (or absent) model/train keys from the preset named by model.preset."""
-    presets = raw.get("presets") or {}
-    if not isinstance(presets, dict):
-        raise ConfigError("presets: expected a mapping of preset name -> {model: .., train: ..}")
-    for name, preset in presets.items():
-        if not isinstance(preset, dict):
-            raise ConfigError(f"presets.{name}: expected a mapping with model/train sections")
-        for section, values in preset.items():
-            fields = _PRESET_SECTIONS.get(section)
-            if fields is None or not isinstance(values, dict):
-                raise ConfigError(f"presets.{name}.{section}: only model and train mappings")
-            for key in values:
-                if key not in fields.model_fields or key == "preset":
-                    raise ConfigError(f"presets.{name}.{section}.{key}: unknown key")
+    presets = _checked(raw.get("presets"), "presets", _PRESET_SECTIONS, "preset")
     model = raw.get("model")
     name = model.get("preset") if isinstance(model, dict) else None
     if name is None:
         return raw
     if name not in presets:
         raise ConfigError(f"model.preset: unknown preset {name!r} (known: {sorted(presets)})")
-    out = dict(raw)
-    for section, values in presets[name].items():
-        merged = dict(out.get(section) or {})
-        for key, value in values.items():
-            if merged.get(key) is None:  # a value set in the section overrides the preset
-                merged[key] = value
-        out[section] = merged
-    return out
+    return _fill(raw, presets[name])
 
 
 def parse_params(raw: Any, origin: str = "params.yaml") -> Params:
@@ -266,11 +293,11 @@ def parse_params(raw: Any, origin: str = "params.yaml") -> Params:
     if not isinstance(raw, dict):
         raise ConfigError(f"{origin}: expected a mapping at the top level")
     try:
-        resolved = apply_preset(raw)
+        resolved = apply_preset(apply_kind(raw))
     except ConfigError as exc:
         raise ConfigError(f"{origin}: {exc}") from None
     try:
-        return Params.model_validate({"presets": {}, **resolved})
+        return Params.model_validate({"presets": {}, "kinds": {}, **resolved})
     except ValidationError as exc:
         lines = []
         for err in exc.errors():
@@ -279,7 +306,7 @@ def parse_params(raw: Any, origin: str = "params.yaml") -> Params:
             if err["type"] == "extra_forbidden":
                 msg = "unknown key"
             elif err.get("input", 0) is None:
-                msg = "null: set it here, or name a model.preset that sets it"
+                msg = "null: set it here, or in the model.preset or data.kind that fills it"
             lines.append(f"  {key}: {msg}")
         raise ConfigError(f"{origin}: invalid params\n" + "\n".join(lines)) from None
 

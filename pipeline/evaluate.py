@@ -170,8 +170,13 @@ def main(params_path: str = str(paths.PARAMS)) -> None:
     """DVC entry point: generator, classifier, data -> metrics/eval.json, grid, MLflow."""
     params = load_params(params_path)
     root = paths.project_root()
-    features = feature_extractor(params.evaluate, root)  # fails early without the weights
     schema = read_schema(paths.PREPARED)
+    if schema.get("kind") == "tabular":
+        from pipeline import evaluate_table
+
+        evaluate_table.run(params, schema)
+        return
+    features = feature_extractor(params.evaluate, root)  # fails early without the weights
     g, state = load_generator(paths.GENERATOR)
     clf, clf_ckpt = load_classifier(paths.CLASSIFIER)
     if clf_ckpt["data_hash"] != schema["data_hash"]:

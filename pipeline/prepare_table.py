@@ -17,7 +17,7 @@ from ganmodels.tabular import NUMERIC, TRUE_WORDS, TableTransformer
 from pipeline import paths, storage
 from pipeline.config import DataConfig
 from pipeline.data import FORMAT_VERSION, PreparedDataError
-from pipeline.tables import Column, TableError, infer_schema, read_table
+from pipeline.tables import EMBEDDED_LABELS, Column, TableError, infer_schema, read_table
 
 TRANSFORMER = "transformer.json"
 
@@ -82,9 +82,10 @@ def prepare_table(cfg: DataConfig, out_dir: Path, root: Path, split: Any) -> dic
     `split` is prepare.split_indices (shared with images: seeded, stratified by the label).
     """
     df = read_table(cfg.source, root)
-    columns = infer_schema(df, cfg.source, cfg.max_categories, dict(cfg.columns), cfg.label)
+    label = cfg.label if cfg.label is not None else EMBEDDED_LABELS.get(cfg.source)
+    columns = infer_schema(df, cfg.source, cfg.max_categories, dict(cfg.columns), label)
     df = df.reset_index(drop=True)
-    labels = _label_codes(df, columns, cfg.label)
+    labels = _label_codes(df, columns, label)
     train_rows, hold_rows = split(labels, len(df), cfg.holdout_fraction, cfg.split_seed)
     splits = {"train": df.iloc[train_rows], "holdout": df.iloc[hold_rows]}
     transformer = TableTransformer.fit(
@@ -102,7 +103,7 @@ def prepare_table(cfg: DataConfig, out_dir: Path, root: Path, split: Any) -> dic
     }
     state = json.dumps(transformer.to_dict(), indent=1, default=str) + "\n"
     paths.atomic_write(out_dir / TRANSFORMER, lambda tmp: tmp.write_text(state))
-    label_col = next((c for c in columns if c.name == cfg.label), None)
+    label_col = next((c for c in columns if c.name == label), None)
     class_names = [str(v) for v in label_col.categories] if label_col else []
     histogram = {
         name: {
@@ -118,8 +119,8 @@ def prepare_table(cfg: DataConfig, out_dir: Path, root: Path, split: Any) -> dic
         "source": cfg.source,
         "kind": "tabular",
         "columns": [c.to_dict() for c in columns],
-        "label": cfg.label,
-        "labeled": cfg.label is not None,
+        "label": label,
+        "labeled": label is not None,
         "num_classes": len(class_names),
         "class_names": class_names,
         "encoded_width": transformer.width,

@@ -16,7 +16,7 @@ import mlflow
 import numpy as np
 import pandas as pd
 from mlflow.exceptions import MlflowException
-from mlflow.models import ModelSignature
+from mlflow.models import ModelSignature, infer_signature
 from mlflow.tracking import MlflowClient
 from mlflow.types import ColSpec, Schema, TensorSpec
 
@@ -25,7 +25,13 @@ from ganmodels.safeload import load_state
 from pipeline import paths
 from pipeline.config import RegisterConfig, load_params
 from pipeline.registry_lock import promotion_lock
-from pipeline.tracking import active_tracking, client, flatten, git_commit, tracking_uri
+from pipeline.tracking import (
+    active_tracking,
+    client,
+    git_commit,
+    summary_metrics,
+    tracking_uri,
+)
 
 CHAMPION, CHALLENGER = "champion", "challenger"
 # Tag on a champion naming the champion it replaced ("" for the first): what rollback restores.
@@ -85,13 +91,29 @@ def current_champion(cli: MlflowClient, name: str, metric: str) -> tuple[int | N
     return int(mv.version), float(value)
 
 
-def _signature(shape: list[int]) -> ModelSignature:
+def _signature(state: dict[str, Any]) -> tuple[ModelSignature, dict[str, list[Any]]]:
+    """The pyfunc's input/output schema and an input example, for images or for a table."""
+    config = state["model_config"]
+    if "transformer" in config:
+        from ganmodels.table_sampling import table_sampler_from_state
+
+        cols = [
+            ColSpec("long", "n"),
+            ColSpec("long", "seed"),
+            ColSpec("string", "condition_column", required=False),
+            ColSpec("string", "condition_value", required=False),
+        ]
+        rows = table_sampler_from_state(state).sample(2, 0)
+        outputs = infer_signature(model_output=rows).outputs
+        return ModelSignature(inputs=Schema(cols), outputs=outputs), {"n": [2], "seed": [0]}
     # `label` is optional and declared for every model: MLflow silently drops undeclared
     # columns, and an unconditional model must refuse a label rather than ignore it.
     cols = [ColSpec("long", "n"), ColSpec("long", "seed"), ColSpec("long", "label", required=False)]
-    inputs = Schema(cols)
-    outputs = Schema([TensorSpec(np.dtype(np.float32), (-1, *shape))])
-    return ModelSignature(inputs=inputs, outputs=outputs)
+    shape = (-1, config["channels"], config["image_size"], config["image_size"])
+    outputs = Schema([TensorSpec(np.dtype(np.float32), shape)])
+    conditional = int(config.get("num_classes", 0)) > 0
+    example = {"n": [2], "seed": [0], **({"label": [0]} if conditional else {})}
+    return ModelSignature(inputs=Schema(cols), outputs=outputs), example
 
 
 def register(
@@ -99,7 +121,6 @@ def register(
     cfg: RegisterConfig,
     run_id: str,
     generator: Path,
-    shape: list[int],
     eval_metrics: dict[str, Any],
     tags: dict[str, str],
 ) -> Decision:
@@ -110,16 +131,14 @@ def register(
             f"(has: {', '.join(sorted(eval_metrics))})"
         )
     value = float(eval_metrics[cfg.primary_metric])
-    config = load_state(generator, "generator file")["model_config"]
-    conditional = int(config.get("num_classes", 0)) > 0
-    example = {"n": [2], "seed": [0], **({"label": [0]} if conditional else {})}
+    signature, example = _signature(load_state(generator, "generator file"))
     with active_tracking(cli.tracking_uri), mlflow.start_run(run_id=run_id):
         info = mlflow.pyfunc.log_model(
             name="generator",
             python_model=str(SERVING),
             artifacts={"generator": str(generator)},
             code_paths=[str(Path(ganmodels.__file__).parent)],
-            signature=_signature(shape),
+            signature=signature,
             # Logging runs this example through the model: a broken contract fails here.
             input_example=pd.DataFrame(example),
             pip_requirements=["mlflow", "torch", "numpy", "pandas"],
@@ -127,7 +146,7 @@ def register(
     version_tags = {
         **tags,
         "primary_metric": cfg.primary_metric,
-        **{f"metric.{k}": str(v) for k, v in flatten(eval_metrics).items()},
+        **{f"metric.{k}": str(v) for k, v in summary_metrics(eval_metrics).items()},
         "sample_grid": f"runs:/{run_id}/eval/samples.png",
     }
     with active_tracking(cli.tracking_uri):
@@ -168,7 +187,6 @@ def main(params_path: str = str(paths.PARAMS)) -> None:
     root = paths.project_root()
     # The generator file carries its data hash and shape: no other stage's outputs are needed.
     state = load_state(paths.GENERATOR, "generator file")
-    cfg = state["model_config"]
     eval_metrics = json.loads((paths.METRICS / "eval.json").read_text())
     run = json.loads(paths.TRAIN_RUN.read_text())
     tags = {
@@ -182,7 +200,6 @@ def main(params_path: str = str(paths.PARAMS)) -> None:
         params.register,
         run["run_id"],
         paths.GENERATOR,
-        [cfg["channels"], cfg["image_size"], cfg["image_size"]],
         eval_metrics,
         tags,
     )

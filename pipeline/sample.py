@@ -38,8 +38,26 @@ def write_samples(images: np.ndarray, out: Path) -> list[Path]:
     return written
 
 
+def write_rows(rows: pd.DataFrame, out: Path) -> Path:
+    """Write table rows as Parquet (types kept) or CSV, by the file's suffix."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix in (".parquet", ".pq"):
+        rows.to_parquet(out, index=False)
+    elif out.suffix == ".csv":
+        rows.to_csv(out, index=False)
+    else:
+        raise ValueError(f"--out {out}: a table model writes a .parquet or .csv file")
+    return out
+
+
 def main(
-    model_uri: str | None, n: int, seed: int, out: str, params_path: str, label: int | None = None
+    model_uri: str | None,
+    n: int,
+    seed: int,
+    out: str,
+    params_path: str,
+    label: int | None = None,
+    condition: tuple[str | None, str | None] = (None, None),
 ) -> None:
     """Load a pyfunc model by URI and write n samples for a seed."""
     import mlflow.pyfunc
@@ -48,9 +66,21 @@ def main(
         model_uri = f"models:/{load_params(params_path).register.model_name}@champion"
     with active_tracking(tracking_uri(paths.project_root())):  # the registry the URI names
         model = mlflow.pyfunc.load_model(model_uri)
-    row = {"n": [n], "seed": [seed], **({"label": [label]} if label is not None else {})}
-    images = model.predict(pd.DataFrame(row))
-    written = write_samples(images, Path(out))
+    row: dict[str, list] = {"n": [n], "seed": [seed]}
+    if label is not None:
+        row["label"] = [label]
+    column, value = condition
+    if column is not None or value is not None:
+        row |= {"condition_column": [column], "condition_value": [value]}
+    samples = model.predict(pd.DataFrame(row))
+    if isinstance(samples, pd.DataFrame):
+        where = write_rows(samples, Path(out))
+        of = f", {column} == {value}" if column is not None else ""
+        print(f"sample: {n} rows from {model_uri} (seed {seed}{of}) -> {where}")
+        return
+    if out.endswith((".parquet", ".pq", ".csv")):
+        raise ValueError(f"--out {out}: an image model writes PNGs or a .npy file")
+    written = write_samples(samples, Path(out))
     where = written[0] if len(written) == 1 else f"{len(written)} PNGs in {out}"
     of = f", label {label}" if label is not None else ""
     print(f"sample: {n} images from {model_uri} (seed {seed}{of}) -> {where}")

@@ -56,6 +56,8 @@ def _penguins() -> pd.DataFrame:
 
 # Tables that ship inside installed packages, so the tabular pipeline works offline.
 EMBEDDED: dict[str, Callable[[], pd.DataFrame]] = {"penguins": _penguins}
+# An embedded table's own target: its data.label when that is null (a file has none).
+EMBEDDED_LABELS = {"penguins": "species"}
 
 
 def read_table(source: str, root: Path) -> pd.DataFrame:

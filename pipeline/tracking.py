@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import subprocess
 import time
 from collections.abc import Iterator
@@ -105,6 +106,17 @@ def flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
+def safe_key(key: str) -> str:
+    """A metric or tag name MLflow accepts (letters, digits, _-. :/): column names may hold more."""
+    return re.sub(r"[^A-Za-z0-9_\-. :/]", "_", key)
+
+
+def summary_metrics(metrics: dict[str, Any]) -> dict[str, Any]:
+    """Flat eval metrics for MLflow metrics and version tags: every pair of a table's columns
+    stays in metrics/eval.json and an artifact, not in hundreds of tags."""
+    return {safe_key(k): v for k, v in flatten(metrics).items() if not k.startswith("per_pair.")}
+
+
 class RunWriter:
     """The one writer of a run's metrics and images (rank 0 of training, or a stage)."""
 
@@ -121,6 +133,10 @@ class RunWriter:
     def image(self, image: Image.Image, artifact_file: str) -> None:
         """Log a PNG artifact."""
         self.cli.log_image(self.run_id, image, artifact_file=artifact_file)
+
+    def text(self, text: str, artifact_file: str) -> None:
+        """Log a text artifact (a CSV of samples, a JSON of scores)."""
+        self.cli.log_text(self.run_id, text, artifact_file)
 
     def params(self, values: dict[str, Any]) -> None:
         """Log flat params (immutable in MLflow: log once per run)."""

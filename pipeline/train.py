@@ -72,13 +72,16 @@ def model_config(
 
         if prepared is None:
             raise PipelineError("a table's model config needs the prepared data folder")
-        spans = load_transformer(prepared).spans
+        transformer = load_transformer(prepared)
+        spans = transformer.spans
         return {
             **m.model_dump(exclude={"preset", "conditional"}),
             "num_classes": 0,
             "spans": [[s.activation, s.width] for s in spans],
             "cond_dim": sum(s.width for s in spans if s.role == "level"),
             "pac": PAC,
+            # The decoder travels with the weights: a checkpoint or export samples whole rows.
+            "transformer": transformer.to_dict(),
         }
     if m.conditional and not schema.get("labeled"):
         raise PipelineError(

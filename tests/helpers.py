@@ -50,9 +50,11 @@ def write_params(path: Path, *overrides: dict[str, Any]) -> Path:
 
 def data_config(**overrides: Any) -> Any:
     """params.yaml's data section with overrides, as a DataConfig."""
-    from pipeline.config import DataConfig
+    from pipeline.config import DataConfig, apply_kind
 
-    defaults = yaml.safe_load((REPO / "params.yaml").read_text())["data"]
+    raw = yaml.safe_load((REPO / "params.yaml").read_text())
+    kind = overrides.get("kind", raw["data"]["kind"])
+    defaults = apply_kind(merge(raw, {"data": {"kind": kind}}))["data"]
     return DataConfig(**{**defaults, **overrides})
 
 

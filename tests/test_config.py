@@ -79,8 +79,8 @@ def test_bad_enum_is_named() -> None:
 
 def test_missing_key_is_named() -> None:
     raw = _raw()
-    del raw["register"]["model_name"]
-    assert "register.model_name: Field required" in _error(raw)
+    del raw["register"]["min_improvement"]
+    assert "register.min_improvement: Field required" in _error(raw)
 
 
 def test_several_errors_reported_together() -> None:
@@ -158,7 +158,7 @@ def test_unknown_preset_and_bad_preset_keys_are_named() -> None:
 
 def test_null_without_preset_is_named() -> None:
     raw = _raw()
-    raw["model"]["preset"] = None
+    raw["kinds"]["image"]["model"] = {}  # no preset from the kind either
     msg = _error(raw)
     assert "model.architecture: null" in msg and "train.objective: null" in msg
 
@@ -193,9 +193,37 @@ def test_inception_features_need_the_fid_gate_metric() -> None:
     assert parse_params(raw).evaluate.feature_extractor == "inception"
 
 
+def test_data_kind_alone_switches_data_recipe_and_gate() -> None:
+    raw = _raw()
+    raw["data"]["kind"] = "tabular"  # what `dvc exp run -S data.kind=tabular` writes
+    p = parse_params(raw)
+    assert (p.data.source, p.model.preset, p.model.architecture) == ("penguins", "ctgan", "ctgan")
+    assert p.train.batch_size == raw["presets"]["ctgan"]["train"]["batch_size"]
+    assert (p.register.primary_metric, p.register.higher_is_better) == ("quality_score", True)
+    assert p.register.model_name == "gan-penguins"
+    raw["data"]["source"] = "loans.csv"  # a key set in its section wins over the kind's
+    raw["register"]["model_name"] = "loans"
+    p = parse_params(raw)
+    assert (p.data.source, p.register.model_name, p.model.preset) == ("loans.csv", "loans", "ctgan")
+    p = parse_params(_raw())
+    assert (p.data.source, p.model.preset, p.register.primary_metric) == (
+        "digits",
+        "best",
+        "fd_digits",
+    )
+    raw = _raw()
+    raw["kinds"]["tabular"]["data"]["sources"] = "x"
+    assert "kinds.tabular.data.sources: unknown key" in _error(raw)
+    raw = _raw()
+    raw["data"]["kind"] = "tabular"
+    del raw["kinds"]["tabular"]
+    assert "kinds: no entry for data.kind 'tabular'" in _error(raw)
+
+
 def test_tables_need_the_ctgan_recipe() -> None:
     raw = _raw()
     raw["data"]["kind"] = "tabular"
+    raw["model"]["preset"] = "best"
     assert "model.architecture dcgan does not fit data.kind tabular" in _error(raw)
     raw["model"]["preset"] = "ctgan"
     raw["train"]["batch_size"] = 128  # 64 rows per worker

@@ -32,7 +32,7 @@ def store(tmp_path: Path) -> tuple[MlflowClient, str, Path]:
 
 def _register(cli: MlflowClient, exp: str, gen: Path, fd: float):
     run_id = cli.create_run(exp).info.run_id
-    return register(cli, CFG, run_id, gen, [1, 8, 8], {"fd_digits": fd}, {"data_hash": "d"})
+    return register(cli, CFG, run_id, gen, {"fd_digits": fd}, {"data_hash": "d"})
 
 
 def _champion(cli: MlflowClient) -> int:
@@ -65,7 +65,7 @@ def test_unknown_primary_metric_names_the_key(store) -> None:
     cli, exp, gen = store
     run_id = cli.create_run(exp).info.run_id
     with pytest.raises(ValueError, match="register.primary_metric 'fd_digits'.*has: fd_other"):
-        register(cli, CFG, run_id, gen, [1, 8, 8], {"fd_other": 1.0}, {})
+        register(cli, CFG, run_id, gen, {"fd_other": 1.0}, {})
 
 
 def test_promote_refuses_a_worse_version_without_force(store) -> None:
@@ -131,7 +131,7 @@ def _race_one(uri: str, root: str, fd: float, barrier: Any) -> int:
     gen = Path(root) / "generator.pt"
     run_id = cli.create_run(exp).info.run_id
     barrier.wait()  # both processes register at the same moment
-    return register(cli, CFG, run_id, gen, [1, 8, 8], {"fd_digits": fd}, {}).version
+    return register(cli, CFG, run_id, gen, {"fd_digits": fd}, {}).version
 
 
 def test_racing_registrations_both_get_versions_and_the_better_is_champion(

@@ -33,7 +33,7 @@ def _version(cli, exp: str, gen: Path, fd: float, seed: int) -> None:
     images[:, :, 2:6, 3 + seed] = 255
     grid = make_grid(images, nrow=10)
     writer.image(grid, "eval/samples.png")
-    register(cli, CFG, run_id, gen, [1, 8, 8], {"fd_digits": fd, "precision": 0.5}, {})
+    register(cli, CFG, run_id, gen, {"fd_digits": fd, "precision": 0.5}, {})
 
 
 def test_review_page_renders_offline_with_every_image(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from ganmodels.regularizers import gradient_penalty
+from ganmodels.table_sampling import TableSampler
 from ganmodels.tabular import TableTransformer
 from ganmodels.tabular_nets import PacDiscriminator, TabularGenerator
 from ganmodels.tabular_sampler import Conditioner, ConditionSampler
@@ -137,13 +138,17 @@ def test_training_by_sampling_follows_log_frequency_and_matches_rows() -> None:
     want = names[sampler.offsets[picked[:500]] + levels[:500]]
     got = np.where(picked[:500] == 0, df["c"].to_numpy()[matched], df["b"].to_numpy()[matched])
     assert (got == want).all()
-    # Sampling without a condition follows the data's own frequencies.
-    plain = sampler.sampling_conditions(30_000, np.random.default_rng(3))[:, :3]
+    # Sampling a trained G: conditions at the data's own frequencies (from the fitted counts).
+    G = TabularGenerator(8, [(s.activation, s.width) for s in t.spans], sampler.cond_dim, (16,))
+    table = TableSampler(G.eval(), t)
+    plain = table._conditions(30_000, np.random.default_rng(3))[:, :3]
     plain = plain[plain.sum(1) == 1]
     np.testing.assert_allclose(plain.mean(0), [0.9, 0.09, 0.01], atol=0.02)
-    assert sampler.fixed_condition("c", 2, 4)[:, 2].tolist() == [1.0] * 4
+    assert table.level_of("c", "rare") == (0, 2) and table.level_of("b", "v") == (1, 1)
     with pytest.raises(ValueError, match=r"cannot condition on 'x'"):
-        sampler.fixed_condition("x", 0, 1)
+        table.level_of("x", 0)
+    with pytest.raises(ValueError, match=r"column 'c' has no level 'gone'"):
+        table.level_of("c", "gone")
 
 
 def test_conditional_loss_is_low_only_when_g_gives_the_asked_level() -> None:

@@ -1,0 +1,118 @@
+"""Rows from a trained tabular generator, decoded to the original columns: unconditionally (at
+the training data's own level frequencies, as CTGAN samples) or all with `column == value`.
+
+A condition vector only asks G for a level; G may still draw another. Conditional sampling
+therefore draws in rounds and keeps the rows that have the value (rejection), so every
+returned row honours the condition, or it fails saying how rare the value is.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from ganmodels.tabular import FALSE_WORDS, TRUE_WORDS, TableTransformer
+from ganmodels.tabular_sampler import ConditionLayout
+
+MAX_ROUNDS = 50  # conditional draws: at most this many rounds of max(n, 256) rows
+
+
+class TableSampler:
+    """Samples a tabular G (eval mode) through its fitted transformer."""
+
+    def __init__(self, G: torch.nn.Module, transformer: TableTransformer) -> None:
+        self.G, self.transformer = G, transformer
+        self.layout = ConditionLayout(transformer.spans)
+        counts = {
+            col["name"]: np.asarray(enc["counts"], dtype=np.float64)
+            for col, enc in zip(transformer.columns, transformer.encoders, strict=True)
+            if "counts" in enc
+        }
+        missing = [c for c in self.layout.columns if c not in counts]
+        if missing:
+            raise ValueError(f"the transformer has no level counts for {missing}: re-prepare")
+        self.freq = [counts[c] / counts[c].sum() for c in self.layout.columns]
+
+    def _conditions(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """Unconditional: a column uniformly, then a level by its frequency in the data."""
+        if not self.layout.columns:
+            return np.zeros((n, 0), np.float32)
+        cols = rng.integers(0, len(self.layout.columns), n)
+        levels = np.array([rng.choice(self.layout.widths[c], p=self.freq[c]) for c in cols])
+        return self.layout.vectors(cols, levels)
+
+    def level_of(self, column: str, value: Any) -> tuple[int, Any]:
+        """(column index, level index) of `column == value`; value may be the level's text."""
+        if column not in self.layout.columns:
+            raise ValueError(
+                f"cannot condition on {column!r}: the discrete columns are {self.layout.columns}"
+            )
+        c = self.layout.columns.index(column)
+        levels = self._levels(column)
+        for k, level in enumerate(levels):
+            if level == value or _text(level) == _text(value):
+                return c, k
+        raise ValueError(f"column {column!r} has no level {value!r} (levels: {levels})")
+
+    def _levels(self, column: str) -> list[Any]:
+        names = [col["name"] for col in self.transformer.columns]
+        return self.transformer.encoders[names.index(column)]["levels"]
+
+    @torch.no_grad()
+    def _draw(self, cond: np.ndarray, gen: torch.Generator) -> pd.DataFrame:
+        z = torch.randn(len(cond), self.G.z_dim, generator=gen)
+        c = torch.from_numpy(cond) if self.layout.cond_dim else None
+        return self.transformer.inverse_transform(self.G(z, c, generator=gen).numpy())
+
+    def sample(
+        self, n: int, seed: int, column: str | None = None, value: Any = None
+    ) -> pd.DataFrame:
+        """n rows, the same for the same seed; with `column`, every row has column == value."""
+        if n < 1:
+            raise ValueError(f"n must be at least 1, got {n}")
+        gen = torch.Generator().manual_seed(seed)
+        rng = np.random.default_rng(seed)
+        if column is None:
+            return self._draw(self._conditions(n, rng), gen)
+        c, k = self.level_of(column, value)
+        level = self._levels(column)[k]
+        cond = self.layout.vectors(np.full(max(n, 256), c), np.full(max(n, 256), k))
+        kept: list[pd.DataFrame] = []
+        got = drawn = 0
+        for _ in range(MAX_ROUNDS):
+            rows = self._draw(cond, gen)
+            drawn += len(rows)
+            match = rows[(rows[column] == level).fillna(False).to_numpy(dtype=bool)]
+            kept.append(match)
+            got += len(match)
+            if got >= n:
+                return pd.concat(kept, ignore_index=True).iloc[:n]
+        raise ValueError(
+            f"only {got} of {drawn} rows drawn with {column} == {level!r} had that value "
+            f"(needed {n}): the generator rarely produces it"
+        )
+
+
+def table_sampler_from_state(state: dict[str, Any]) -> TableSampler:
+    """A sampler for an exported tabular generator ({'model_config' with its transformer})."""
+    from ganmodels.build import generator_from_state
+
+    config = state.get("model_config", {})
+    if "transformer" not in config:
+        raise ValueError("not a tabular generator export: its model_config has no transformer")
+    return TableSampler(
+        generator_from_state(state), TableTransformer.from_dict(config["transformer"])
+    )
+
+
+def _text(value: Any) -> str:
+    """A level's text form for matching user input ("2008" == 2008, "true" == True)."""
+    if isinstance(value, bool | np.bool_):
+        return "true" if value else "false"
+    text = str(value.item() if isinstance(value, np.generic) else value).strip()
+    if text.lower() in TRUE_WORDS:
+        return "true"
+    return "false" if text.lower() in FALSE_WORDS else text
