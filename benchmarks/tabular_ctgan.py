@@ -36,6 +36,12 @@ def train(args: argparse.Namespace) -> None:
     discrete = [c for c in args.discrete.split(",") if c]
     for c in discrete:  # CTGAN one-hots discrete columns as given; keep them plain objects
         train[c] = train[c].astype(object)
+    # CTGAN refuses nulls in continuous columns ("Please remove all null values"): drop those
+    # rows, as its error asks (our pipeline models them with a null indicator instead).
+    continuous = [c for c in train.columns if c not in discrete]
+    keep = train[continuous].notna().all(axis=1)
+    dropped = int((~keep).sum())
+    train = train[keep].reset_index(drop=True)
     model = CTGAN(epochs=args.epochs, enable_gpu=False)
     if hasattr(model, "set_random_state"):
         model.set_random_state(args.seed)
@@ -54,6 +60,7 @@ def train(args: argparse.Namespace) -> None:
                 "sample_s": sample_s,
                 "epochs": args.epochs,
                 "rows_seen": steps * model._batch_size,
+                "dropped_rows": dropped,
             }
         )
     )

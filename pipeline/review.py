@@ -18,9 +18,15 @@ from pipeline.tracking import client, tracking_uri
 # Direction of the metrics the evaluate stage writes (None: informational).
 _HIGHER = ("precision", "recall", "class_coverage", "density", "coverage", "accuracy")
 _LOWER = ("fid", "kid", "fd")
+# Tables: similarity scores rise toward 1; the detection AUC falls toward 0.5 (indistinct).
+_TABLE_HIGHER = ("quality_score", "column_shapes", "pair_trends", "f1_synthetic")
 
 
 def _direction(metric: str) -> bool | None:
+    if metric.startswith("per_column.") or metric.split(".")[-1] in _TABLE_HIGHER:
+        return True
+    if metric == "detection_auc":
+        return False
     name = metric.split(".")[-1]  # per_class.3.fd -> fd
     if name.startswith("fd_") and not name.endswith(("_floor", "_ratio")):
         return False
