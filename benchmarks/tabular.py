@@ -45,6 +45,9 @@ from pipeline.train import fit  # noqa: E402
 from tests.helpers import write_params  # noqa: E402
 
 CTGAN_SCRIPT = Path(__file__).with_name("tabular_ctgan.py")
+CALIBRATION_SEED = (
+    999  # calibration fits must not share a run (and its checkpoints) with a scored one
+)
 
 
 @dataclass(frozen=True)
@@ -162,15 +165,24 @@ def run_table(table: Table, args: argparse.Namespace, work: Path, log: Any) -> l
 
     # Calibration: a short and a longer fit of each, on seed 0 (not scored). A first tiny fit
     # starts Ray, which the scored runs find started: it must not count as per-step cost.
-    ours(work, csv, table, 10, 0, 10)
-    lo, hi = args.calibrate_steps
-    fixed, per_step = _linear([(s, ours(work, csv, table, s, 0, 10)["fit_s"]) for s in (lo, hi)])
-    steps = max(int((args.budget_s - fixed) / per_step), 1)
-    lo_e, hi_e = args.calibrate_epochs
-    c_fixed, per_epoch = _linear(
-        [(e, ctgan(work, args.ctgan_python, discrete, e, 0, 10)["fit_s"]) for e in (lo_e, hi_e)]
+    ours(work, csv, table, 10, CALIBRATION_SEED, 10)
+
+    # Then a third fit at the predicted count, and the line through the last two: short fits
+    # alone misjudged long ones by 10-25% here.
+    def units(measure: Any, lo: int, hi: int) -> tuple[int, float, float]:
+        points = [(u, measure(u)) for u in (lo, hi)]
+        fixed, per = _linear(points)
+        guess = max(int((args.budget_s - fixed) / per), hi + 1)
+        fixed, per = _linear([points[1], (guess, measure(guess))])
+        return max(int((args.budget_s - fixed) / per), 1), fixed, per
+
+    steps, fixed, per_step = units(
+        lambda s: ours(work, csv, table, s, CALIBRATION_SEED, 10)["fit_s"], *args.calibrate_steps
     )
-    epochs = max(int((args.budget_s - c_fixed) / per_epoch), 1)
+    epochs, c_fixed, per_epoch = units(
+        lambda e: ctgan(work, args.ctgan_python, discrete, e, CALIBRATION_SEED, 10)["fit_s"],
+        *args.calibrate_epochs,
+    )
     log(
         f"{table.name}: {len(train)} train / {len(holdout)} holdout rows; budget "
         f"{args.budget_s:.0f} s -> ours {steps} steps (fixed {fixed:.1f} s + {per_step * 1e3:.1f}"

@@ -155,7 +155,10 @@ class TableTransformer:
         index = {v: i for i, v in enumerate(enc["levels"])}
         values = s.to_numpy(dtype=object)
         if col["kind"] == "boolean":
-            values = [v if isinstance(v, bool) or v is None else str(v).lower() in TRUE_WORDS
+            # Levels are (false, true), as booleans or as the file's words (no, yes).
+            index = {False: 0, True: 1}
+            values = [v if isinstance(v, bool) or v is None
+                      else str(v).strip().lower() in TRUE_WORDS
                       for v in np.where(null, None, values)]  # fmt: skip
         codes = np.zeros(len(s), dtype=np.int64)
         for row, (v, is_null) in enumerate(zip(values, null, strict=True)):
@@ -216,9 +219,9 @@ def _restore(values: np.ndarray, null: np.ndarray, col: dict[str, Any]) -> pd.Se
         seconds = np.where(null, 0.0, values.astype(np.float64))
         when = pd.Series(pd.to_datetime(np.round(seconds * 1e9).astype("int64")))
         return when.mask(null)
-    if kind == "boolean":
+    if kind == "boolean" and dtype.lower() in ("bool", "boolean"):
         return pd.Series(values, dtype=object).mask(null).astype("boolean")
-    if kind == "categorical":
+    if kind in ("categorical", "boolean"):  # a text boolean decodes to its words
         series = pd.Series(values, dtype=object).mask(null)
         if _is_int(dtype):
             return series.astype("Int64" if nullable else dtype)

@@ -32,8 +32,8 @@ def _label_codes(df: pd.DataFrame, columns: list[Column], label: str | None) -> 
             "the label must be categorical (or boolean) with no missing values"
         )
     values = df[label].map(lambda v: v.item() if isinstance(v, np.generic) else v)
-    if col.kind == "boolean":
-        values = values.astype(str).str.lower().isin(TRUE_WORDS)
+    if col.kind == "boolean":  # levels are (false, true), whatever words spell them
+        return values.astype(str).str.strip().str.lower().isin(TRUE_WORDS).to_numpy(np.int64)
     return values.map({v: i for i, v in enumerate(col.categories)}).to_numpy(dtype=np.int64)
 
 

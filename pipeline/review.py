@@ -195,6 +195,15 @@ def summary() -> None:
         f" Tracking  {tracking_uri(paths.project_root())}   (browse: mlflow ui)",
         f" Training  {tr.get('step', '?')} steps, {tr.get('wall_time_s', 0):.0f} s, "
         f"{tr.get('perf/samples_per_s', 0):,.0f} samples/s",
+        *(_table_quality(ev) if "quality_score" in ev else _image_quality(ev, fd)),
+        f" Samples   {paths.SAMPLE_GRID}   curves: dvc plots show",
+        "=" * 72,
+    ]
+    print("\n".join(rows))
+
+
+def _image_quality(ev: dict[str, Any], fd: str) -> list[str]:
+    return [
         f" Quality   {fd} {ev.get(fd, float('nan')):.3f} "
         f"(real-data floor {ev.get(fd + '_floor', float('nan')):.3f})  "
         f"precision {ev.get('precision', 0):.3f}  recall {ev.get('recall', 0):.3f}  "
@@ -206,7 +215,20 @@ def summary() -> None:
             if "label_accuracy" in ev
             else ""
         ),
-        f" Samples   {paths.SAMPLE_GRID}   curves: dvc plots show",
-        "=" * 72,
     ]
-    print("\n".join(rows))
+
+
+def _table_quality(ev: dict[str, Any]) -> list[str]:
+    efficacy = ev.get("ml_efficacy", {})
+    return [
+        f" Quality   quality_score {ev['quality_score']:.3f} (real rows "
+        f"{ev.get('real_quality_score', float('nan')):.3f})  column shapes "
+        f"{ev.get('column_shapes', 0):.3f}  pair trends {ev.get('pair_trends', 0):.3f}",
+        f"           detection AUC {ev.get('detection_auc', float('nan')):.3f} (0.5 ideal)"
+        + (
+            f"  ML efficacy F1 {efficacy['f1_synthetic']:.3f} vs real {efficacy['f1_real']:.3f}"
+            if efficacy
+            else ""
+        )
+        + f"  DCR ratio {ev.get('dcr', {}).get('ratio', float('nan')):.2f}",
+    ]

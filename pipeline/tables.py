@@ -99,6 +99,28 @@ def _as_bool(s: pd.Series) -> pd.Series | None:
     return None
 
 
+_OPPOSITE = {"yes": "no", "true": "false", "t": "f", "y": "n"}
+_OPPOSITE |= {v: k for k, v in _OPPOSITE.items()}
+
+
+def _spellings(s: pd.Series, as_bool: pd.Series) -> tuple[str, str]:
+    """(false, true) as the text column writes them: the commonest spelling of each."""
+    text = s.dropna().astype(str).str.strip()
+    truth = as_bool.dropna().astype(bool)
+    found = {flag: text[truth == flag].value_counts() for flag in (False, True)}
+    chosen = {flag: str(c.index[0]) for flag, c in found.items() if len(c)}
+    for flag in (False, True):  # a column of only "yes" still needs a word for false
+        if flag not in chosen:
+            other = chosen[not flag]
+            word = _OPPOSITE[other.lower()]
+            chosen[flag] = (
+                word.upper()
+                if other.isupper()
+                else (word.capitalize() if other[:1].isupper() else word)
+            )
+    return chosen[False], chosen[True]
+
+
 def _numeric(s: pd.Series, where: str) -> pd.Series | None:
     """s as numbers; None if it is text; fails naming the row when it is numbers with text."""
     if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
@@ -182,7 +204,10 @@ def infer_column(
         as_bool = _as_bool(s)
         if as_bool is None:
             raise TableError(f"{where}: declared boolean but holds {s.dropna().iloc[0]!r}")
-        return Column(name, kind, nullable, "boolean", (False, True))
+        if pd.api.types.is_bool_dtype(s):
+            return Column(name, kind, nullable, "boolean", (False, True))
+        # Text such as yes/no: keep the file's spellings (false first), so samples read the same.
+        return Column(name, kind, nullable, str(s.dtype), _spellings(s, as_bool))
     if kind != "categorical":
         raise TableError(f"{where}: unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
     levels = pd.unique(s.dropna())

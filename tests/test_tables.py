@@ -124,7 +124,8 @@ def test_transformer_round_trip_keeps_values_categories_nulls_and_dtypes() -> No
     assert (back["age"] == df["age"]).all() and back["age"].dtype == df["age"].dtype
     assert back["city"].isna().equals(df["city"].isna())
     assert (back["city"].dropna() == df["city"].dropna()).all()
-    assert (back["member"] == (df["member"] == "yes")).all()
+    assert (back["member"] == df["member"]).all()  # a text boolean keeps its words
+    assert back["member"].dtype == df["member"].dtype
     assert (back["rating"] == df["rating"]).all() and back["rating"].dtype == df["rating"].dtype
     # Seconds since 1970 pass through a float32 alpha: a few seconds of rounding.
     assert (back["joined"] - df["joined"]).abs().max() < pd.Timedelta(seconds=60)
@@ -187,3 +188,19 @@ def test_prepare_stage_names_the_bad_column_and_the_label_key(tmp_path: Path) ->
     assert run.returncode == 1
     assert "column 'income'" in run.stderr and "infinite value inf in row 5" in run.stderr
     assert not (tmp_path / "data/prepared/schema.json").exists()
+
+
+def test_evaluate_refuses_a_generator_of_other_data(tmp_path: Path, monkeypatch) -> None:
+    import torch
+
+    from pipeline import evaluate_table, paths
+    from pipeline.config import load_params
+
+    monkeypatch.chdir(tmp_path)
+    params = load_params(write_params(tmp_path / "params.yaml", {"data": {"kind": "tabular"}}))
+    paths.GENERATOR.parent.mkdir()
+    torch.save({"model_config": {}, "state_dict": {}, "data_hash": "a" * 64}, paths.GENERATOR)
+    with pytest.raises(
+        ValueError, match=r"trained on other data \(hash aaaaaaaaaaaa.*bbbbbbbbbbbb"
+    ):
+        evaluate_table.run(params, {"data_hash": "b" * 64})

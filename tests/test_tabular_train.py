@@ -5,15 +5,20 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import mlflow.pyfunc
+import pandas as pd
 import pytest
 
 from ganmodels.table_sampling import table_sampler_from_state
+from pipeline import paths
 from pipeline.config import load_params
 from pipeline.evaluate_table import evaluate_table
 from pipeline.prepare import prepare
 from pipeline.prepare_table import load_table_split
+from pipeline.register import register
 from pipeline.tables import read_table
-from pipeline.train import fit
+from pipeline.tracking import active_tracking, client, tracking_uri
+from pipeline.train import fit, write_outputs
 from tests.helpers import BABY, write_params
 
 TABLE = {
@@ -23,7 +28,7 @@ TABLE = {
 }
 
 
-def test_two_workers_train_a_table_whose_generator_decodes_to_its_columns(tmp_path: Path) -> None:
+def test_two_workers_train_a_table_that_samples_evaluates_and_serves(tmp_path: Path) -> None:
     params = load_params(write_params(tmp_path / "params.yaml", BABY, TABLE))
     prepared = tmp_path / "prepared"
     prepare(params.data, prepared, tmp_path)
@@ -66,3 +71,22 @@ def test_two_workers_train_a_table_whose_generator_decodes_to_its_columns(tmp_pa
     assert metrics["real_column_shapes"] > metrics["column_shapes"]  # 40 steps: far from real
     assert 0.0 <= metrics["ml_efficacy"]["f1_synthetic"] <= 1.0
     assert metrics["ml_efficacy"]["f1_real"] > 0.9  # species is easy from the measurements
+
+    # Registered: the pyfunc returns the documented DataFrame, conditional rows included.
+    uri = tracking_uri(tmp_path)
+    write_outputs(result, state, uri, tmp_path)
+    decision = register(
+        client(uri), params.register, result.run_id, tmp_path / paths.GENERATOR, metrics, {}
+    )
+    assert decision.primary_metric == "quality_score" and decision.model_name == "gan-penguins"
+    with active_tracking(uri):
+        model = mlflow.pyfunc.load_model(decision.model_uri)
+    rows = model.predict(pd.DataFrame({"n": [64], "seed": [3]}))
+    assert isinstance(rows, pd.DataFrame) and len(rows) == 64
+    assert rows.dtypes.to_dict() == source.dtypes.to_dict()
+    asked = pd.DataFrame(
+        {"n": [40], "seed": [0], "condition_column": ["sex"], "condition_value": ["female"]}
+    )
+    assert (model.predict(asked)["sex"] == "female").all()
+    with pytest.raises(Exception, match="no level 'Emperor'"):
+        model.predict(asked.assign(condition_column="species", condition_value="Emperor"))
