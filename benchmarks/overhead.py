@@ -1,0 +1,195 @@
+"""What the framework costs: the default model trained (a) by a plain PyTorch loop written here,
+(b) by `gan train` with 1 worker and (c) with 2 workers, on the same data, global batch and
+precision, alternating runs (a b c a b c ...) and reporting medians.
+
+Per run: steady-state samples/s and ms/step (the median of the logged windows after the first),
+time to first step (process start until the loop's first step begins), total wall time and
+peak memory of the whole process tree; and each one's ratio to (a).
+
+Run (not in CI): .venv/bin/python benchmarks/overhead.py --steps 600 --repeats 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+WINDOW = 50  # steps per timing window (the loop's log_every)
+
+
+def plain(project: Path, steps: int) -> None:
+    """(a): the default recipe's step in one process on all cores; prints one JSON line."""
+    t_start = float(os.environ["BENCH_T0"])
+    import torch
+
+    from ganmodels import build_discriminator, build_generator
+    from ganmodels.ema import make_ema, update_ema
+    from ganmodels.losses import OBJECTIVES
+    from pipeline.config import load_params
+    from pipeline.data import load_split, read_schema
+    from pipeline.train import model_config
+
+    torch.set_num_threads(os.cpu_count() or 1)
+    params = load_params(project / "params.yaml")
+    t, prepared = params.train, project / "data" / "prepared"
+    config = model_config(params, read_schema(prepared), prepared)
+    images, labels = load_split(prepared, "train")
+    x = torch.from_numpy(images).float() / 127.5 - 1.0
+    y = torch.from_numpy(labels).long()
+    torch.manual_seed(t.seed)
+    G, D = build_generator(config), build_discriminator(config)
+    G_ema = make_ema(G)
+    opt_g = torch.optim.Adam(G.parameters(), t.lr_g, betas=(t.beta1, t.beta2))
+    opt_d = torch.optim.Adam(D.parameters(), t.lr_d, betas=(t.beta1, t.beta2))
+    d_loss, g_loss = OBJECTIVES[t.objective]
+    conditional = config["num_classes"] > 0
+    batch, z_dim = t.batch_size, config["z_dim"]
+    gen = torch.Generator().manual_seed(t.seed)
+    first = time.time()
+    windows, t0 = [], time.perf_counter()
+    for step in range(steps):
+        rows = torch.randint(0, len(x), (batch,), generator=gen)
+        real, yr = x[rows], (y[rows] if conditional else None)
+        yf = (
+            torch.randint(0, config["num_classes"], (batch,), generator=gen)
+            if conditional
+            else None
+        )
+        z = torch.randn(batch, z_dim, generator=gen)
+        opt_d.zero_grad(set_to_none=True)
+        with torch.no_grad():
+            fake = G(z, yf)
+        d_loss(D(real, yr), D(fake, yf)).backward()
+        opt_d.step()
+        opt_g.zero_grad(set_to_none=True)
+        z = torch.randn(batch, z_dim, generator=gen)
+        g_loss(D(G(z, yf), yf)).backward()
+        opt_g.step()
+        update_ema(G_ema, G, min(t.ema_decay, (1 + step) / (10 + step)))
+        if (step + 1) % WINDOW == 0:
+            now = time.perf_counter()
+            windows.append(batch * WINDOW / (now - t0))
+            t0 = now
+    print(json.dumps({"windows": windows, "first_step_s": first - t_start}))
+
+
+def _tree_rss(pid: int) -> int:
+    import psutil
+
+    try:
+        root = psutil.Process(pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0
+    total = 0
+    for p in procs:
+        with contextlib.suppress(psutil.NoSuchProcess):  # exited while we looked
+            total += p.memory_info().rss
+    return total
+
+
+def _watch(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[str, float, int]:
+    """Run cmd; return (stdout, wall seconds, peak RSS of its process tree in bytes)."""
+    t0 = time.time()
+    proc = subprocess.Popen(cmd, cwd=cwd, env={**env, "BENCH_T0": str(t0)}, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)  # fmt: skip
+    peak = 0
+    while proc.poll() is None:
+        peak = max(peak, _tree_rss(proc.pid))
+        time.sleep(0.25)
+    out = proc.stdout.read() if proc.stdout else ""
+    if proc.returncode:
+        raise RuntimeError(f"{cmd} failed with exit status {proc.returncode}")
+    return out, time.time() - t0, peak
+
+
+def _framework(project: Path, workers: int, steps: int, env: dict[str, str], run: int) -> dict:
+    """(b)/(c): `gan train` in the project; timings from the run's MLflow metrics."""
+    from mlflow.tracking import MlflowClient
+
+    from tests.helpers import write_params
+
+    name = f"overhead-w{workers}-r{run}"  # a fresh run identity: nothing to resume
+    over = {"train": {"steps": steps, "num_workers": workers, "log_every": WINDOW,
+                      "experiment_name": name, "storage_path": f"ray_runs/{name}"}}  # fmt: skip
+    write_params(project / "params.yaml", over)
+    _, wall, peak = _watch([str(Path(sys.executable).with_name("gan")), "train"], project, env)
+    cli = MlflowClient(f"sqlite:///{project / 'mlflow.db'}")
+    exp = cli.get_experiment_by_name(name)
+    run_id = cli.search_runs([exp.experiment_id])[0].info.run_id
+    history = sorted(cli.get_metric_history(run_id, "perf/samples_per_s"), key=lambda m: m.step)
+    started = cli.get_metric_history(run_id, "train/start_step")[0].timestamp / 1000
+    return {"windows": [m.value for m in history], "wall_s": wall, "peak_rss": peak,
+            "started_at": started}  # fmt: skip
+
+
+def main() -> None:
+    """Alternate the three configurations; print and save medians and ratios."""
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--steps", type=int, default=600)
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--plain-child", default=None, help=argparse.SUPPRESS)
+    p.add_argument("--out", default=str(ROOT / "benchmarks" / "overhead.json"))
+    args = p.parse_args()
+    if args.plain_child:
+        plain(Path(args.plain_child), args.steps)
+        return
+    from pipeline.config import load_params
+    from pipeline.prepare import prepare
+    from tests.helpers import clean_env, write_params
+
+    env = clean_env()
+    results: dict[str, list[dict[str, Any]]] = {"plain": [], "1 worker": [], "2 workers": []}
+    with tempfile.TemporaryDirectory(prefix="overhead-") as tmp:
+        project = Path(tmp)
+        params = load_params(write_params(project / "params.yaml", {}))
+        prepare(params.data, project / "data" / "prepared", project)
+        for run in range(args.repeats):
+            write_params(project / "params.yaml", {"train": {"steps": args.steps}})
+            cmd = [sys.executable, __file__, "--steps", str(args.steps)]
+            out, wall, peak = _watch([*cmd, "--plain-child", str(project)], project, env)
+            row = json.loads(out.strip().splitlines()[-1])
+            results["plain"].append({**row, "wall_s": wall, "peak_rss": peak})
+            for workers, key in ((1, "1 worker"), (2, "2 workers")):
+                t0 = time.time()
+                row = _framework(project, workers, args.steps, env, run)
+                row["first_step_s"] = row.pop("started_at") - t0
+                results[key].append(row)
+            print(json.dumps({k: v[-1] for k, v in results.items()}, default=str)[:2000])
+    summary = summarize(results)
+    Path(args.out).write_text(json.dumps({"args": vars(args), "runs": results,
+                                          "summary": summary}, indent=1))  # fmt: skip
+    print(json.dumps(summary, indent=1))
+
+
+def summarize(results: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, float]]:
+    """Medians over runs of the steady state (windows after the first) and the fixed costs."""
+    out = {}
+    for key, runs in results.items():
+        rate = statistics.median(statistics.median(r["windows"][1:]) for r in runs)
+        out[key] = {
+            "samples_per_s": rate,
+            "first_step_s": statistics.median(r["first_step_s"] for r in runs),
+            "wall_s": statistics.median(r["wall_s"] for r in runs),
+            "peak_rss_mib": statistics.median(r["peak_rss"] for r in runs) / 2**20,
+        }
+    base = out["plain"]
+    for row in out.values():
+        row["ratio_throughput"] = row["samples_per_s"] / base["samples_per_s"]
+        row["ratio_wall"] = row["wall_s"] / base["wall_s"]
+    return out
+
+
+if __name__ == "__main__":
+    main()
