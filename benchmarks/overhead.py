@@ -114,16 +114,21 @@ def _watch(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[str, float, 
     return out, time.time() - t0, peak
 
 
-def _framework(project: Path, workers: int, steps: int, env: dict[str, str], run: int) -> dict:
+def _framework(
+    project: Path, workers: int, steps: int, env: dict[str, str], run: int, **train: Any
+) -> dict:
     """(b)/(c): `gan train` in the project; timings from the run's MLflow metrics."""
     from mlflow.tracking import MlflowClient
 
     from tests.helpers import write_params
 
-    name = f"overhead-w{workers}-r{run}"  # a fresh run identity: nothing to resume
+    extra = "".join(f"-{k}{v}" for k, v in sorted(train.items()))
+    name = f"overhead-w{workers}-r{run}{extra}"  # a fresh run identity: nothing to resume
     over = {"train": {"steps": steps, "num_workers": workers, "log_every": WINDOW,
-                      "experiment_name": name, "storage_path": f"ray_runs/{name}"}}  # fmt: skip
+                      "experiment_name": name, "storage_path": f"ray_runs/{name}",
+                      **train}}  # fmt: skip
     write_params(project / "params.yaml", over)
+    t0 = time.time()
     _, wall, peak = _watch([str(Path(sys.executable).with_name("gan")), "train"], project, env)
     cli = MlflowClient(f"sqlite:///{project / 'mlflow.db'}")
     exp = cli.get_experiment_by_name(name)
@@ -131,7 +136,7 @@ def _framework(project: Path, workers: int, steps: int, env: dict[str, str], run
     history = sorted(cli.get_metric_history(run_id, "perf/samples_per_s"), key=lambda m: m.step)
     started = cli.get_metric_history(run_id, "train/start_step")[0].timestamp / 1000
     return {"windows": [m.value for m in history], "wall_s": wall, "peak_rss": peak,
-            "started_at": started}  # fmt: skip
+            "started_at": started, "t0": t0}  # fmt: skip
 
 
 def main() -> None:
@@ -140,6 +145,7 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=600)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--plain-child", default=None, help=argparse.SUPPRESS)
+    p.add_argument("--costs", action="store_true", help="checkpoint and MLflow logging costs")
     p.add_argument("--out", default=str(ROOT / "benchmarks" / "overhead.json"))
     args = p.parse_args()
     if args.plain_child:
@@ -155,6 +161,9 @@ def main() -> None:
         project = Path(tmp)
         params = load_params(write_params(project / "params.yaml", {}))
         prepare(params.data, project / "data" / "prepared", project)
+        if args.costs:
+            costs(project, args, env)
+            return
         for run in range(args.repeats):
             write_params(project / "params.yaml", {"train": {"steps": args.steps}})
             cmd = [sys.executable, __file__, "--steps", str(args.steps)]
@@ -162,15 +171,47 @@ def main() -> None:
             row = json.loads(out.strip().splitlines()[-1])
             results["plain"].append({**row, "wall_s": wall, "peak_rss": peak})
             for workers, key in ((1, "1 worker"), (2, "2 workers")):
-                t0 = time.time()
                 row = _framework(project, workers, args.steps, env, run)
-                row["first_step_s"] = row.pop("started_at") - t0
+                row["first_step_s"] = row.pop("started_at") - row.pop("t0")
                 results[key].append(row)
             print(json.dumps({k: v[-1] for k, v in results.items()}, default=str)[:2000])
     summary = summarize(results)
     Path(args.out).write_text(json.dumps({"args": vars(args), "runs": results,
                                           "summary": summary}, indent=1))  # fmt: skip
     print(json.dumps(summary, indent=1))
+
+
+def costs(project: Path, args: argparse.Namespace, env: dict[str, str]) -> None:
+    """Seconds per checkpoint and per MLflow metrics row, from `gan train` (2 workers) runs that
+    differ only in checkpoint_every, keep_best or log_every, alternating; medians."""
+    every = 50
+    variants = {
+        "base": {"checkpoint_every": 10 * args.steps, "keep_best": False},
+        "checkpoints": {"checkpoint_every": every, "keep_best": False},
+        "checkpoints+best": {"checkpoint_every": every, "keep_best": True},
+        # A metrics row every step (each also checks the losses for NaN: a host sync).
+        "log_every_1": {"checkpoint_every": 10 * args.steps, "keep_best": False, "log_every": 1},
+    }
+    walls: dict[str, list[float]] = {k: [] for k in variants}
+    for run in range(args.repeats):
+        for key, train in variants.items():
+            row = _framework(project, 2, args.steps, env, run, **train)
+            # Training time only: from the loop's first step to the process's end.
+            walls[key].append(row["wall_s"] - (row["started_at"] - row["t0"]))
+            print(key, round(walls[key][-1], 2), flush=True)
+    base = statistics.median(walls["base"])
+    # Extra events in each variant over the base run: checkpoints, or metric rows.
+    events = {"checkpoints": args.steps // every, "checkpoints+best": args.steps // every,
+              "log_every_1": args.steps - args.steps // WINDOW}  # fmt: skip
+    out = {
+        k: {"train_s": statistics.median(v),
+            "per_event_s": (statistics.median(v) - base) / events[k] if k in events else 0.0}
+        for k, v in walls.items()
+    }  # fmt: skip
+    Path(args.out).with_name("costs.json").write_text(
+        json.dumps({"args": vars(args), "walls": walls, "summary": out}, indent=1)
+    )
+    print(json.dumps(out, indent=1))
 
 
 def summarize(results: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, float]]:
