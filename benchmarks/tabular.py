@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 from ganmodels.table_sampling import table_sampler_from_state  # noqa: E402
 from pipeline.config import load_params  # noqa: E402
-from pipeline.evaluate_table import _scores  # noqa: E402
+from pipeline.evaluate_table import table_scores  # noqa: E402
 from pipeline.prepare import prepare  # noqa: E402
 from pipeline.prepare_table import load_table_split, load_transformer  # noqa: E402
 from pipeline.tables import read_table  # noqa: E402
@@ -198,7 +198,7 @@ def run_table(table: Table, args: argparse.Namespace, work: Path, log: Any) -> l
         }
         for system, run in runs.items():
             fake = _typed(run["samples"], train)
-            score = _scores(fake, train, holdout, columns, table.label, seed)
+            score = table_scores(fake, train, holdout, columns, table.label, seed)
             row = {
                 "table": table.name,
                 "system": system,

@@ -44,7 +44,7 @@ class TableSampler:
         levels = np.array([rng.choice(self.layout.widths[c], p=self.freq[c]) for c in cols])
         return self.layout.vectors(cols, levels)
 
-    def level_of(self, column: str, value: Any) -> tuple[int, Any]:
+    def level_of(self, column: str, value: Any) -> tuple[int, int]:
         """(column index, level index) of `column == value`; value may be the level's text."""
         if column not in self.layout.columns:
             raise ValueError(

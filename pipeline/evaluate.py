@@ -32,7 +32,7 @@ from pipeline.classifier import load_classifier, to_tensor
 from pipeline.config import EvaluateConfig, load_params
 from pipeline.data import load_split, read_schema
 from pipeline.grid import make_grid
-from pipeline.tracking import RunWriter, flatten, tracking_uri
+from pipeline.tracking import RunWriter, summary_metrics, tracking_uri
 
 GRID_SAMPLES = 100
 Features = Callable[[torch.Tensor], np.ndarray]
@@ -205,8 +205,10 @@ def main(params_path: str = str(paths.PARAMS)) -> None:
 
     run_id = json.loads(paths.TRAIN_RUN.read_text())["run_id"]
     writer = RunWriter(tracking_uri(root), run_id)
-    flat = flatten(result.metrics, "eval/")
-    writer.metrics({k.replace(".", "/"): float(v) for k, v in flat.items()}, state["step"])
+    flat = summary_metrics(result.metrics)
+    writer.metrics(
+        {"eval/" + k.replace(".", "/"): float(v) for k, v in flat.items()}, state["step"]
+    )
     writer.image(grid, "eval/samples.png")
     print(summary_line(result.metrics, fd_name), flush=True)
 

@@ -25,7 +25,26 @@ from pipeline.table_plots import table_figure
 from pipeline.tracking import RunWriter, summary_metrics, tracking_uri
 
 
-def _scores(
+def fidelity_scores(
+    fake: pd.DataFrame, holdout: pd.DataFrame, columns: list[dict[str, Any]], seed: int
+) -> dict[str, Any]:
+    """How alike fake and holdout rows are: column shapes, pair trends, quality, detection."""
+    shapes = column_shapes(holdout, fake, columns)
+    trends = pair_trends(holdout, fake, columns)
+    shape = float(np.mean(list(shapes.values())))
+    trend = float(np.mean(list(trends.values()))) if trends else 1.0
+    return {
+        # SDMetrics' quality score: the mean of the two (1 = the holdout's own statistics).
+        "quality_score": round((shape + trend) / 2, 4),
+        "column_shapes": round(shape, 4),
+        "pair_trends": round(trend, 4),
+        "detection_auc": round(detection_auc(holdout, fake, columns, seed), 4),
+        "per_column": {k: round(v, 4) for k, v in shapes.items()},
+        "per_pair": {k: round(v, 4) for k, v in trends.items()},
+    }
+
+
+def table_scores(
     fake: pd.DataFrame,
     train: pd.DataFrame,
     holdout: pd.DataFrame,
@@ -33,22 +52,10 @@ def _scores(
     label: str | None,
     seed: int,
 ) -> dict[str, Any]:
-    shapes = column_shapes(holdout, fake, columns)
-    trends = pair_trends(holdout, fake, columns)
-    shape = float(np.mean(list(shapes.values())))
-    trend = float(np.mean(list(trends.values()))) if trends else 1.0
-    out: dict[str, Any] = {
-        # SDMetrics' quality score: the mean of the two (1 = the holdout's own statistics).
-        "quality_score": round((shape + trend) / 2, 4),
-        "column_shapes": round(shape, 4),
-        "pair_trends": round(trend, 4),
-        "detection_auc": round(detection_auc(holdout, fake, columns, seed), 4),
-        "dcr": {
-            k: round(v, 4)
-            for k, v in distance_to_closest_record(fake, train, holdout, columns).items()
-        },
-        "per_column": {k: round(v, 4) for k, v in shapes.items()},
-        "per_pair": {k: round(v, 4) for k, v in trends.items()},
+    """Fidelity scores plus privacy (DCR) and, with a label, ML efficacy."""
+    out = fidelity_scores(fake, holdout, columns, seed)
+    out["dcr"] = {
+        k: round(v, 4) for k, v in distance_to_closest_record(fake, train, holdout, columns).items()
     }
     if label is not None:
         efficacy = ml_efficacy(fake, train, holdout, columns, label, seed)
@@ -69,8 +76,10 @@ def evaluate_table(
     columns = sampler.transformer.columns
     fake = sampler.sample(num_samples, seed)
     real = train.sample(min(num_samples, len(train)), random_state=seed)
-    metrics = _scores(fake, train, holdout, columns, label, seed)
-    ceiling = _scores(real, train, holdout, columns, label, seed)
+    metrics = table_scores(fake, train, holdout, columns, label, seed)
+    # The ceiling needs only the fidelity scores: real rows' efficacy is f1_real already,
+    # and their DCR to the train rows they are is 0.
+    ceiling = fidelity_scores(real, holdout, columns, seed)
     metrics["num_samples"] = len(fake)
     metrics["holdout_rows"] = len(holdout)
     for key in ("quality_score", "column_shapes", "pair_trends", "detection_auc"):
