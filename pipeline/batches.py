@@ -10,7 +10,7 @@ import torch
 
 from ganmodels.tabular_sampler import Conditioner, ConditionSampler
 from pipeline.data import load_split, to_unit_range
-from pipeline.phases import Batch, ShardSampler, seeded
+from pipeline.phases import Batch, ShardSampler, seeded, to_device
 
 
 class ImageBatches:
@@ -19,17 +19,19 @@ class ImageBatches:
     def __init__(
         self, prepared_dir: str, per_rank: int, rank: int, world: int, seed: int,
         conditional: bool, device: torch.device,
+        memory_format: torch.memory_format = torch.contiguous_format,
     ) -> None:  # fmt: skip
         images, labels = load_split(prepared_dir, "train")
         self.data = torch.from_numpy(to_unit_range(images)).to(device)
         self.targets = torch.from_numpy(labels).to(device) if conditional else None
         self.sampler = ShardSampler(len(self.data), per_rank, rank, world, seed)
-        self.device = device
+        self.device, self.memory_format = device, memory_format
 
     def batch(self, index: int) -> Batch:
-        """This rank's batch number `index`."""
-        rows = self.sampler.indices(index).to(self.device)
-        return self.data[rows], None if self.targets is None else self.targets[rows]
+        """This rank's batch number `index` (in the models' memory format)."""
+        rows = to_device(self.sampler.indices(index), self.device)
+        images = self.data[rows].contiguous(memory_format=self.memory_format)
+        return images, None if self.targets is None else self.targets[rows]
 
 
 class TableBatches:
@@ -52,5 +54,7 @@ class TableBatches:
         gen = seeded("table-rows", self.seed, self.rank, index)
         rng = np.random.default_rng(int(torch.randint(0, 2**62, (1,), generator=gen)))
         cond, cols, levels = self.sampler.train_conditions(self.per_rank, rng)
-        rows = torch.from_numpy(self.sampler.matching_rows(cols, levels, rng)).to(self.device)
-        return self.data[rows], torch.from_numpy(cond).to(self.device)
+        rows = to_device(
+            torch.from_numpy(self.sampler.matching_rows(cols, levels, rng)), self.device
+        )
+        return self.data[rows], to_device(torch.from_numpy(cond), self.device)

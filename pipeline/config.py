@@ -92,6 +92,7 @@ class TrainConfig(_Section):
     ada_speed_images: int = Field(ge=1)
     bf16: bool
     compile: bool
+    channels_last: bool
     stop_on_collapse: bool
     collapse_window: int = Field(ge=0)
     on_divergence: Literal["stop", "rollback"]

@@ -192,6 +192,12 @@ def run_worker(config: dict[str, Any]) -> tuple[nn.Module, nn.Module]:
         G_ema.load_state_dict(state["G_ema"])
     start_step = state["step"] if state else 0
     G_ema.to(device)
+    table = spec.model_config["architecture"] == "ctgan"
+    # NHWC lets cuDNN pick tensor-core kernels without layout transposes (benchmarks/gpu.py).
+    layout = torch.channels_last if t["channels_last"] and on_gpu and not table else None
+    if layout:
+        for model in (G, D, G_ema):
+            model.to(memory_format=layout)
     if t["compile"] and on_gpu:
         G.compile()  # in place: state_dict keys and the DDP wrapper stay as they are
         D.compile()
@@ -208,7 +214,6 @@ def run_worker(config: dict[str, Any]) -> tuple[nn.Module, nn.Module]:
 
     per_rank = t["batch_size"] // world
     conditional = spec.model_config.get("num_classes", 0) > 0
-    table = spec.model_config["architecture"] == "ctgan"
     batches: ImageBatches | TableBatches
     probe = None
     if table:
@@ -216,8 +221,9 @@ def run_worker(config: dict[str, Any]) -> tuple[nn.Module, nn.Module]:
         phases.conditioner = batches.conditioner
     else:
         batches = ImageBatches(
-            spec.prepared_dir, per_rank, rank, world, t["seed"], conditional, device
-        )
+            spec.prepared_dir, per_rank, rank, world, t["seed"], conditional, device,
+            layout or torch.contiguous_format,
+        )  # fmt: skip
         grid_gen = seeded("grid-latents", t["seed"])
         fixed_z = torch.randn(64, phases.z_dim, generator=grid_gen).to(device)
         fixed_y = (torch.arange(64, device=device) % phases.num_classes) if conditional else None

@@ -57,6 +57,17 @@ def seeded(stream: str, seed: int, *parts: int) -> torch.Generator:
     return torch.Generator().manual_seed(int.from_bytes(digest, "little") & (2**63 - 1))
 
 
+def to_device(t: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """A CPU tensor on `device`; on CUDA through pinned memory, so the host does not stall.
+
+    Latents and batch indices come from seeded CPU streams (a run is a function of its seed);
+    a plain copy from pageable memory would block the host until the GPU drains its queue.
+    """
+    if device.type != "cuda":
+        return t.to(device)
+    return t.pin_memory().to(device, non_blocking=True)
+
+
 class ShardSampler:
     """Per-epoch permutation of the train split, dealt round-robin to ranks (drop-last).
 
@@ -172,13 +183,13 @@ class Phases:
         return diff_augment(x, self.r.augment, self.augment_p, gen) if self.r.augment else x
 
     def _latents(self, n: int, gen: torch.Generator) -> Batch:
-        z = torch.randn(n, self.z_dim, generator=gen).to(self.device)
+        z = to_device(torch.randn(n, self.z_dim, generator=gen), self.device)
         if self.conditioner is not None:
             cond, self._asked = self.conditioner.sample(n, gen)
-            return z, cond.to(self.device)
+            return z, to_device(cond, self.device)
         if not self.num_classes:
             return z, None
-        return z, torch.randint(0, self.num_classes, (n,), generator=gen).to(self.device)
+        return z, to_device(torch.randint(0, self.num_classes, (n,), generator=gen), self.device)
 
     def _check_poison(self, loss: torch.Tensor, phase: str, step: int) -> torch.Tensor:
         if (phase, step) not in self.poison:
@@ -216,7 +227,9 @@ class Phases:
         with torch.no_grad(), self._autocast():
             fake = self.G(z, y_fake).float()
         real_a, fake_a = self._aug(real, gen), self._aug(fake, gen)
-        alpha = torch.rand(real.shape[0], generator=gen) if self.r.gp_weight else None
+        alpha = None
+        if self.r.gp_weight:
+            alpha = to_device(torch.rand(real.shape[0], generator=gen), self.device)
         loss, real_logits, fake_logits = self.d_main_loss(real_a, y, fake_a, y_fake, alpha)
         loss = self._check_poison(loss, "D_main", step)
         loss.backward()

@@ -239,7 +239,7 @@ def fit(params: Params, root: Path, prepared: Path | str) -> tuple[TrainResult, 
     t = params.train
     cpus, local = _init_ray(t.num_workers)
     use_gpu = _use_gpu(t.use_gpu, t.num_workers)
-    for flag in ("bf16", "compile"):
+    for flag in ("bf16", "compile"):  # channels_last is on by default: no note for it
         if getattr(t, flag) and not use_gpu:
             print(f"train: train.{flag} is a no-op on CPU workers (it helps on GPUs only)")
     # On the local Ray we started, workers share its CPUs (torch threads follow); on a shared
