@@ -188,6 +188,11 @@ def costs(project: Path, args: argparse.Namespace, env: dict[str, str]) -> None:
     variants = {
         "base": {"checkpoint_every": 10 * args.steps, "keep_best": False},
         "checkpoints": {"checkpoint_every": every, "keep_best": False},
+        "checkpoints_async": {
+            "checkpoint_every": every,
+            "keep_best": False,
+            "checkpoint_upload": "async",
+        },
         "checkpoints+best": {"checkpoint_every": every, "keep_best": True},
         # A metrics row every step (each also checks the losses for NaN: a host sync).
         "log_every_1": {"checkpoint_every": 10 * args.steps, "keep_best": False, "log_every": 1},
@@ -201,7 +206,8 @@ def costs(project: Path, args: argparse.Namespace, env: dict[str, str]) -> None:
             print(key, round(walls[key][-1], 2), flush=True)
     base = statistics.median(walls["base"])
     # Extra events in each variant over the base run: checkpoints, or metric rows.
-    events = {"checkpoints": args.steps // every, "checkpoints+best": args.steps // every,
+    events = {"checkpoints": args.steps // every, "checkpoints_async": args.steps // every,
+              "checkpoints+best": args.steps // every,
               "log_every_1": args.steps - args.steps // WINDOW}  # fmt: skip
     out = {
         k: {"train_s": statistics.median(v),

@@ -15,6 +15,7 @@ import random
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -131,6 +132,24 @@ def load_newest_valid(location: str, fs: pafs.FileSystem) -> tuple[dict[str, Any
         return _load_first_whole([offered] + [p for p in siblings if p < offered], fs)
     except CheckpointError as e:
         raise CheckpointError(f"no usable checkpoint to resume from: {e}") from None
+
+
+def persist(local_dir: Path, run_dir: str, keep: int) -> str:
+    """Copy a written checkpoint folder into run_dir as Ray's controller would (named by time,
+    manifest last), drop all but the newest `keep`; returns the copy's location."""
+    dest = storage.join(run_dir, f"checkpoint_{datetime.now():%Y-%m-%d_%H-%M-%S.%f}")
+    storage.upload(local_dir, dest, last=MANIFEST)
+    fs, root = storage.filesystem(run_dir)
+    for older in _folders_newest_first(fs, root, "checkpoint_")[keep:]:
+        fs.delete_dir(older)
+    return dest
+
+
+def newest_checkpoint(run_dir: str) -> tuple[str, pafs.FileSystem] | None:
+    """The newest checkpoint folder in a run folder (whole or not), or None."""
+    fs, root = storage.filesystem(run_dir)
+    found = _folders_newest_first(fs, root, "checkpoint_")
+    return (found[0], fs) if found else None
 
 
 def save_best(local_dir: Path, best_dir: str, step: int) -> None:

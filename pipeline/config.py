@@ -75,6 +75,7 @@ class TrainConfig(_Section):
     batch_size: int = Field(ge=1)
     num_workers: int = Field(ge=1)
     use_gpu: Literal["auto"] | bool
+    in_process: bool
     objective: Literal["bce", "hinge", "wgan", "lsgan"]
     lr_g: float = Field(gt=0.0)
     lr_d: float = Field(gt=0.0)

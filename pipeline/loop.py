@@ -22,10 +22,13 @@ from torch import nn
 
 from ganmodels import build_discriminator, build_generator, to_uint8
 from ganmodels.ema import make_ema
+from pipeline import storage
 from pipeline.batches import ImageBatches, TableBatches
 from pipeline.checkpoints import (
     CheckpointError,
     load_newest_valid,
+    newest_checkpoint,
+    persist,
     rng_state,
     save_best,
     set_rng_state,
@@ -66,6 +69,11 @@ class LoopSpec:
     best_dir: str | None = None
     # Fault injection for tests, e.g. "nan@45:D_main" (from $GAN_FAULT on the driver).
     fault: str | None = None
+    # The run's folder under train.storage_path: where its checkpoints are.
+    run_dir: str | None = None
+    # Trained in the driver's process (Ray Train's local mode), which persists no checkpoints:
+    # rank 0 copies each into run_dir itself, as Ray's controller does for actor workers.
+    in_process: bool = False
 
 
 # Errors that recur identically when the group restarts from its checkpoint (seeded data and
@@ -162,9 +170,13 @@ def _refuse_replay(writer: Writer | None, world: int) -> None:
 
 def _resume(spec: LoopSpec) -> tuple[dict[str, Any] | None, list[str]]:
     ckpt = ray.train.get_checkpoint()
-    if ckpt is None:
+    # Ray offers none in local mode, or when its run record is gone: look in the run folder.
+    found = (ckpt.path, ckpt.filesystem) if ckpt else None
+    if found is None and spec.run_dir:
+        found = newest_checkpoint(spec.run_dir)
+    if found is None:
         return None, []
-    state, problems = load_newest_valid(ckpt.path, ckpt.filesystem)
+    state, problems = load_newest_valid(*found)
     if state.get("run_key") != spec.run_key:  # never continue another run's weights
         raise CheckpointError(f"checkpoint of run {state.get('run_key')} offered to {spec.run_key}")
     return state, problems
@@ -347,8 +359,13 @@ def _report(
         "run_key": spec.run_key,
     }
     with tempfile.TemporaryDirectory() as tmp:
-        write_checkpoint(Path(tmp), state)  # Ray then copies the folder to storage
-        ray.train.report(metrics, checkpoint=ray.train.Checkpoint.from_directory(tmp))
+        write_checkpoint(Path(tmp), state)
+        if spec.in_process and spec.run_dir:
+            kept = persist(Path(tmp), spec.run_dir, t["keep_checkpoints"])
+            fs, path = storage.filesystem(kept)
+            ray.train.report(metrics, checkpoint=ray.train.Checkpoint(path, filesystem=fs))
+        else:  # Ray copies the folder to storage and keeps the newest keep_checkpoints
+            ray.train.report(metrics, checkpoint=ray.train.Checkpoint.from_directory(tmp))
         if keep_as_best and spec.best_dir:
             save_best(Path(tmp), spec.best_dir, step)  # beside Ray's last-K retention
 

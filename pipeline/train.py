@@ -9,6 +9,8 @@ import logging
 import os
 import tempfile
 import time
+import traceback
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -19,7 +21,7 @@ from pipeline import paths, storage
 from pipeline.checkpoints import load_best, load_checkpoint_dir
 from pipeline.config import PAC, Params, PipelineError, load_params, params_hash
 from pipeline.data import read_schema
-from pipeline.loop import LoopSpec, train_loop_per_worker
+from pipeline.loop import NOT_RETRIED, LoopSpec, train_loop_per_worker
 from pipeline.phases import PHASE_KEYS
 from pipeline.preflight import check_capacity, check_ray_address, check_tracking_uri
 from pipeline.progress import ProgressMonitor
@@ -115,6 +117,7 @@ _BOOKKEEPING = {
     "max_rollbacks",
     "rollback_lr_factor",
     "max_failures",
+    "in_process",  # where the loop runs, not what it computes
 }
 # The code that determines the trained weights (the train stage's code deps in dvc.yaml):
 # a change to it must not resume an old run.
@@ -183,6 +186,12 @@ def _init_ray(num_workers: int) -> tuple[int, bool]:
                 address="local",
                 num_cpus=max(os.cpu_count() or 1, num_workers),
                 include_dashboard=False,
+                # Ray Train's actors carry a runtime env, so they never take the idle workers
+                # Ray pre-starts; starting those only competes for the CPUs (~1 s per fit).
+                _system_config={
+                    "enable_worker_prestart": False,
+                    "prestart_worker_first_driver": False,
+                },
                 **kwargs,
             )
     return int(ray.cluster_resources().get("CPU", 1)), not address
@@ -223,30 +232,32 @@ def fit(params: Params, root: Path, prepared: Path | str) -> tuple[TrainResult, 
     uri = tracking_uri(root)
     check_tracking_uri(uri)
     check_ray_address(os.environ.get("RAY_ADDRESS"))
-    cli = client(uri)
-    exp_id = ensure_experiment(cli, params.train.experiment_name, root)
-    tags = {"data_hash": schema["data_hash"], "git_commit": git_commit(root)}
-    run_id, created = find_or_create_run(cli, exp_id, key, f"train-{key}", tags)
-    if not created and "failure" in cli.get_run(run_id).data.tags:
-        cli.delete_tag(run_id, "failure")  # a new attempt (maybe under a changed policy)
-    if created:
-        # The stage reads only `model` and `train`; the data is described by its schema.
-        logged = flatten({"model": params.model.model_dump(), "train": params.train.model_dump()})
-        keys = ("kind", "source", "image_size", "channels", "data_hash")
-        data = {f"data.{k}": schema[k] for k in keys if k in schema}
-        RunWriter(uri, run_id).params({**logged, **data})
-
     t = params.train
-    cpus, local = _init_ray(t.num_workers)
-    use_gpu = _use_gpu(t.use_gpu, t.num_workers)
+    in_process = _in_process(t)
+    with ThreadPoolExecutor(1) as pool:
+        # The MLflow run opens while Ray starts: each takes seconds, mostly waiting on I/O.
+        opening = pool.submit(_open_run, params, root, uri, schema, key)
+        if in_process:
+            # Ray Train's local mode: the train function runs here, with no cluster to start.
+            logging.getLogger("ray").setLevel(logging.ERROR)
+            use_gpu = torch.cuda.is_available()  # local mode takes the GPU when there is one
+            scaling = ScalingConfig(num_workers=0)
+        else:
+            cpus, local = _init_ray(t.num_workers)
+            use_gpu = _use_gpu(t.use_gpu, t.num_workers)
+            # On the local Ray we started, workers share its CPUs (torch threads follow); on a
+            # shared cluster a worker asks for one CPU, so placement never waits on a node
+            # that can't fit it.
+            cpu_share = max(1, cpus // t.num_workers) if local and not use_gpu else 1
+            per_worker = {"GPU": 1, "CPU": 1} if use_gpu else {"CPU": cpu_share}
+            check_capacity(t.num_workers, per_worker, _cluster_resources())
+            scaling = ScalingConfig(
+                num_workers=t.num_workers, use_gpu=use_gpu, resources_per_worker=per_worker
+            )
+        cli, exp_id, run_id = opening.result()
     for flag in ("bf16", "compile"):  # channels_last is on by default: no note for it
         if getattr(t, flag) and not use_gpu:
             print(f"train: train.{flag} is a no-op on CPU workers (it helps on GPUs only)")
-    # On the local Ray we started, workers share its CPUs (torch threads follow); on a shared
-    # cluster a worker asks for one CPU, so placement never waits on a node that can't fit it.
-    cpu_share = max(1, cpus // t.num_workers) if local and not use_gpu else 1
-    per_worker = {"GPU": 1, "CPU": 1} if use_gpu else {"CPU": cpu_share}
-    check_capacity(t.num_workers, per_worker, _cluster_resources())
     run_dir = storage.join(storage.resolve(t.storage_path, root), f"gan-{key}")
     best_dir = storage.join(run_dir, "best") if t.keep_best else None
     spec = LoopSpec(
@@ -259,13 +270,13 @@ def fit(params: Params, root: Path, prepared: Path | str) -> tuple[TrainResult, 
         run_key=key,
         best_dir=best_dir,
         fault=os.environ.get("GAN_FAULT") or None,
+        run_dir=run_dir,
+        in_process=in_process,
     )
     trainer = TorchTrainer(
         train_loop_per_worker,
         train_loop_config=asdict(spec),
-        scaling_config=ScalingConfig(
-            num_workers=t.num_workers, use_gpu=use_gpu, resources_per_worker=per_worker
-        ),
+        scaling_config=scaling,
         run_config=RunConfig(
             name=f"gan-{key}",
             storage_path=storage.resolve(t.storage_path, root),
@@ -273,21 +284,29 @@ def fit(params: Params, root: Path, prepared: Path | str) -> tuple[TrainResult, 
             failure_config=FailureConfig(max_failures=t.max_failures),
         ),
     )
+    where = " (in this process)" if in_process else ""
     print(
-        f"train: run {key} | {t.num_workers} worker(s) on {'GPU' if use_gpu else 'CPU'} | "
+        f"train: run {key} | {t.num_workers} worker(s){where} on {'GPU' if use_gpu else 'CPU'} | "
         f"{t.steps} steps, global batch {t.batch_size} | MLflow run {run_id}",
         flush=True,
     )
     t0 = time.perf_counter()
+    failed: str | None = None
     try:
         with ProgressMonitor(uri, run_id, t.steps, t.batch_size):
-            result = trainer.fit()
+            result = _fit_in_process(trainer, t.max_failures) if in_process else trainer.fit()
     except TrainingFailedError as exc:
+        failed = str(exc)
+    except Exception as exc:
+        if not in_process:
+            raise
+        failed = "".join(traceback.format_exception_only(exc)).strip()  # local mode: raw error
+    if failed is not None:
         # The worker's own record of a NaN or collapse stop is the exact reason: keep it.
         recorded = cli.get_run(run_id).data.tags.get("failure")
-        cli.set_tag(run_id, "failure", recorded or _reason(str(exc)))
+        cli.set_tag(run_id, "failure", recorded or _reason(failed))
         cli.set_terminated(run_id, status="FAILED")
-        raise TrainingError(f"training run {key} failed (MLflow run {run_id}):\n{exc}") from None
+        raise TrainingError(f"training run {key} failed (MLflow run {run_id}):\n{failed}")
     wall = time.perf_counter() - t0
     with result.checkpoint.as_directory() as d:
         state = load_checkpoint_dir(d)
@@ -315,6 +334,50 @@ def fit(params: Params, root: Path, prepared: Path | str) -> tuple[TrainResult, 
         best=best,
     )
     return summary, state
+
+
+def _open_run(
+    params: Params, root: Path, uri: str, schema: dict[str, Any], key: str
+) -> tuple[Any, str, str]:
+    """The run's MLflow experiment and run, found or created; (client, experiment, run id)."""
+    cli = client(uri)
+    exp_id = ensure_experiment(cli, params.train.experiment_name, root)
+    tags = {"data_hash": schema["data_hash"], "git_commit": git_commit(root)}
+    run_id, created = find_or_create_run(cli, exp_id, key, f"train-{key}", tags)
+    if not created and "failure" in cli.get_run(run_id).data.tags:
+        cli.delete_tag(run_id, "failure")  # a new attempt (maybe under a changed policy)
+    if created:
+        # The stage reads only `model` and `train`; the data is described by its schema.
+        logged = flatten({"model": params.model.model_dump(), "train": params.train.model_dump()})
+        keys = ("kind", "source", "image_size", "channels", "data_hash")
+        data = {f"data.{k}": schema[k] for k in keys if k in schema}
+        RunWriter(uri, run_id).params({**logged, **data})
+    return cli, exp_id, run_id
+
+
+def _in_process(t: Any) -> bool:
+    """Whether this run trains in the driver's process: one worker, no cluster named, and a
+    device choice that local mode honours (it takes the GPU whenever there is one)."""
+    gpu = torch.cuda.is_available()
+    device_ok = t.use_gpu == "auto" or t.use_gpu == gpu
+    return t.in_process and t.num_workers == 1 and not os.environ.get("RAY_ADDRESS") and device_ok
+
+
+def _fit_in_process(trainer: Any, max_failures: int) -> Any:
+    """trainer.fit() in local mode, retried from the newest checkpoint as Ray's FailureConfig
+    retries a worker group (local mode itself retries nothing)."""
+    failures = 0
+    while True:
+        try:
+            return trainer.fit()
+        except NOT_RETRIED:
+            raise
+        except Exception as exc:
+            if max_failures != -1 and failures >= max_failures:
+                raise
+            failures += 1
+            print(f"train: {type(exc).__name__}: {exc}; retrying from the newest checkpoint "
+                  f"({failures} of train.max_failures={max_failures})", flush=True)  # fmt: skip
 
 
 def _reason(text: str) -> str:
