@@ -81,7 +81,9 @@ def plain(project: Path, steps: int) -> None:
             now = time.perf_counter()
             windows.append(batch * WINDOW / (now - t0))
             t0 = now
-    print(json.dumps({"windows": windows, "first_step_s": first - t_start}))
+    last = time.time()
+    print(json.dumps({"windows": windows, "first_step_s": first - t_start,
+                      "last_step_s": last - t_start}))  # fmt: skip
 
 
 def _tree_rss(pid: int) -> int:
@@ -135,8 +137,11 @@ def _framework(
     run_id = cli.search_runs([exp.experiment_id])[0].info.run_id
     history = sorted(cli.get_metric_history(run_id, "perf/samples_per_s"), key=lambda m: m.step)
     started = cli.get_metric_history(run_id, "train/start_step")[0].timestamp / 1000
+    blocked = [m.value for m in cli.get_metric_history(run_id, "perf/checkpoint_s")]
+    ended = history[-1].timestamp / 1000  # the last step's metrics row
     return {"windows": [m.value for m in history], "wall_s": wall, "peak_rss": peak,
-            "started_at": started, "t0": t0}  # fmt: skip
+            "started_at": started, "ended_at": ended, "t0": t0,
+            "checkpoint_s": blocked}  # fmt: skip
 
 
 def main() -> None:
@@ -146,6 +151,7 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--plain-child", default=None, help=argparse.SUPPRESS)
     p.add_argument("--costs", action="store_true", help="checkpoint and MLflow logging costs")
+    p.add_argument("--only", nargs="+", default=None, help="--costs: these variants only")
     p.add_argument("--out", default=str(ROOT / "benchmarks" / "overhead.json"))
     args = p.parse_args()
     if args.plain_child:
@@ -172,7 +178,9 @@ def main() -> None:
             results["plain"].append({**row, "wall_s": wall, "peak_rss": peak})
             for workers, key in ((1, "1 worker"), (2, "2 workers")):
                 row = _framework(project, workers, args.steps, env, run)
-                row["first_step_s"] = row.pop("started_at") - row.pop("t0")
+                t0 = row.pop("t0")
+                row["first_step_s"] = row.pop("started_at") - t0
+                row["last_step_s"] = row.pop("ended_at") - t0
                 results[key].append(row)
             print(json.dumps({k: v[-1] for k, v in results.items()}, default=str)[:2000])
     summary = summarize(results)
@@ -197,25 +205,34 @@ def costs(project: Path, args: argparse.Namespace, env: dict[str, str]) -> None:
         # A metrics row every step (each also checks the losses for NaN: a host sync).
         "log_every_1": {"checkpoint_every": 10 * args.steps, "keep_best": False, "log_every": 1},
     }
+    if args.only:
+        variants = {k: v for k, v in variants.items() if k in args.only}
     walls: dict[str, list[float]] = {k: [] for k in variants}
+    # Seconds the loop waited at each checkpoint (its perf/checkpoint_s metric): a direct
+    # measure, where wall-time differences of a few seconds drown in run-to-run noise.
+    blocked: dict[str, list[float]] = {k: [] for k in variants}
     for run in range(args.repeats):
         for key, train in variants.items():
             row = _framework(project, 2, args.steps, env, run, **train)
             # Training time only: from the loop's first step to the process's end.
             walls[key].append(row["wall_s"] - (row["started_at"] - row["t0"]))
+            blocked[key].extend(row["checkpoint_s"])
             print(key, round(walls[key][-1], 2), flush=True)
-    base = statistics.median(walls["base"])
+    base = statistics.median(walls["base"]) if "base" in walls else float("nan")
     # Extra events in each variant over the base run: checkpoints, or metric rows.
     events = {"checkpoints": args.steps // every, "checkpoints_async": args.steps // every,
               "checkpoints+best": args.steps // every,
               "log_every_1": args.steps - args.steps // WINDOW}  # fmt: skip
     out = {
         k: {"train_s": statistics.median(v),
-            "per_event_s": (statistics.median(v) - base) / events[k] if k in events else 0.0}
+            "per_event_s": (statistics.median(v) - base) / events[k] if k in events else 0.0,
+            "blocked_per_checkpoint_s": statistics.median(blocked[k]) if blocked[k] else None}
         for k, v in walls.items()
     }  # fmt: skip
     Path(args.out).with_name("costs.json").write_text(
-        json.dumps({"args": vars(args), "walls": walls, "summary": out}, indent=1)
+        json.dumps(
+            {"args": vars(args), "walls": walls, "blocked": blocked, "summary": out}, indent=1
+        )  # fmt: skip
     )
     print(json.dumps(out, indent=1))
 
@@ -229,12 +246,17 @@ def summarize(results: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, f
             "samples_per_s": rate,
             "first_step_s": statistics.median(r["first_step_s"] for r in runs),
             "wall_s": statistics.median(r["wall_s"] for r in runs),
+            # Start (to the first step) plus teardown (last step to the process's exit).
+            "fixed_s": statistics.median(
+                r["first_step_s"] + r["wall_s"] - r["last_step_s"] for r in runs
+            ),
             "peak_rss_mib": statistics.median(r["peak_rss"] for r in runs) / 2**20,
         }
     base = out["plain"]
     for row in out.values():
         row["ratio_throughput"] = row["samples_per_s"] / base["samples_per_s"]
         row["ratio_wall"] = row["wall_s"] / base["wall_s"]
+        row["fixed_over_plain_s"] = row["fixed_s"] - base["fixed_s"]
     return out
 
 

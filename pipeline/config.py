@@ -105,6 +105,7 @@ class TrainConfig(_Section):
     sample_every: int = Field(ge=1)
     checkpoint_every: int = Field(ge=1)
     keep_checkpoints: int = Field(ge=1)
+    checkpoint_upload: Literal["sync", "async"]
     keep_best: bool
     export: Literal["final", "best"]
     storage_path: str = Field(min_length=1)

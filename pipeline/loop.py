@@ -280,7 +280,7 @@ def run_worker(config: dict[str, Any]) -> tuple[nn.Module, nn.Module]:
             with torch.no_grad():
                 writer.samples(done, G_ema(fixed_z, fixed_y))
         if checkpoint:
-            keep = False
+            keep, blocked_at = False, time.perf_counter()
             if probe and writer:
                 score = probe(G_ema)
                 writer.log(done, {"monitor/fd_pixels": score})
@@ -288,6 +288,8 @@ def run_worker(config: dict[str, Any]) -> tuple[nn.Module, nn.Module]:
                     best, keep = {"step": done, "fd_pixels": score}, spec.best_dir is not None
             _report(done, start_step, rank, world, phases, spec, best, keep)
             last_good.save(done, phases)
+            if writer:  # how long training waited on this checkpoint (probe, write, upload)
+                writer.log(done, {"perf/checkpoint_s": time.perf_counter() - blocked_at})
         step = done
     if start_step >= t["steps"]:
         # Nothing left to train (a finished run re-entered): re-report so the driver has a result.
@@ -358,16 +360,29 @@ def _report(
         "model_config": spec.model_config,
         "run_key": spec.run_key,
     }
-    with tempfile.TemporaryDirectory() as tmp:
-        write_checkpoint(Path(tmp), state)
-        if spec.in_process and spec.run_dir:
+    if spec.in_process and spec.run_dir:
+        with tempfile.TemporaryDirectory() as tmp:
+            write_checkpoint(Path(tmp), state)
+            if keep_as_best and spec.best_dir:
+                save_best(Path(tmp), spec.best_dir, step)  # beside the last-K retention
             kept = persist(Path(tmp), spec.run_dir, t["keep_checkpoints"])
-            fs, path = storage.filesystem(kept)
-            ray.train.report(metrics, checkpoint=ray.train.Checkpoint(path, filesystem=fs))
-        else:  # Ray copies the folder to storage and keeps the newest keep_checkpoints
-            ray.train.report(metrics, checkpoint=ray.train.Checkpoint.from_directory(tmp))
-        if keep_as_best and spec.best_dir:
-            save_best(Path(tmp), spec.best_dir, step)  # beside Ray's last-K retention
+        fs, path = storage.filesystem(kept)
+        ray.train.report(metrics, checkpoint=ray.train.Checkpoint(path, filesystem=fs))
+        return
+    tmp = Path(tempfile.mkdtemp(prefix="gan-checkpoint-"))
+    write_checkpoint(tmp, state)
+    if keep_as_best and spec.best_dir:
+        save_best(tmp, spec.best_dir, step)  # beside Ray's last-K retention
+    # Ray copies the folder into the run's storage, keeps the newest keep_checkpoints, and
+    # deletes the local folder; with async upload it copies while training goes on.
+    async_ = t["checkpoint_upload"] == "async"
+    mode = ray.train.CheckpointUploadMode.ASYNC if async_ else ray.train.CheckpointUploadMode.SYNC
+    ray.train.report(
+        metrics,
+        checkpoint=ray.train.Checkpoint.from_directory(str(tmp)),
+        checkpoint_upload_mode=mode,
+        delete_local_checkpoint_after_upload=True,
+    )
 
 
 def param_digest(model: nn.Module) -> np.ndarray:

@@ -105,6 +105,7 @@ _BOOKKEEPING = {
     "sample_every",
     "checkpoint_every",
     "keep_checkpoints",
+    "checkpoint_upload",
     "keep_best",
     "export",
     "storage_path",
