@@ -301,7 +301,7 @@ def fit(params: Params, root: Path, prepared: Path | str) -> tuple[TrainResult, 
     except Exception as exc:
         if not in_process:
             raise
-        failed = "".join(traceback.format_exception_only(exc)).strip()  # local mode: raw error
+        failed = "".join(traceback.format_exception(exc)).strip()  # local mode: the raw error
     if failed is not None:
         # The worker's own record of a NaN or collapse stop is the exact reason: keep it.
         recorded = cli.get_run(run_id).data.tags.get("failure")

@@ -12,6 +12,7 @@ import os
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -103,12 +104,19 @@ def _wait_for_checkpoints(root: Path, proc: subprocess.Popen, n: int, log: Path)
 
 @pytest.fixture(scope="module")
 def reference_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A project that trained uninterrupted."""
+    """A project that trained uninterrupted, uploading its checkpoints asynchronously.
+
+    The interrupted runs below upload synchronously and must still end bitwise equal to it;
+    Ray deletes each local copy after its upload.
+    """
     root = copy_project(tmp_path_factory.mktemp("reference") / "proj")
-    write_params(root / "params.yaml", BABY, {"train": TRAIN})
+    write_params(root / "params.yaml", BABY, {"train": {**TRAIN, "checkpoint_upload": "async"}})
     env = clean_env()
+    staging = Path(tempfile.gettempdir())
+    before = set(staging.glob("gan-checkpoint-*"))
     for stage in ("prepare", "train"):
         subprocess.run([str(BIN / "gan"), stage], cwd=root, env=env, check=True, timeout=400)
+    assert set(staging.glob("gan-checkpoint-*")) == before
     return root
 
 
