@@ -106,6 +106,11 @@ def run_one(preset: dict, key: dict[str, Any], steps: int, device: str) -> dict:
     }
 
 
+def _save(report: dict[str, Any], out: str | None) -> None:
+    if out:
+        Path(out).write_text(json.dumps(report, indent=2) + "\n")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=None)
@@ -146,8 +151,7 @@ def main() -> None:
             torch.cuda.reset_peak_memory_stats()
         report["runs"].append(row)
         print(json.dumps(row), flush=True)
-        if args.out:
-            Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
+        _save(report, args.out)  # as it comes: a run cut off keeps its rows
     # Compiled rows take the FLOP count of their eager twin.
     counts = {(r["preset"], r["size"], r["batch"], r["precision"]): r["flops_per_step"]
               for r in report["runs"] if r.get("flops_per_step")}  # fmt: skip
@@ -157,10 +161,8 @@ def main() -> None:
             r["flops_per_step"] = f
             r["mfu"] = round(f / (r["ms_per_step"] / 1000) / peak, 5)
     report["peak_bf16_flops"] = peak
-    text = json.dumps(report, indent=2)
-    print(text)
-    if args.out:
-        Path(args.out).write_text(text + "\n")
+    print(json.dumps(report, indent=2))
+    _save(report, args.out)
 
 
 if __name__ == "__main__":

@@ -134,15 +134,22 @@ def load_newest_valid(location: str, fs: pafs.FileSystem) -> tuple[dict[str, Any
         raise CheckpointError(f"no usable checkpoint to resume from: {e}") from None
 
 
-def persist(local_dir: Path, run_dir: str, keep: int) -> str:
-    """Copy a written checkpoint folder into run_dir as Ray's controller would (named by time,
-    manifest last), drop all but the newest `keep`; returns the copy's location."""
-    dest = storage.join(run_dir, f"checkpoint_{datetime.now():%Y-%m-%d_%H-%M-%S.%f}")
+def _keep_newest(local_dir: Path, parent: str, name: str, prefix: str, keep: int) -> str:
+    """Copy a written checkpoint folder to parent/name (manifest last, so a cut-off copy is
+    never whole), then drop all but the newest `keep` prefix* folders; returns the copy."""
+    dest = storage.join(parent, name)
     storage.upload(local_dir, dest, last=MANIFEST)
-    fs, root = storage.filesystem(run_dir)
-    for older in _folders_newest_first(fs, root, "checkpoint_")[keep:]:
+    fs, root = storage.filesystem(parent)
+    for older in _folders_newest_first(fs, root, prefix)[keep:]:
         fs.delete_dir(older)
     return dest
+
+
+def persist(local_dir: Path, run_dir: str, keep: int) -> str:
+    """Copy a written checkpoint folder into run_dir as Ray's controller would (named by time),
+    keeping the newest `keep`; returns the copy's location."""
+    name = f"checkpoint_{datetime.now():%Y-%m-%d_%H-%M-%S.%f}"
+    return _keep_newest(local_dir, run_dir, name, "checkpoint_", keep)
 
 
 def newest_checkpoint(run_dir: str) -> tuple[str, pafs.FileSystem] | None:
@@ -155,10 +162,7 @@ def newest_checkpoint(run_dir: str) -> tuple[str, pafs.FileSystem] | None:
 def save_best(local_dir: Path, best_dir: str, step: int) -> None:
     """Copy a written checkpoint folder to best_dir/step_NNNNNNN (manifest last), then drop
     the older best: a copy cut off midway leaves the previous best whole."""
-    storage.upload(local_dir, storage.join(best_dir, f"step_{step:07d}"), last=MANIFEST)
-    fs, root = storage.filesystem(best_dir)
-    for older in _folders_newest_first(fs, root, "step_")[1:]:
-        fs.delete_dir(older)
+    _keep_newest(local_dir, best_dir, f"step_{step:07d}", "step_", 1)
 
 
 def load_best(best_dir: str) -> dict[str, Any]:
