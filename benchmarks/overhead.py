@@ -1,6 +1,8 @@
 """What the framework costs: the default model trained (a) by a plain PyTorch loop written here,
 (b) by `gan train` with 1 worker and (c) with 2 workers, on the same data, global batch and
-precision, alternating runs (a b c a b c ...) and reporting medians.
+precision, alternating runs (a b c d a b c d ...) and reporting medians. Without a Ray cluster,
+`gan train` trains in Ray Train's local mode (1 worker in its process, 2 workers as local rank
+processes); (d) is (c) on Ray actors in a local Ray cluster (`train.in_process: false`).
 
 Per run: steady-state samples/s and ms/step (the median of the logged windows after the first),
 time to first step (process start until the loop's first step begins), total wall time and
@@ -162,7 +164,12 @@ def main() -> None:
     from tests.helpers import clean_env, write_params
 
     env = clean_env()
-    results: dict[str, list[dict[str, Any]]] = {"plain": [], "1 worker": [], "2 workers": []}
+    configs = (
+        (1, "1 worker", {}),
+        (2, "2 workers", {}),
+        (2, "2 workers, Ray actors", {"in_process": False}),
+    )
+    results: dict[str, list[dict[str, Any]]] = {"plain": [], **{c[1]: [] for c in configs}}
     with tempfile.TemporaryDirectory(prefix="overhead-") as tmp:
         project = Path(tmp)
         params = load_params(write_params(project / "params.yaml", {}))
@@ -176,8 +183,8 @@ def main() -> None:
             out, wall, peak = _watch([*cmd, "--plain-child", str(project)], project, env)
             row = json.loads(out.strip().splitlines()[-1])
             results["plain"].append({**row, "wall_s": wall, "peak_rss": peak})
-            for workers, key in ((1, "1 worker"), (2, "2 workers")):
-                row = _framework(project, workers, args.steps, env, run)
+            for workers, key, train in configs:
+                row = _framework(project, workers, args.steps, env, run, **train)
                 t0 = row.pop("t0")
                 row["first_step_s"] = row.pop("started_at") - t0
                 row["last_step_s"] = row.pop("ended_at") - t0

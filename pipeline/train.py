@@ -21,7 +21,8 @@ from pipeline import paths, storage
 from pipeline.checkpoints import load_best, load_checkpoint_dir
 from pipeline.config import PAC, Params, PipelineError, load_params, params_hash
 from pipeline.data import read_schema
-from pipeline.loop import NOT_RETRIED, LoopSpec, train_loop_per_worker
+from pipeline.local_mode import LocalGroupError, fit_local, use_local_mode
+from pipeline.loop import LoopSpec, train_loop_per_worker
 from pipeline.phases import PHASE_KEYS
 from pipeline.preflight import check_capacity, check_ray_address, check_tracking_uri
 from pipeline.progress import ProgressMonitor
@@ -234,14 +235,15 @@ def fit(params: Params, root: Path, prepared: Path | str) -> tuple[TrainResult, 
     check_tracking_uri(uri)
     check_ray_address(os.environ.get("RAY_ADDRESS"))
     t = params.train
-    in_process = _in_process(t)
+    in_process = use_local_mode(t)
     with ThreadPoolExecutor(1) as pool:
         # The MLflow run opens while Ray starts: each takes seconds, mostly waiting on I/O.
         opening = pool.submit(_open_run, params, root, uri, schema, key)
         if in_process:
-            # Ray Train's local mode: the train function runs here, with no cluster to start.
+            # Ray Train's local mode: the train function runs here (or in local processes, one
+            # per rank), with no cluster to start.
             logging.getLogger("ray").setLevel(logging.ERROR)
-            use_gpu = torch.cuda.is_available()  # local mode takes the GPU when there is one
+            use_gpu = torch.cuda.is_available()  # local mode takes a GPU when there is one
             scaling = ScalingConfig(num_workers=0)
         else:
             cpus, local = _init_ray(t.num_workers)
@@ -285,7 +287,9 @@ def fit(params: Params, root: Path, prepared: Path | str) -> tuple[TrainResult, 
             failure_config=FailureConfig(max_failures=t.max_failures),
         ),
     )
-    where = " (in this process)" if in_process else ""
+    where = ""
+    if in_process:
+        where = " (in this process)" if t.num_workers == 1 else " (local processes, no Ray cluster)"
     print(
         f"train: run {key} | {t.num_workers} worker(s){where} on {'GPU' if use_gpu else 'CPU'} | "
         f"{t.steps} steps, global batch {t.batch_size} | MLflow run {run_id}",
@@ -295,13 +299,18 @@ def fit(params: Params, root: Path, prepared: Path | str) -> tuple[TrainResult, 
     failed: str | None = None
     try:
         with ProgressMonitor(uri, run_id, t.steps, t.batch_size):
-            result = _fit_in_process(trainer, t.max_failures) if in_process else trainer.fit()
+            if in_process:
+                result = fit_local(trainer, t.num_workers, t.max_failures)
+            else:
+                result = trainer.fit()
     except TrainingFailedError as exc:
         failed = str(exc)
     except Exception as exc:
         if not in_process:
             raise
-        failed = "".join(traceback.format_exception(exc)).strip()  # local mode: the raw error
+        # Local mode raises the raw error; a local group, its failed rank's traceback.
+        own = isinstance(exc, LocalGroupError)
+        failed = str(exc) if own else "".join(traceback.format_exception(exc)).strip()
     if failed is not None:
         # The worker's own record of a NaN or collapse stop is the exact reason: keep it.
         recorded = cli.get_run(run_id).data.tags.get("failure")
@@ -354,31 +363,6 @@ def _open_run(
         data = {f"data.{k}": schema[k] for k in keys if k in schema}
         RunWriter(uri, run_id).params({**logged, **data})
     return cli, exp_id, run_id
-
-
-def _in_process(t: Any) -> bool:
-    """Whether this run trains in the driver's process: one worker, no cluster named, and a
-    device choice that local mode honours (it takes the GPU whenever there is one)."""
-    gpu = torch.cuda.is_available()
-    device_ok = t.use_gpu == "auto" or t.use_gpu == gpu
-    return t.in_process and t.num_workers == 1 and not os.environ.get("RAY_ADDRESS") and device_ok
-
-
-def _fit_in_process(trainer: Any, max_failures: int) -> Any:
-    """trainer.fit() in local mode, retried from the newest checkpoint as Ray's FailureConfig
-    retries a worker group (local mode itself retries nothing)."""
-    failures = 0
-    while True:
-        try:
-            return trainer.fit()
-        except NOT_RETRIED:
-            raise
-        except Exception as exc:
-            if max_failures != -1 and failures >= max_failures:
-                raise
-            failures += 1
-            print(f"train: {type(exc).__name__}: {exc}; retrying from the newest checkpoint "
-                  f"({failures} of train.max_failures={max_failures})", flush=True)  # fmt: skip
 
 
 def _reason(text: str) -> str:

@@ -1,7 +1,8 @@
-"""Killed training resumes exactly: SIGKILL of the whole `dvc repro`, and of one Ray worker.
+"""Killed training resumes exactly: SIGKILL of the whole `dvc repro`, of one Ray worker, and of
+one rank of a local process group (the default without a Ray cluster).
 
-Both interrupted runs must end bitwise equal to an uninterrupted run of the same length, with
-the same losses step by step after the resume point, in one MLflow run with no gaps.
+The interrupted runs must end bitwise equal to an uninterrupted run of the same length on Ray
+actors, with the same losses step by step after the resume point, in one MLflow run with no gaps.
 """
 
 from __future__ import annotations
@@ -104,13 +105,14 @@ def _wait_for_checkpoints(root: Path, proc: subprocess.Popen, n: int, log: Path)
 
 @pytest.fixture(scope="module")
 def reference_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A project that trained uninterrupted, uploading its checkpoints asynchronously.
+    """A project that trained uninterrupted on Ray actors, uploading checkpoints asynchronously.
 
-    The interrupted runs below upload synchronously and must still end bitwise equal to it;
-    Ray deletes each local copy after its upload.
+    The interrupted runs below upload synchronously, most of them from local processes, and
+    must still end bitwise equal to it; Ray deletes each local copy after its upload.
     """
     root = copy_project(tmp_path_factory.mktemp("reference") / "proj")
-    write_params(root / "params.yaml", BABY, {"train": {**TRAIN, "checkpoint_upload": "async"}})
+    train = {**TRAIN, "checkpoint_upload": "async", "in_process": False}
+    write_params(root / "params.yaml", BABY, {"train": train})
     env = clean_env()
     staging = Path(tempfile.gettempdir())
     before = set(staging.glob("gan-checkpoint-*"))
@@ -149,7 +151,7 @@ def test_killed_dvc_repro_resumes_at_its_checkpoint_exactly(project: Path, refer
     proc = _start(project, [str(BIN / "dvc"), "repro"], log)
     # Two checkpoint folders on disk: the older one is surely registered with Ray by now.
     _wait_for_checkpoints(project, proc, 2, log)
-    os.killpg(proc.pid, signal.SIGKILL)  # the whole group: dvc, gan train, its local Ray
+    os.killpg(proc.pid, signal.SIGKILL)  # the whole group: dvc, gan train, its rank processes
     proc.wait(timeout=30)
     assert proc.returncode == -signal.SIGKILL
     assert not (project / "models/generator.pt").exists()
@@ -193,7 +195,7 @@ def _ray_train_workers(root_pid: int) -> list[psutil.Process]:
 
 def test_killed_worker_is_restarted_by_ray_and_resumes_exactly(project: Path, reference) -> None:
     want_state, want_losses = reference
-    write_params(project / "params.yaml", BABY, {"train": TRAIN})
+    write_params(project / "params.yaml", BABY, {"train": {**TRAIN, "in_process": False}})
     subprocess.run(
         [str(BIN / "gan"), "prepare"], cwd=project, env=clean_env(), check=True, timeout=120
     )
@@ -206,7 +208,12 @@ def test_killed_worker_is_restarted_by_ray_and_resumes_exactly(project: Path, re
     newest = max(_whole_steps(project))
     workers[-1].send_signal(signal.SIGKILL)  # one worker, from outside
     assert proc.wait(timeout=400) == 0, log.read_text()
+    _assert_restarted_exactly(project, newest, reference)
 
+
+def _assert_restarted_exactly(project: Path, newest: int, reference) -> None:
+    """The run restarted once from a checkpoint at least as new as `newest` and ended equal."""
+    want_state, want_losses = reference
     metrics = json.loads((project / "metrics/train.json").read_text())
     assert metrics["step"] == STEPS and newest <= metrics["start_step"] < STEPS, metrics
     cli, run_id = _run(project)
@@ -221,3 +228,52 @@ def test_killed_worker_is_restarted_by_ray_and_resumes_exactly(project: Path, re
     assert losses == want_losses
     _assert_same_state(_final_state(project), want_state)
     shutil.rmtree(project / "ray_runs")
+
+
+def _ranks(root_pid: int) -> list[psutil.Process]:
+    """The rank processes of a local group: the stage's spawned Python children."""
+    ranks = []
+    for p in psutil.Process(root_pid).children(recursive=True):
+        try:
+            if "multiprocessing.spawn" in " ".join(p.cmdline()):
+                ranks.append(p)
+        except psutil.NoSuchProcess:
+            pass
+    return ranks
+
+
+def _start_train(project: Path, log: Path) -> subprocess.Popen:
+    write_params(project / "params.yaml", BABY, {"train": TRAIN})  # local processes: the default
+    subprocess.run(
+        [str(BIN / "gan"), "prepare"], cwd=project, env=clean_env(), check=True, timeout=120
+    )
+    proc = _start(project, [str(BIN / "gan"), "train"], log)
+    _wait_for_checkpoints(project, proc, 1, log)
+    return proc
+
+
+def test_killed_rank_of_a_local_group_is_restarted_and_resumes_exactly(
+    project: Path, reference
+) -> None:
+    log = project / "train.log"
+    proc = _start_train(project, log)
+    time.sleep(0.3)  # mid-step, between checkpoints
+    ranks = _ranks(proc.pid)
+    assert len(ranks) == 2, [p.cmdline() for p in ranks]
+    newest = max(_whole_steps(project))
+    ranks[-1].send_signal(signal.SIGKILL)
+    assert proc.wait(timeout=400) == 0, log.read_text()
+    assert "(local processes, no Ray cluster)" in log.read_text()
+    assert "retrying from the newest checkpoint (1 of train.max_failures=1)" in log.read_text()
+    _assert_restarted_exactly(project, newest, reference)
+
+
+def test_killed_stage_takes_its_rank_processes_along(project: Path) -> None:
+    log = project / "train.log"
+    proc = _start_train(project, log)
+    ranks = _ranks(proc.pid)
+    assert len(ranks) == 2, [p.cmdline() for p in ranks]
+    proc.kill()  # the stage alone: no time to stop its ranks itself
+    proc.wait(timeout=30)
+    gone, alive = psutil.wait_procs(ranks, timeout=10)
+    assert not alive, "rank processes outlived the stage: they would train beside a rerun"
