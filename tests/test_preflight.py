@@ -51,8 +51,13 @@ def test_unreachable_ray_address_fails_before_training(prepared, monkeypatch) ->
     assert not (root / "mlflow.db").exists()
 
 
-def test_more_workers_than_the_cluster_has_fails_within_seconds(prepared) -> None:
-    params, root = prepared  # 2 workers of 1 CPU each
+def test_more_workers_than_the_cluster_has_fails_within_seconds(tmp_path: Path) -> None:
+    # 2 workers of 1 CPU each, on Ray actors (local processes need no cluster to fit in).
+    params = load_params(
+        write_params(tmp_path / "params.yaml", BABY, {"train": {"in_process": False}})
+    )
+    root = tmp_path
+    prepare(params.data, root / "prepared")
     ray.shutdown()
     ray.init(address="local", num_cpus=1, include_dashboard=False, log_to_driver=False)
     try:
