@@ -197,8 +197,9 @@ def main() -> None:
 
 
 def costs(project: Path, args: argparse.Namespace, env: dict[str, str]) -> None:
-    """Seconds per checkpoint and per MLflow metrics row, from `gan train` (2 workers) runs that
-    differ only in checkpoint_every, keep_best or log_every, alternating; medians."""
+    """Seconds per checkpoint and per MLflow metrics row, from `gan train` runs (2 workers on
+    Ray actors) that differ only in checkpoint_every, keep_best or log_every, alternating;
+    medians."""
     every = 50
     variants = {
         "base": {"checkpoint_every": 10 * args.steps, "keep_best": False},
@@ -220,7 +221,8 @@ def costs(project: Path, args: argparse.Namespace, env: dict[str, str]) -> None:
     blocked: dict[str, list[float]] = {k: [] for k in variants}
     for run in range(args.repeats):
         for key, train in variants.items():
-            row = _framework(project, 2, args.steps, env, run, **train)
+            # On Ray actors: the upload modes are Ray's (local mode copies in line).
+            row = _framework(project, 2, args.steps, env, run, in_process=False, **train)
             # Training time only: from the loop's first step to the process's end.
             walls[key].append(row["wall_s"] - (row["started_at"] - row["t0"]))
             blocked[key].extend(row["checkpoint_s"])
