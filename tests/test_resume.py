@@ -268,9 +268,16 @@ def test_killed_rank_of_a_local_group_is_restarted_and_resumes_exactly(
     _assert_restarted_exactly(project, newest, reference)
 
 
-def test_killed_stage_takes_its_rank_processes_along(project: Path) -> None:
+def test_killed_stage_takes_its_rank_processes_along(project: Path, reference_root: Path) -> None:
+    write_params(project / "params.yaml", BABY, {"train": TRAIN})  # local processes: the default
+    shutil.copytree(reference_root / "data/prepared", project / "data/prepared")
     log = project / "train.log"
-    proc = _start_train(project, log)
+    proc = _start(project, [str(BIN / "gan"), "train"], log)
+    deadline = time.monotonic() + 120
+    while "training started" not in log.read_text():  # both ranks are in the loop
+        assert proc.poll() is None, log.read_text()
+        assert time.monotonic() < deadline, "training did not start within 120 s"
+        time.sleep(0.1)
     ranks = _ranks(proc.pid)
     assert len(ranks) == 2, [p.cmdline() for p in ranks]
     proc.kill()  # the stage alone: no time to stop its ranks itself
