@@ -71,8 +71,8 @@ class LoopSpec:
     fault: str | None = None
     # The run's folder under train.storage_path: where its checkpoints are.
     run_dir: str | None = None
-    # Trained in the driver's process (Ray Train's local mode), which persists no checkpoints:
-    # rank 0 copies each into run_dir itself, as Ray's controller does for actor workers.
+    # Trained in Ray Train's local mode (the driver's process, or local rank processes), which
+    # persists no checkpoints: rank 0 copies each into run_dir, as Ray's controller would.
     in_process: bool = False
 
 
