@@ -14,13 +14,20 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import pickle
+import signal
 import sys
 import tempfile
+import threading
 from typing import Any
 
 import torch
 
 from pipeline.loop import NOT_RETRIED
+
+# The signals torch's launcher takes over while its ranks run.
+_NAMES = ("SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT")
+_SIGNALS = tuple(getattr(signal, name) for name in _NAMES if hasattr(signal, name))
 
 
 class LocalGroupError(Exception):
@@ -89,15 +96,22 @@ def _fit_group(trainer: Any, num_workers: int, attempt: int) -> Any:
             run_id=f"gan-{os.getpid()}-{attempt}",
             rdzv_backend="c10d",
             rdzv_endpoint="localhost:0",  # a free port, on this machine only
+            local_addr="127.0.0.1",  # MASTER_ADDR: not the host name, which may resolve away
             max_restarts=0,  # restarts are fit_local's, which tell deterministic errors apart
             monitor_interval=0.1,
             start_method="spawn",  # fork would copy this process's threads and OpenMP state
             logs_specs=DefaultLogsSpecs(log_dir=logs),
         )
+        # The launcher replaces these handlers for good (to stop its ranks): put ours back.
+        saved = {sig: signal.getsignal(sig) for sig in _SIGNALS}
         try:
             return elastic_launch(config, _rank_fit)(trainer, threads)[0]
         except ChildFailedError as exc:
             raise _group_error(exc) from None
+        finally:
+            if threading.current_thread() is threading.main_thread():
+                for sig, handler in saved.items():
+                    signal.signal(sig, handler)
 
 
 def _rank_fit(trainer: Any, threads: int) -> Any:
@@ -109,11 +123,15 @@ def _rank_fit(trainer: Any, threads: int) -> Any:
     torch.set_num_threads(threads)
     logging.getLogger("ray").setLevel(logging.ERROR)
     result = trainer.fit()
+    if int(os.environ["RANK"]) != 0:
+        result = None  # rank 0's result is the group's
     # Everything is written (MLflow calls are synchronous) and the result goes back through the
     # launcher's queue before exit: skip the interpreter's teardown of torch, Ray and MLflow,
-    # about 1.5 s that the launcher would wait for (benchmarks/performance.md).
+    # about 1.5 s that the launcher would wait for (benchmarks/performance.md). Only once the
+    # result is known to pickle: a failed hand-over must still exit non-zero.
+    pickle.dumps(result)
     atexit.register(_exit_now)
-    return result if int(os.environ["RANK"]) == 0 else None
+    return result
 
 
 def _exit_now() -> None:
@@ -132,8 +150,9 @@ def _not_retried_names() -> set[str]:
 
 
 def _group_error(exc: Any) -> LocalGroupError:
-    """The root cause among the ranks' failures: a rank's own Python error, not a peer's
-    broken connection or the launcher's SIGTERM that followed it."""
+    """The root cause among the ranks' failures. torch reports the first rank to exit with an
+    error and then stops its peers; where several are reported, prefer a rank's own Python
+    error over a peer's broken connection or a signal."""
     texts = []
     for rank, failure in sorted(exc.failures.items()):
         message = failure.message

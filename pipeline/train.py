@@ -369,8 +369,10 @@ def _reason(text: str) -> str:
     """The worker's own error line out of Ray's failure report (for the run's `failure` tag)."""
     for cls in ("DivergenceError", "CollapseError"):
         for line in text.splitlines():
-            if line.strip().startswith(cls):
-                return line.strip()[:5000]
+            # A traceback names the class with its module: pipeline.guards.DivergenceError: ...
+            head, sep, rest = line.strip().partition(": ")
+            if sep and head.rpartition(".")[2] == cls:
+                return f"{cls}: {rest}"[:5000]
     return text.strip().splitlines()[-1][:5000] if text.strip() else "unknown"
 
 
