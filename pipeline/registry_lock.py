@@ -56,7 +56,9 @@ def promotion_lock(
             )
             break
         except MlflowException as exc:
-            if exc.error_code != "RESOURCE_ALREADY_EXISTS":
+            # Held by a racer. A SQL store looks the existing model up after its failed insert:
+            # released in between, the lookup reports "does not exist". Both mean: try again.
+            if exc.error_code not in ("RESOURCE_ALREADY_EXISTS", "RESOURCE_DOES_NOT_EXIST"):
                 raise
         holder = _holder(cli, name)
         if holder is None:

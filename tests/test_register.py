@@ -167,3 +167,25 @@ def test_a_dead_holders_lock_is_broken_and_a_live_one_is_named(store) -> None:
         promotion_lock(cli, CFG.model_name, wait_s=0.5),
     ):
         pass
+
+
+def test_a_lock_released_during_the_stores_lookup_is_taken_on_the_next_try(store) -> None:
+    # A SQL store answers a failed insert by looking the model up; if its holder released it in
+    # between, create_registered_model says "does not exist" (seen in a CI run of the race).
+    from mlflow.exceptions import MlflowException
+    from mlflow.protos.databricks_pb2 import RESOURCE_DOES_NOT_EXIST
+
+    cli, _, _ = store
+    create, calls = cli.create_registered_model, []
+
+    def racing_create(name: str, *args: Any, **kwargs: Any) -> Any:
+        calls.append(name)
+        if len(calls) == 1:
+            raise MlflowException(f"Registered Model with name={name} not found",
+                                  error_code=RESOURCE_DOES_NOT_EXIST)  # fmt: skip
+        return create(name, *args, **kwargs)
+
+    cli.create_registered_model = racing_create
+    with promotion_lock(cli, CFG.model_name, wait_s=5):
+        assert cli.search_registered_models(f"name='{lock_name(CFG.model_name)}'")
+    assert calls == [lock_name(CFG.model_name)] * 2
