@@ -60,8 +60,7 @@ def fit_local(trainer: Any, num_workers: int, max_failures: int) -> Any:
         except NOT_RETRIED:
             raise
         except Exception as exc:
-            retryable = getattr(exc, "retryable", not isinstance(exc, _signal_exception()))
-            if not retryable or (max_failures != -1 and failures >= max_failures):
+            if not _retryable(exc) or (max_failures != -1 and failures >= max_failures):
                 raise
             failures += 1
             last = str(exc).strip().splitlines()[-1] if str(exc).strip() else ""
@@ -72,10 +71,13 @@ def fit_local(trainer: Any, num_workers: int, max_failures: int) -> Any:
             )
 
 
-def _signal_exception() -> type[Exception]:
+def _retryable(exc: Exception) -> bool:
+    """A group's failure says whether it recurs; a stop signal sent to the stage never retries."""
     from torch.distributed.elastic.multiprocessing.api import SignalException
 
-    return SignalException
+    if isinstance(exc, LocalGroupError):
+        return exc.retryable
+    return not isinstance(exc, SignalException)
 
 
 def _fit_group(trainer: Any, num_workers: int, attempt: int) -> Any:

@@ -182,33 +182,36 @@ def test_killed_dvc_repro_resumes_at_its_checkpoint_exactly(project: Path, refer
     _assert_same_state(_final_state(project), want_state)
 
 
-def _ray_train_workers(root_pid: int) -> list[psutil.Process]:
-    workers = []
+def _children(root_pid: int, marker: str) -> list[psutil.Process]:
+    """The process's descendants whose name or command line holds marker."""
+    found = []
     for p in psutil.Process(root_pid).children(recursive=True):
         try:
-            if "RayTrainWorker" in " ".join([p.name(), *p.cmdline()]):
-                workers.append(p)
+            if marker in " ".join([p.name(), *p.cmdline()]):
+                found.append(p)
         except psutil.NoSuchProcess:
             pass
-    return workers
+    return found
 
 
-def test_killed_worker_is_restarted_by_ray_and_resumes_exactly(project: Path, reference) -> None:
-    want_state, want_losses = reference
-    write_params(project / "params.yaml", BABY, {"train": {**TRAIN, "in_process": False}})
-    subprocess.run(
-        [str(BIN / "gan"), "prepare"], cwd=project, env=clean_env(), check=True, timeout=120
-    )
+RAY_WORKER, RANK = "RayTrainWorker", "multiprocessing.spawn"  # a local rank: a spawned child
+
+
+def _kill_one_worker(project: Path, prepared: Path, marker: str, **train: Any) -> tuple[str, int]:
+    """Train, SIGKILL one of the 2 workers mid-step after a checkpoint, let the stage finish;
+    returns its log and the newest whole checkpoint's step at the kill."""
+    write_params(project / "params.yaml", BABY, {"train": {**TRAIN, **train}})
+    shutil.copytree(prepared, project / "data/prepared")
     log = project / "train.log"
     proc = _start(project, [str(BIN / "gan"), "train"], log)
     _wait_for_checkpoints(project, proc, 1, log)
     time.sleep(0.3)  # mid-step, between checkpoints
-    workers = _ray_train_workers(proc.pid)
+    workers = _children(proc.pid, marker)
     assert len(workers) == 2, [p.cmdline() for p in workers]
     newest = max(_whole_steps(project))
     workers[-1].send_signal(signal.SIGKILL)  # one worker, from outside
     assert proc.wait(timeout=400) == 0, log.read_text()
-    _assert_restarted_exactly(project, newest, reference)
+    return log.read_text(), newest
 
 
 def _assert_restarted_exactly(project: Path, newest: int, reference) -> None:
@@ -230,41 +233,20 @@ def _assert_restarted_exactly(project: Path, newest: int, reference) -> None:
     shutil.rmtree(project / "ray_runs")
 
 
-def _ranks(root_pid: int) -> list[psutil.Process]:
-    """The rank processes of a local group: the stage's spawned Python children."""
-    ranks = []
-    for p in psutil.Process(root_pid).children(recursive=True):
-        try:
-            if "multiprocessing.spawn" in " ".join(p.cmdline()):
-                ranks.append(p)
-        except psutil.NoSuchProcess:
-            pass
-    return ranks
-
-
-def _start_train(project: Path, log: Path) -> subprocess.Popen:
-    write_params(project / "params.yaml", BABY, {"train": TRAIN})  # local processes: the default
-    subprocess.run(
-        [str(BIN / "gan"), "prepare"], cwd=project, env=clean_env(), check=True, timeout=120
-    )
-    proc = _start(project, [str(BIN / "gan"), "train"], log)
-    _wait_for_checkpoints(project, proc, 1, log)
-    return proc
+def test_killed_worker_is_restarted_by_ray_and_resumes_exactly(
+    project: Path, reference_root: Path, reference
+) -> None:
+    prepared = reference_root / "data/prepared"
+    _, newest = _kill_one_worker(project, prepared, RAY_WORKER, in_process=False)
+    _assert_restarted_exactly(project, newest, reference)
 
 
 def test_killed_rank_of_a_local_group_is_restarted_and_resumes_exactly(
-    project: Path, reference
+    project: Path, reference_root: Path, reference
 ) -> None:
-    log = project / "train.log"
-    proc = _start_train(project, log)
-    time.sleep(0.3)  # mid-step, between checkpoints
-    ranks = _ranks(proc.pid)
-    assert len(ranks) == 2, [p.cmdline() for p in ranks]
-    newest = max(_whole_steps(project))
-    ranks[-1].send_signal(signal.SIGKILL)
-    assert proc.wait(timeout=400) == 0, log.read_text()
-    assert "(local processes, no Ray cluster)" in log.read_text()
-    assert "retrying from the newest checkpoint (1 of train.max_failures=1)" in log.read_text()
+    log, newest = _kill_one_worker(project, reference_root / "data/prepared", RANK)
+    assert "(local processes, no Ray cluster)" in log
+    assert "retrying from the newest checkpoint (1 of train.max_failures=1)" in log
     _assert_restarted_exactly(project, newest, reference)
 
 
@@ -278,7 +260,7 @@ def test_killed_stage_takes_its_rank_processes_along(project: Path, reference_ro
         assert proc.poll() is None, log.read_text()
         assert time.monotonic() < deadline, "training did not start within 120 s"
         time.sleep(0.1)
-    ranks = _ranks(proc.pid)
+    ranks = _children(proc.pid, RANK)
     assert len(ranks) == 2, [p.cmdline() for p in ranks]
     proc.kill()  # the stage alone: no time to stop its ranks itself
     proc.wait(timeout=30)
