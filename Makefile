@@ -9,7 +9,7 @@ TORCH_CPU ?= torch==2.13.0
 TORCH_PIP_ARGS ?=
 export PATH := $(BIN):$(PATH)
 
-.PHONY: install run test lint format clean
+.PHONY: install run test lint format clean browser
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,8 +28,23 @@ run: install
 	dvc repro
 	gan summary
 
-test: install
-	python -m pytest -q
+# The review-page test renders in headless Chromium (Debian's package): installed through apt
+# when missing and allowed (root, or sudo without a password); otherwise say what to run, before
+# any test starts.
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; \
+		elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; \
+		else echo "make test needs headless Chromium for tests/test_review_page.py:" \
+			"run 'sudo apt-get install -y chromium', then make test again" >&2; exit 1; fi; \
+		echo "installing Debian's chromium for the review-page test (apt-get)"; \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+# Two workers, one test file each at a time (a file's shared fixtures are made once); the ten
+# slowest tests are listed at the end.
+test: install browser
+	python -m pytest -q -n 2 --dist loadfile --durations=10
 
 lint: install
 	ruff check . && ruff format --check .

@@ -4,7 +4,10 @@ One checkpoint folder (Ray copies it to `train.storage_path` after `report()`) h
   checkpoint.pt   the state dict (torch.save; always loaded with weights_only=True)
   manifest.json   {format, step, run_key, bytes, sha256}: written last, so a folder whose
                   copy was cut off has none, and a file torn or altered later fails its digest.
-No ray.train here: the loop, the driver and the tests share it.
+A folder whose manifest is missing or torn was never completed (a kill during its write or copy):
+it does not exist yet, and resuming sets it aside. One whose whole manifest disagrees with its
+state (altered, bit rot) is refused by name. No ray.train here: the loop, the driver and the tests
+share it.
 """
 
 from __future__ import annotations
@@ -13,8 +16,9 @@ import hashlib
 import json
 import random
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -34,6 +38,17 @@ FORMAT = 1
 
 class CheckpointError(PipelineError):
     """A checkpoint that is incomplete, torn, altered, or not a plain state file."""
+
+
+class IncompleteCheckpoint(CheckpointError):
+    """A checkpoint whose write or copy was cut off before its manifest was whole."""
+
+
+# Fault injection for tests: called before each file of a checkpoint copy is written
+# (name, local source, destination path) and once after the copy ("done", None, folder), so a
+# test can leave the copy cut off at any write point. None in production.
+CopyHook = Callable[[str, Path | None, str], None]
+copy_hook: CopyHook | None = None
 
 
 def _sha256(path: Path) -> str:
@@ -63,14 +78,23 @@ def load_checkpoint_dir(directory: str | Path) -> dict[str, Any]:
     d = Path(directory)
     path = d / CHECKPOINT_FILE
     try:
-        manifest = json.loads((d / MANIFEST).read_text())
-        expected = (int(manifest["bytes"]), str(manifest["sha256"]))
+        text = (d / MANIFEST).read_text()
     except FileNotFoundError:
-        raise CheckpointError(
+        raise IncompleteCheckpoint(
             f"checkpoint {d} has no {MANIFEST}: it is incomplete (its write or copy was cut off)"
         ) from None
-    except (ValueError, KeyError, TypeError) as e:
-        raise CheckpointError(f"checkpoint {d}: unreadable {MANIFEST} ({e})") from None
+    try:
+        manifest = json.loads(text)
+    except ValueError as e:
+        # json.dumps writes one object: no cut-off prefix of it parses, so this is a torn write.
+        raise IncompleteCheckpoint(
+            f"checkpoint {d}: its {MANIFEST} is torn ({e}): it is incomplete (its write or copy "
+            "was cut off)"
+        ) from None
+    try:
+        expected = (int(manifest["bytes"]), str(manifest["sha256"]))
+    except (KeyError, TypeError, ValueError) as e:
+        raise CheckpointError(f"checkpoint {d}: {MANIFEST} is whole but malformed ({e})") from None
     if not path.is_file():
         raise CheckpointError(f"checkpoint {d} lacks {CHECKPOINT_FILE}")
     found = (path.stat().st_size, _sha256(path))
@@ -106,39 +130,66 @@ def _folders_newest_first(fs: pafs.FileSystem, parent: str, prefix: str) -> list
     return sorted((d for d in dirs if d.rsplit("/", 1)[-1].startswith(prefix)), reverse=True)
 
 
-def _load_first_whole(
-    candidates: list[str], fs: pafs.FileSystem
-) -> tuple[dict[str, Any], list[str]]:
-    """State of the first whole checkpoint folder among candidates, and one line per skipped one."""
-    problems: list[str] = []
+@dataclass(frozen=True)
+class ResumePoint:
+    """What resuming found: the newest whole state (None: start from step 0), the checkpoints
+    refused by name (altered: kept for a look), and those never completed (to set aside)."""
+
+    state: dict[str, Any] | None
+    refused: list[str]
+    incomplete: list[str]  # folder locations
+    notes: list[str]  # one line per skipped folder, refused or incomplete
+
+
+def _load_first_whole(candidates: list[str], fs: pafs.FileSystem) -> ResumePoint:
+    """The first whole checkpoint folder among candidates (newest first), and what was skipped."""
+    refused: list[str] = []
+    incomplete: list[str] = []
+    notes: list[str] = []
     for candidate in candidates:
         try:
             with local_copy(candidate, fs) as d:
-                return load_checkpoint_dir(d), problems
+                return ResumePoint(load_checkpoint_dir(d), refused, incomplete, notes)
+        except IncompleteCheckpoint as e:
+            incomplete.append(candidate)
+            notes.append(f"{e}; set aside")
         except CheckpointError as e:
-            problems.append(str(e))
-    raise CheckpointError("no whole checkpoint among:\n" + "\n".join(problems))
+            refused.append(candidate)
+            notes.append(str(e))
+    return ResumePoint(None, refused, incomplete, notes)
 
 
-def load_newest_valid(location: str, fs: pafs.FileSystem) -> tuple[dict[str, Any], list[str]]:
-    """The state of the offered checkpoint, or of the newest older one if it is bad.
+def find_resume_point(location: str, fs: pafs.FileSystem) -> ResumePoint:
+    """The offered checkpoint, or the newest older whole one if it is incomplete or refused.
 
-    Returns (state, problems): one line per checkpoint skipped. Fails naming every checkpoint
-    tried when none is whole: resuming from step 0 silently would lose the run.
+    None whole but some never completed: start from step 0 (nothing was lost but the cut-off
+    write). None whole and some refused (altered, bit rot): fail naming each, since resuming
+    from step 0 silently would discard the run.
     """
     offered = location.rstrip("/")
     siblings = _folders_newest_first(fs, offered.rsplit("/", 1)[0], "checkpoint_")
-    try:
-        return _load_first_whole([offered] + [p for p in siblings if p < offered], fs)
-    except CheckpointError as e:
-        raise CheckpointError(f"no usable checkpoint to resume from: {e}") from None
+    found = _load_first_whole([offered] + [p for p in siblings if p < offered], fs)
+    if found.state is None and found.refused:
+        raise CheckpointError(
+            "no usable checkpoint to resume from: no whole checkpoint among:\n"
+            + "\n".join(found.notes)
+        )
+    return found
+
+
+def set_aside(locations: list[str], fs: pafs.FileSystem) -> None:
+    """Delete checkpoint folders that were never completed (they hold nothing to resume)."""
+    for location in locations:
+        fs.delete_dir(location)
 
 
 def _keep_newest(local_dir: Path, parent: str, name: str, prefix: str, keep: int) -> str:
     """Copy a written checkpoint folder to parent/name (manifest last, so a cut-off copy is
     never whole), then drop all but the newest `keep` prefix* folders; returns the copy."""
     dest = storage.join(parent, name)
-    storage.upload(local_dir, dest, last=MANIFEST)
+    storage.upload(local_dir, dest, last=MANIFEST, before_each=copy_hook)
+    if copy_hook is not None:
+        copy_hook("done", None, storage.filesystem(dest)[1])
     fs, root = storage.filesystem(parent)
     for older in _folders_newest_first(fs, root, prefix)[keep:]:
         fs.delete_dir(older)
@@ -168,10 +219,12 @@ def save_best(local_dir: Path, best_dir: str, step: int) -> None:
 def load_best(best_dir: str) -> dict[str, Any]:
     """The whole best checkpoint kept under best_dir."""
     fs, root = storage.filesystem(best_dir)
-    try:
-        return _load_first_whole(_folders_newest_first(fs, root, "step_"), fs)[0]
-    except CheckpointError as e:
-        raise CheckpointError(f"no whole best checkpoint under {best_dir}: {e}") from None
+    found = _load_first_whole(_folders_newest_first(fs, root, "step_"), fs)
+    if found.state is None:
+        raise CheckpointError(
+            f"no whole best checkpoint under {best_dir}: " + ("; ".join(found.notes) or "none")
+        )
+    return found.state
 
 
 def rng_state() -> dict[str, Any]:

@@ -16,6 +16,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from pipeline import metric_names
+
 
 class PipelineError(RuntimeError):
     """A stage failed for a reason the user can act on (the message says which)."""
@@ -143,6 +145,16 @@ class EvaluateConfig(_Section):
     classifier_epochs: int = Field(ge=1)
     classifier_seed: int
 
+    @model_validator(mode="after")
+    def _enough_samples(self) -> EvaluateConfig:
+        k = max(self.knn_k, self.density_k)
+        if k >= self.num_samples:  # a k-NN ball needs k neighbours besides the row itself
+            raise ValueError(
+                f"evaluate.knn_k/density_k ({k}) must be below evaluate.num_samples "
+                f"({self.num_samples})"
+            )
+        return self
+
 
 class RegisterConfig(_Section):
     """MLflow registry name and promotion gate."""
@@ -151,6 +163,18 @@ class RegisterConfig(_Section):
     primary_metric: str = Field(min_length=1)
     higher_is_better: bool
     min_improvement: float = Field(ge=0.0, lt=1.0)
+
+    @model_validator(mode="after")
+    def _registrable(self) -> RegisterConfig:
+        name, room = self.model_name, 256 - len(LOCK_SUFFIX)  # the lock is a model too
+        bad = sorted({c for c in name if c in "/:@'\""})
+        if bad or not name.strip() or name.startswith(".") or len(name) > room:
+            raise ValueError(
+                f"register.model_name {name!r} is not a name MLflow registers and serves "
+                f"(models:/<name>@champion): no {' '.join(bad) or '/ : @ quotes'}, not blank "
+                f"or starting with '.', at most {room} characters"
+            )
+        return self
 
 
 # A field named "register" shadows ABCMeta.register on the class only; instances are unaffected.
@@ -194,18 +218,25 @@ class Params(_Section):
                 "tables take no train.augment and no model.conditional (they condition by "
                 "training-by-sampling on every discrete column)"
             )
-        if (
-            self.evaluate.feature_extractor == "inception"
-            and self.register.primary_metric.startswith("fd_")
-        ):
+        if table and t.export == "best":
             raise ValueError(
-                "evaluate.feature_extractor inception reports `fid`: "
-                "set register.primary_metric: fid"
+                "train.export: best needs the best-checkpoint probe (pixel-space FD), which "
+                "images have and tables (data.kind: tabular) do not: set train.export: final"
             )
+        d, r = self.data, self.register
+        metric_names.check_gate(
+            d.kind,
+            d.source,
+            self.evaluate.feature_extractor,
+            m.conditional,
+            r.primary_metric,
+            r.higher_is_better,
+        )
         return self
 
 
 PAC = 10  # rows per PacGAN pack (CTGAN's default)
+LOCK_SUFFIX = ".promotion-lock"  # <model_name><this>: registry_lock's promotion lock (a model)
 
 
 class _Yaml12Loader(yaml.SafeLoader):
@@ -291,12 +322,23 @@ def apply_preset(raw: dict[str, Any]) -> dict[str, Any]:
     return _fill(raw, presets[name])
 
 
+def apply_model_name(raw: dict[str, Any]) -> dict[str, Any]:
+    """Fill a null register.model_name with gan-<folder or file stem> of data.source."""
+    data, register = raw.get("data"), raw.get("register")
+    if not isinstance(data, dict) or not isinstance(register or {}, dict):
+        return raw  # the section's own error is reported
+    source, kind = data.get("source"), data.get("kind")
+    if not isinstance(source, str):  # data.source's own error is the one to read
+        source = ""
+    return _fill(raw, {"register": {"model_name": metric_names.model_name(source, str(kind))}})
+
+
 def parse_params(raw: Any, origin: str = "params.yaml") -> Params:
     """Validate a parsed params mapping; errors name every bad dotted key."""
     if not isinstance(raw, dict):
         raise ConfigError(f"{origin}: expected a mapping at the top level")
     try:
-        resolved = apply_preset(apply_kind(raw))
+        resolved = apply_model_name(apply_preset(apply_kind(raw)))
     except ConfigError as exc:
         raise ConfigError(f"{origin}: {exc}") from None
     try:

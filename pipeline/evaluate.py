@@ -1,13 +1,14 @@
 """Evaluate stage: sample quality in a feature space, per-class checks, grid, MLflow logging.
 
-Features come from the domain classifier (fd_<source>, the default) or from InceptionV3 with
-pytorch-fid's weights (the standard fid). Every FD is reported with its sample counts.
+Features come from the domain classifier (the default) or from InceptionV3 with pytorch-fid's
+weights. The FD is `fd` in either space (the promotion metric, whatever the source), with a copy
+named for the space beside it: fd_<source> (e.g. fd_digits) or the standard fid. Every FD is
+reported with its sample counts; the names written are declared in pipeline/metric_names.py.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,7 @@ from pipeline.classifier import load_classifier, to_tensor
 from pipeline.config import EvaluateConfig, load_params
 from pipeline.data import load_split, read_schema
 from pipeline.grid import make_grid
+from pipeline.metric_names import check_written, fd_key, image_written, source_named
 from pipeline.tracking import RunWriter, summary_metrics, tracking_uri
 
 GRID_SAMPLES = 100
@@ -44,14 +46,6 @@ class Evaluation:
 
     metrics: dict[str, Any]
     grid: np.ndarray
-
-
-def fd_key(source: str, feature_extractor: str = "classifier") -> str:
-    """fid for Inception features; else named after the classifier's domain, e.g. fd_digits."""
-    if feature_extractor == "inception":
-        return "fid"
-    name = "digits" if source == "digits" else Path(source).name
-    return "fd_" + (re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_") or "data")
 
 
 def load_generator(path: Path) -> tuple[torch.nn.Module, dict[str, Any]]:
@@ -123,10 +117,12 @@ def evaluate(
     kid, kid_std = kernel_inception_distance(
         hold_feats, fake_feats, cfg.kid_subsets, cfg.kid_subset_size, seed=cfg.seed
     )
+    fds = {"fd": round(fd, 4), "fd_floor": round(floor, 4)}
+    fds["fd_ratio"] = round(fd / max(floor, 1e-12), 3)
+    named = {name: fds[generic] for generic, name in source_named(fd_name).items()}
     metrics: dict[str, Any] = {
-        fd_name: round(fd, 4),
-        f"{fd_name}_floor": round(floor, 4),
-        f"{fd_name}_ratio": round(fd / max(floor, 1e-12), 3),
+        **fds,  # `fd`, in the feature space fd_name names, is the promotion metric ...
+        **named,  # ... and the same values under that space's name: fd_digits, fid, ...
         "num_samples": n,  # the FD's generated samples ...
         "holdout_rows": len(holdout_images),  # ... against this many real rows
         "floor_num_samples": n_floor,
@@ -152,6 +148,7 @@ def evaluate(
         metrics["label_accuracy"] = round(float(np.mean(accs)), 4)
         metrics["label_accuracy_min"] = round(float(np.min(accs)), 4)
         metrics["per_class"] = per_class
+    check_written(metrics, image_written(fd_name, bool(num_classes)))
     return Evaluation(metrics, to_uint8(fake[:GRID_SAMPLES]).numpy())
 
 
@@ -216,9 +213,9 @@ def main(params_path: str = str(paths.PARAMS)) -> None:
 def summary_line(m: dict[str, Any], fd_name: str) -> str:
     """One human line of the headline metrics."""
     line = (
-        f"evaluate: {fd_name} {m[fd_name]:.3f} ({m['num_samples']} samples vs "
-        f"{m['holdout_rows']} holdout rows; real-data floor {m[fd_name + '_floor']:.3f}, "
-        f"x{m[fd_name + '_ratio']:.1f}) | KID {m['kid']:.4f} | precision {m['precision']:.3f} "
+        f"evaluate: fd {m['fd']:.3f} (= {fd_name}; {m['num_samples']} samples vs "
+        f"{m['holdout_rows']} holdout rows; real-data floor {m['fd_floor']:.3f}, "
+        f"x{m['fd_ratio']:.1f}) | KID {m['kid']:.4f} | precision {m['precision']:.3f} "
         f"recall {m['recall']:.3f} | density {m['density']:.3f} coverage {m['coverage']:.3f} | "
         f"classes covered {m['class_coverage']}/{m['num_classes']}"
     )

@@ -1,5 +1,6 @@
 """Evaluate stage for tables: sample the exported generator, score it against the holdout with
-ganmodels/table_metrics.py, next to the same scores of real train rows (the ceiling)."""
+ganmodels/table_metrics.py, next to the same scores of real train rows (the ceiling). The scalars
+written are declared in pipeline/metric_names.py (quality_score is the promotion metric)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from ganmodels.table_metrics import (
 from ganmodels.table_sampling import TableSampler, table_sampler_from_state
 from pipeline import paths
 from pipeline.config import Params
+from pipeline.metric_names import TABLE, check_written
 from pipeline.prepare_table import load_table_split
 from pipeline.table_plots import table_figure
 from pipeline.tracking import RunWriter, summary_metrics, tracking_uri
@@ -84,7 +86,7 @@ def evaluate_table(
     metrics["holdout_rows"] = len(holdout)
     for key in ("quality_score", "column_shapes", "pair_trends", "detection_auc"):
         metrics[f"real_{key}"] = ceiling[key]
-    return metrics, fake
+    return check_written(metrics, TABLE), fake
 
 
 def run(params: Params, schema: dict[str, Any]) -> None:

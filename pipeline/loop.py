@@ -26,11 +26,13 @@ from pipeline import storage
 from pipeline.batches import ImageBatches, TableBatches
 from pipeline.checkpoints import (
     CheckpointError,
-    load_newest_valid,
+    ResumePoint,
+    find_resume_point,
     newest_checkpoint,
     persist,
     rng_state,
     save_best,
+    set_aside,
     set_rng_state,
     write_checkpoint,
 )
@@ -168,7 +170,8 @@ def _refuse_replay(writer: Writer | None, world: int) -> None:
         raise REPLAYED.get(name, PipelineError)(f"{message} (not retried: it recurs identically)")
 
 
-def _resume(spec: LoopSpec) -> tuple[dict[str, Any] | None, list[str]]:
+def _resume(spec: LoopSpec, rank: int, world: int) -> tuple[dict[str, Any] | None, list[str]]:
+    """The newest whole checkpoint's state (None: step 0) and one line per folder skipped."""
     ckpt = ray.train.get_checkpoint()
     # Ray offers none in local mode, or when its run record is gone: look in the run folder.
     found = (ckpt.path, ckpt.filesystem) if ckpt else None
@@ -176,10 +179,28 @@ def _resume(spec: LoopSpec) -> tuple[dict[str, Any] | None, list[str]]:
         found = newest_checkpoint(spec.run_dir)
     if found is None:
         return None, []
-    state, problems = load_newest_valid(*found)
-    if state.get("run_key") != spec.run_key:  # never continue another run's weights
+    point = find_resume_point(*found)
+    state = point.state
+    if state and state.get("run_key") != spec.run_key:  # never continue another run's weights
         raise CheckpointError(f"checkpoint of run {state.get('run_key')} offered to {spec.run_key}")
-    return state, problems
+    if world > 1:
+        dist.barrier()  # every rank has read the folders before any is set aside
+    if rank == 0:
+        _set_aside(point, spec, found[1])
+    return state, point.notes
+
+
+def _set_aside(point: ResumePoint, spec: LoopSpec, fs: Any) -> None:
+    # Where rank 0 persists checkpoints itself (local mode) the run folder is ours to tidy; on
+    # Ray actors, Ray's checkpoint manager owns the folders and prunes them.
+    if spec.in_process and point.incomplete:
+        set_aside(point.incomplete, fs)
+    for note in point.notes:
+        print(f"train: {note}", flush=True)
+    if point.state is not None:
+        print(f"train: resuming from the checkpoint at step {point.state['step']}", flush=True)
+    elif point.incomplete:
+        print("train: no whole checkpoint to resume from: starting from step 0", flush=True)
 
 
 def run_worker(config: dict[str, Any]) -> tuple[nn.Module, nn.Module]:
@@ -197,7 +218,7 @@ def run_worker(config: dict[str, Any]) -> tuple[nn.Module, nn.Module]:
     torch.manual_seed(t["seed"])  # identical init on every rank (DDP also broadcasts rank 0's)
     G, D = build_generator(spec.model_config), build_discriminator(spec.model_config)
     G_ema = make_ema(G)
-    state, problems = _resume(spec)
+    state, problems = _resume(spec, rank, world)
     if state:
         G.load_state_dict(state["G"])
         D.load_state_dict(state["D"])

@@ -14,7 +14,8 @@ from mlflow.tracking import MlflowClient
 
 from pipeline import paths
 from pipeline.config import PipelineError, RegisterConfig, load_params
-from pipeline.register import CHALLENGER, CHAMPION, PREVIOUS_TAG, current_champion
+from pipeline.metric_names import older_name
+from pipeline.register import CHALLENGER, CHAMPION, PREVIOUS_TAG, current_champion, tagged_metric
 from pipeline.registry_lock import promotion_lock
 from pipeline.tracking import client, tracking_uri
 
@@ -28,9 +29,12 @@ class Move:
     previous: int | None
 
 
-def _metric(cli: MlflowClient, name: str, version: int, metric: str) -> float | None:
-    value = cli.get_model_version(name, str(version)).tags.get(f"metric.{metric}")
-    return None if value is None else float(value)
+def _metric(
+    cli: MlflowClient, name: str, version: int, metric: str, older: str | None
+) -> float | None:
+    """The version's metric (or its older source-named key), None when it has neither."""
+    found = tagged_metric(cli.get_model_version(name, str(version)).tags, metric, older)
+    return None if found is None else found[1]
 
 
 def _move(
@@ -48,9 +52,15 @@ def _move(
 
 
 def promote(
-    cli: MlflowClient, cfg: RegisterConfig, version: int, reason: str, force: bool = False
+    cli: MlflowClient,
+    cfg: RegisterConfig,
+    version: int,
+    reason: str,
+    force: bool = False,
+    older: str | None = None,
 ) -> Move:
-    """Make `version` champion; refuses a version worse than the champion unless force."""
+    """Make `version` champion; refuses a version worse than the champion unless force (a
+    champion without the metric, nor `older`, its source-named key, is not compared)."""
     if not reason.strip():
         raise ValueError("a promotion needs --reason: it is recorded on the version")
     name = cfg.model_name
@@ -58,10 +68,10 @@ def promote(
         cli.get_model_version(name, str(version))
     except Exception as exc:
         raise ValueError(f"model {name!r} has no version {version}") from exc
-    champ, champ_value = current_champion(cli, name, cfg.primary_metric)
+    champ, champ_value, _ = current_champion(cli, name, cfg.primary_metric, older)
     if champ == version:
         raise ValueError(f"v{version} of {name} is already the champion")
-    value = _metric(cli, name, version, cfg.primary_metric)
+    value = _metric(cli, name, version, cfg.primary_metric, older)
     if champ_value is not None and not force:
         worse = value is None or (
             value < champ_value if cfg.higher_is_better else value > champ_value
@@ -83,7 +93,7 @@ def promote(
 def rollback(cli: MlflowClient, cfg: RegisterConfig, reason: str) -> Move:
     """Restore the champion that the current one replaced."""
     name = cfg.model_name
-    champ, _ = current_champion(cli, name, cfg.primary_metric)
+    champ, _, _ = current_champion(cli, name, cfg.primary_metric)
     if champ is None:
         raise ValueError(f"{name} has no champion to roll back")
     previous = cli.get_model_version(name, str(champ)).tags.get(PREVIOUS_TAG, "")
@@ -100,12 +110,14 @@ def rollback(cli: MlflowClient, cfg: RegisterConfig, reason: str) -> Move:
 
 def main(action: str, version: int | None, reason: str, force: bool, params_path: str) -> None:
     """CLI entry: promote VERSION or roll back, on the configured registry."""
-    cfg = load_params(params_path).register
+    params = load_params(params_path)
+    cfg, d = params.register, params.data
+    older = older_name(cfg.primary_metric, d.kind, d.source, params.evaluate.feature_extractor)
     cli = client(tracking_uri(paths.project_root()))
     with promotion_lock(cli, cfg.model_name):  # no registration moves champion meanwhile
         if action == "promote":
             assert version is not None
-            move = promote(cli, cfg, version, reason, force)
+            move = promote(cli, cfg, version, reason, force, older)
         else:
             move = rollback(cli, cfg, reason)
     was = "none" if move.previous is None else f"v{move.previous}"

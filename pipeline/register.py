@@ -24,6 +24,7 @@ import ganmodels
 from ganmodels.safeload import load_state
 from pipeline import paths
 from pipeline.config import RegisterConfig, load_params
+from pipeline.metric_names import older_name
 from pipeline.registry_lock import promotion_lock
 from pipeline.tracking import (
     active_tracking,
@@ -72,23 +73,45 @@ def gate(value: float, champion_value: float | None, cfg: RegisterConfig) -> tup
     )
 
 
-def current_champion(cli: MlflowClient, name: str, metric: str) -> tuple[int | None, float | None]:
-    """(version, primary metric) of the champion, or (None, None) when there is none."""
+def tagged_metric(
+    tags: dict[str, str], metric: str, older: str | None = None
+) -> tuple[str, float] | None:
+    """(key, value) of metric among a version's tags, else of `older`, the source-named key of
+    the same quantity (fd_digits for fd: a version registered before `fd` has only that)."""
+    for key in (metric, older):
+        if key and f"metric.{key}" in tags:
+            return key, float(tags[f"metric.{key}"])
+    return None
+
+
+def current_champion(
+    cli: MlflowClient, name: str, metric: str, older: str | None = None
+) -> tuple[int | None, float | None, str]:
+    """(version, value, key compared) of the champion; (None, None, metric) when there is none,
+    and a value of None when the champion carries neither metric nor `older`."""
     try:
         mv = cli.get_model_version_by_alias(name, CHAMPION)
     except MlflowException as exc:
         # Only "no such model/alias" means no champion; an unreachable or locked store must not
         # look like one, or a worse model would take the alias.
         if exc.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
-            return None, None
+            return None, None, metric
         raise
-    value = mv.tags.get(f"metric.{metric}")
-    if value is None:
-        raise ValueError(
-            f"champion v{mv.version} of {name} has no metric {metric!r} to compare against: "
-            "promote manually or change register.primary_metric"
-        )
-    return int(mv.version), float(value)
+    found = tagged_metric(mv.tags, metric, older)
+    if found is None:
+        return int(mv.version), None, metric
+    key, value = found
+    return int(mv.version), value, key
+
+
+def incomparable(name: str, champion: int, metric: str, older: str | None, version: int) -> str:
+    """Why a champion cannot be compared, and what to do instead (the gate's reason)."""
+    keys = repr(metric) + (f" nor {older!r}" if older else "")
+    return (
+        f"champion v{champion} of {name} has no {keys} to compare against (registered with "
+        f"another register.primary_metric or feature space): v{version} stays challenger; "
+        f"compare them with `gan review`, then `gan promote {version} --reason ...`"
+    )
 
 
 def _signature(state: dict[str, Any]) -> tuple[ModelSignature, dict[str, list[Any]]]:
@@ -123,8 +146,10 @@ def register(
     generator: Path,
     eval_metrics: dict[str, Any],
     tags: dict[str, str],
+    older: str | None = None,
 ) -> Decision:
-    """Log + register the model, then move exactly one alias according to the gate."""
+    """Log + register the model, then move exactly one alias according to the gate; `older`
+    names the source-named key of the primary metric, compared on a champion that lacks it."""
     if cfg.primary_metric not in eval_metrics:
         raise ValueError(
             f"register.primary_metric {cfg.primary_metric!r} is not in metrics/eval.json "
@@ -153,8 +178,18 @@ def register(
         mv = mlflow.register_model(info.model_uri, cfg.model_name, tags=version_tags)
     # Read, gate and move under the lock: a racing registration cannot slip in between.
     with promotion_lock(cli, cfg.model_name):
-        champ_version, champ_value = current_champion(cli, cfg.model_name, cfg.primary_metric)
-        promote, reason = gate(value, champ_value, cfg)
+        champ_version, champ_value, key = current_champion(
+            cli, cfg.model_name, cfg.primary_metric, older
+        )
+        if champ_version is not None and champ_value is None:
+            promote = False
+            reason = incomparable(
+                cfg.model_name, champ_version, cfg.primary_metric, older, int(mv.version)
+            )
+        else:
+            promote, reason = gate(value, champ_value, cfg)
+            if key != cfg.primary_metric:
+                reason += f" (its {key}: the same quantity, registered before {cfg.primary_metric})"
         if promote:
             previous = "" if champ_version is None else str(champ_version)
             cli.set_model_version_tag(cfg.model_name, mv.version, PREVIOUS_TAG, previous)
@@ -195,13 +230,10 @@ def main(params_path: str = str(paths.PARAMS)) -> None:
         "data_hash": state["data_hash"],
         "run_key": run["run_key"],
     }
+    d, cfg = params.data, params.register
+    older = older_name(cfg.primary_metric, d.kind, d.source, params.evaluate.feature_extractor)
     decision = register(
-        client(tracking_uri(root)),
-        params.register,
-        run["run_id"],
-        paths.GENERATOR,
-        eval_metrics,
-        tags,
+        client(tracking_uri(root)), cfg, run["run_id"], paths.GENERATOR, eval_metrics, tags, older
     )
     paths.METRICS.mkdir(exist_ok=True)
     out = {**asdict(decision), "became_champion": decision.alias == CHAMPION}

@@ -18,9 +18,7 @@ from contextlib import contextmanager
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
-from pipeline.config import PipelineError
-
-LOCK_SUFFIX = ".promotion-lock"
+from pipeline.config import LOCK_SUFFIX, PipelineError
 
 
 def lock_name(model_name: str) -> str:

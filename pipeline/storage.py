@@ -6,6 +6,7 @@ strings: an absolute local path, or a URI such as s3://bucket/prefix or file:///
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow.fs as pafs
@@ -46,9 +47,15 @@ def read_bytes(location: str) -> bytes:
         return f.read()
 
 
-def upload(local_dir: Path, dest: str, last: str | None = None) -> None:
+def upload(
+    local_dir: Path,
+    dest: str,
+    last: str | None = None,
+    before_each: Callable[[str, Path, str], None] | None = None,
+) -> None:
     """Copy a local folder's files to dest; `last` (a relative name) is written after the rest,
-    so its presence means the copy is complete."""
+    so its presence means the copy is complete. before_each(name, source, target) runs before
+    each file (a fault-injection seam for tests)."""
     fs, root = filesystem(dest)
     files = sorted(p for p in local_dir.rglob("*") if p.is_file())
     if last is not None:
@@ -57,6 +64,8 @@ def upload(local_dir: Path, dest: str, last: str | None = None) -> None:
     for f in files:
         target = join(root, f.relative_to(local_dir).as_posix())
         fs.create_dir(target.rsplit("/", 1)[0], recursive=True)
+        if before_each is not None:
+            before_each(f.relative_to(local_dir).as_posix(), f, target)
         pafs.copy_files(str(f), target, source_filesystem=local, destination_filesystem=fs)
 
 

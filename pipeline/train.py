@@ -261,6 +261,8 @@ def fit(params: Params, root: Path, prepared: Path | str) -> tuple[TrainResult, 
     for flag in ("bf16", "compile"):  # channels_last is on by default: no note for it
         if getattr(t, flag) and not use_gpu:
             print(f"train: train.{flag} is a no-op on CPU workers (it helps on GPUs only)")
+    if t.checkpoint_upload == "async" and in_process:  # loop._report copies in line there
+        print("train: train.checkpoint_upload: async is a no-op in local mode (Ray actors only)")
     run_dir = storage.join(storage.resolve(t.storage_path, root), f"gan-{key}")
     best_dir = storage.join(run_dir, "best") if t.keep_best else None
     spec = LoopSpec(

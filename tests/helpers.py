@@ -6,6 +6,8 @@ import os
 import shutil
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -98,3 +100,32 @@ def save_tiny_generator(path: Path) -> Path:
     }
     torch.save({"model_config": cfg, "state_dict": build_generator(cfg).state_dict()}, path)
     return path
+
+
+def wait_for(
+    check: Callable[[], tuple[bool, str]],
+    what: str,
+    timeout: float,
+    proc: subprocess.Popen | None = None,
+    log: Path | None = None,
+) -> None:
+    """Poll check() -> (done, what it saw) until done; fail saying what was awaited, what was
+    seen last, and the process's output if it exited first. Deadlines are sized for a loaded
+    2-core machine: a wait ends on the event, so a long deadline costs nothing when all is well.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        done, seen = check()
+        if done:
+            return
+        output = log.read_text() if log and log.is_file() else ""
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError(
+                f"waiting for {what}: the process exited ({proc.returncode}); last seen: {seen}"
+                f"\n{output}"
+            )
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                f"waiting for {what}: not within {timeout:.0f} s; last seen: {seen}\n{output}"
+            )
+        time.sleep(0.05)

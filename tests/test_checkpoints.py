@@ -22,8 +22,8 @@ from pipeline.checkpoints import (
     CHECKPOINT_FILE,
     MANIFEST,
     CheckpointError,
+    find_resume_point,
     load_checkpoint_dir,
-    load_newest_valid,
     rng_state,
     set_rng_state,
     write_checkpoint,
@@ -116,17 +116,39 @@ def test_a_bad_newest_checkpoint_falls_back_to_the_previous_one(tmp_path: Path) 
     # A folder newer than the one Ray offers (copied, never registered) is never used.
     _save(tmp_path, "checkpoint_2026-01-01_00-00-03.000000", 120)
     fs = pafs.LocalFileSystem()
-    state, problems = load_newest_valid(str(newest), fs)
-    assert state["step"] == 80 and problems == []
+    found = find_resume_point(str(newest), fs)
+    assert found.state["step"] == 80 and found.notes == []
 
-    (newest / CHECKPOINT_FILE).write_bytes(b"torn")
-    state, problems = load_newest_valid(str(newest), fs)
-    assert state["step"] == 40
-    assert len(problems) == 1 and str(newest) in problems[0]
+    (newest / CHECKPOINT_FILE).write_bytes(b"torn")  # whole manifest, altered state: refused
+    found = find_resume_point(str(newest), fs)
+    assert found.state["step"] == 40 and found.refused == [str(newest)]
+    assert len(found.notes) == 1 and "torn or altered" in found.notes[0]
 
     shutil.rmtree(older)
     with pytest.raises(CheckpointError, match="no usable checkpoint to resume from"):
-        load_newest_valid(str(newest), fs)
+        find_resume_point(str(newest), fs)
+
+
+def test_never_completed_checkpoints_are_set_aside_not_refused(tmp_path: Path) -> None:
+    fs = pafs.LocalFileSystem()
+    first = _save(tmp_path, "checkpoint_2026-01-01_00-00-01.000000", 40)
+    (first / MANIFEST).write_text((first / MANIFEST).read_text()[:20])  # manifest cut off
+    found = find_resume_point(str(first), fs)  # the only checkpoint: start from step 0
+    assert found.state is None and found.refused == [] and found.incomplete == [str(first)]
+    assert "torn" in found.notes[0] and "incomplete" in found.notes[0]
+
+    (first / MANIFEST).write_text("")  # empty (created, nothing written yet)
+    assert find_resume_point(str(first), fs).incomplete == [str(first)]
+    (first / MANIFEST).unlink()  # state written, manifest never started
+    assert find_resume_point(str(first), fs).incomplete == [str(first)]
+
+    older = _save(tmp_path, "checkpoint_2026-01-01_00-00-00.000000", 20)
+    flipped = bytearray((older / CHECKPOINT_FILE).read_bytes())
+    flipped[-100] ^= 0xFF
+    (older / CHECKPOINT_FILE).write_bytes(bytes(flipped))
+    # An altered whole one beside an incomplete one: refused by name, never step 0 silently.
+    with pytest.raises(CheckpointError, match=rf"(?s)no usable.*{older.name}.*torn or altered"):
+        find_resume_point(str(first), fs)
 
 
 def test_rng_states_round_trip_through_a_weights_only_checkpoint(tmp_path: Path) -> None:

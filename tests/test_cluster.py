@@ -9,7 +9,10 @@ import signal
 import subprocess
 import tempfile
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import mlflow
@@ -19,57 +22,83 @@ from mlflow.tracking import MlflowClient
 
 from pipeline.tracking import active_tracking
 from tests.conftest import _free_port
-from tests.helpers import BABY, BIN, clean_env, write_params
+from tests.helpers import BABY, BIN, clean_env, wait_for, write_params
 
 
-def _ray(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(BIN / "ray"), *args], env=env, capture_output=True, text=True, timeout=120
-    )
+@dataclass(frozen=True)
+class Head:
+    """A running `ray start --head`: its Jobs API URL and GCS port."""
+
+    url: str
+    port: int
 
 
-@pytest.fixture
-def ray_head() -> Iterator[str]:
-    """A head node with token auth (Ray's default) and its Jobs API; always stopped.
+def _jobs_api_answers(url: str) -> tuple[bool, str]:
+    """Whether the Jobs API lists jobs (with the token `ray start` wrote); else what it said."""
+    token = Path.home() / ".ray" / "auth_token"
+    request = urllib.request.Request(f"{url}/api/jobs/")
+    if token.is_file():
+        request.add_header("Authorization", f"Bearer {token.read_text().strip()}")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as reply:
+            return reply.status == 200, f"HTTP {reply.status}"
+    except urllib.error.HTTPError as e:
+        return False, f"HTTP {e.code}: {e.read()[:200]!r}"
+    except OSError as e:
+        return False, str(e)
+
+
+CURRENT = Path(tempfile.gettempdir()) / "ray" / "ray_current_cluster"
+
+
+def _recorded(port: int) -> tuple[bool, str]:
+    """Whether Ray's address file names the head on this port; else what it holds."""
+    text = CURRENT.read_text().strip() if CURRENT.is_file() else "no file"
+    return text.endswith(f":{port}"), text
+
+
+@pytest.fixture(scope="module")
+def ray_head(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Head]:
+    """A head node with token auth (Ray's default) and its Jobs API, shared by this module's
+    tests; always stopped.
 
     `ray start --block` in its own process group, so teardown stops this head alone (`ray stop`
     would stop every Ray on the machine).
     """
     port, dash = _free_port(), _free_port()
-    head = subprocess.Popen(
-        [
-            str(BIN / "ray"),
-            "start",
-            "--head",
-            "--block",
-            "--num-cpus",
-            "2",
-            "--port",
-            str(port),
-            "--dashboard-host",
-            "127.0.0.1",
-            "--dashboard-port",
-            str(dash),
-            "--include-dashboard",
-            "true",
-            "--disable-usage-stats",
-        ],
-        env=clean_env(),
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    log = tmp_path_factory.mktemp("ray_head") / "ray_start.log"
+    with log.open("w") as out:
+        head = subprocess.Popen(
+            [
+                str(BIN / "ray"),
+                "start",
+                "--head",
+                "--block",
+                "--num-cpus",
+                "2",
+                "--port",
+                str(port),
+                "--dashboard-host",
+                "127.0.0.1",
+                "--dashboard-port",
+                str(dash),
+                "--include-dashboard",
+                "true",
+                "--disable-usage-stats",
+            ],
+            env=clean_env(),
+            start_new_session=True,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         url = f"http://127.0.0.1:{dash}"
-        deadline = time.monotonic() + 90
-        while (
-            _ray("job", "list", "--address", url, env=clean_env(RAY_AUTH_MODE="token")).returncode
-            != 0
-        ):
-            assert head.poll() is None, "ray start --head exited"
-            assert time.monotonic() < deadline, "Jobs API did not come up in 90 s"
-            time.sleep(1)
-        yield url
+        # Sized for a loaded 2-core machine: the head starts GCS, raylet, dashboard and agents.
+        wait_for(lambda: _jobs_api_answers(url), f"the Jobs API at {url}", 300, head, log)
+        # `ray start` records its head as this machine's cluster last of all, after the Jobs
+        # API is up: the moment a bare ray.init() would join it.
+        wait_for(lambda: _recorded(port), "ray_current_cluster naming the head", 120, head, log)
+        yield Head(url, port)
     finally:
         os.killpg(head.pid, signal.SIGTERM)  # the head's GCS, raylet and workers share its group
         try:
@@ -78,9 +107,28 @@ def ray_head() -> Iterator[str]:
             os.killpg(head.pid, signal.SIGKILL)
             head.wait(timeout=20)
         # A killed head leaves its address behind for Ray's address lookup: remove ours.
-        current = Path(tempfile.gettempdir()) / "ray" / "ray_current_cluster"
-        if current.is_file() and current.read_text().strip().endswith(f":{port}"):
-            current.unlink()
+        if _recorded(port)[0]:
+            CURRENT.unlink()
+
+
+def test_a_local_ray_never_joins_a_running_ray_start_cluster(
+    ray_head: Head, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ray
+
+    from pipeline.train import NO_STATE_API, _init_ray
+
+    # `ray start` recorded its head as this machine's cluster: a bare ray.init() would join it.
+    assert _recorded(ray_head.port)[0]
+    # _init_ray sets this for its own Ray; set here, it is removed again after the test.
+    monkeypatch.setenv("RAY_API_SERVER_ADDRESS", NO_STATE_API)
+    ray.shutdown()
+    try:
+        _init_ray(1)  # what `train.in_process: false` does without RAY_ADDRESS
+        gcs = ray.get_runtime_context().gcs_address
+        assert not gcs.endswith(f":{ray_head.port}"), f"joined the ray start cluster at {gcs}"
+    finally:
+        ray.shutdown()
 
 
 def _gan(project: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -90,7 +138,7 @@ def _gan(project: Path, env: dict[str, str], *args: str) -> subprocess.Completed
 
 
 def test_submit_then_dvc_repro_on_the_cluster(
-    project: Path, ray_head: str, mlflow_server: str
+    project: Path, ray_head: Head, mlflow_server: str
 ) -> None:
     # Shared storage as a URI (what s3:// would be on a real cluster), opened by pyarrow.
     shared = (project.parent / "shared").as_uri()
@@ -98,14 +146,14 @@ def test_submit_then_dvc_repro_on_the_cluster(
     env = clean_env(RAY_AUTH_MODE="token", MLFLOW_TRACKING_URI=mlflow_server)
     assert _gan(project, env, "prepare").returncode == 0
 
-    sub = _gan(project, env, "submit", "--address", ray_head)
+    sub = _gan(project, env, "submit", "--address", ray_head.url)
     out = sub.stdout + sub.stderr
     assert sub.returncode == 0, out
     sid = re.search(r"submit: job (gan-train-\S+)", out).group(1)
     assert f"job {sid} SUCCEEDED" in out
     assert out.count("uploaded prepared data") == 1
     assert "step     60/60" in out  # the job's progress display came through
-    assert _gan(project, env, "jobs", "status", sid, "--address", ray_head).stdout.strip() == (
+    assert _gan(project, env, "jobs", "status", sid, "--address", ray_head.url).stdout.strip() == (
         "SUCCEEDED"
     )
     for rel in ("models/generator.pt", "models/train_run.json", "metrics/train.json"):
@@ -123,7 +171,7 @@ def test_submit_then_dvc_repro_on_the_cluster(
     repro = subprocess.run(
         [str(BIN / "dvc"), "repro"],
         cwd=project,
-        env={**env, "RAY_ADDRESS": ray_head},
+        env={**env, "RAY_ADDRESS": ray_head.url},
         capture_output=True,
         text=True,
         timeout=600,
@@ -146,25 +194,26 @@ def test_submit_then_dvc_repro_on_the_cluster(
     assert model.predict(pd.DataFrame({"n": [4], "seed": [0]})).shape == (4, 1, 8, 8)
 
 
-def test_jobs_stop_ends_a_running_job(project: Path, ray_head: str, tmp_path: Path) -> None:
+def test_jobs_stop_ends_a_running_job(project: Path, ray_head: Head, tmp_path: Path) -> None:
     write_params(project / "params.yaml", {"train": {"steps": 100000, "log_every": 50}})
     env = clean_env(RAY_AUTH_MODE="token", MLFLOW_TRACKING_URI=f"sqlite:///{tmp_path / 'm.db'}")
     assert _gan(project, env, "prepare").returncode == 0
     log = (tmp_path / "submit.log").open("w")
     waiting = subprocess.Popen(
-        [str(BIN / "gan"), "submit", "--address", ray_head],
+        [str(BIN / "gan"), "submit", "--address", ray_head.url],
         cwd=project,
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
     )
-    deadline = time.monotonic() + 180
-    while "step " not in (text := (tmp_path / "submit.log").read_text()):
+    deadline = time.monotonic() + 300  # a job's start on a loaded 2-core machine
+    # The progress line of a trained step: the job is past start-up and training.
+    while not re.search(r"step +\d+/", text := (tmp_path / "submit.log").read_text()):
         assert waiting.poll() is None, text
-        assert time.monotonic() < deadline, "training did not start in 180 s"
-        time.sleep(1)
+        assert time.monotonic() < deadline, f"no trained step within 300 s; output:\n{text}"
+        time.sleep(0.5)
     sid = re.search(r"submit: job (gan-train-\S+)", text).group(1)
-    stop = _gan(project, env, "jobs", "stop", sid, "--address", ray_head)
+    stop = _gan(project, env, "jobs", "stop", sid, "--address", ray_head.url)
     assert stop.returncode == 0 and f"job {sid} STOPPED" in stop.stdout, stop.stdout + stop.stderr
     assert waiting.wait(timeout=60) == 2  # `gan submit` mirrors the job's STOPPED
     log.close()

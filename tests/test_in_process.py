@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +16,11 @@ import torch
 from mlflow.tracking import MlflowClient
 
 import pipeline.loop
-from pipeline.checkpoints import load_checkpoint_dir
+from pipeline.checkpoints import CheckpointError, load_checkpoint_dir
 from pipeline.config import Params, load_params
 from pipeline.prepare import prepare
 from pipeline.train import TrainingError, fit
-from tests.helpers import BABY, BIN, clean_env, copy_project, write_params
+from tests.helpers import BABY, BIN, clean_env, copy_project, wait_for, write_params
 
 STEPS, EVERY = 60, 20
 TRAIN = {"num_workers": 1, "steps": STEPS, "checkpoint_every": EVERY, "log_every": 10,
@@ -34,6 +33,18 @@ def _params(root: Path, **train: Any) -> Params:
 
 def _checkpoints(root: Path) -> list[Path]:
     return sorted(p for p in (root / "ray_runs").glob("gan-*/checkpoint_*") if p.is_dir())
+
+
+def _whole_checkpoint(root: Path) -> tuple[bool, str]:
+    """Whether a checkpoint folder is whole (its manifest parses and matches its state)."""
+    seen = []
+    for folder in _checkpoints(root):
+        try:
+            load_checkpoint_dir(folder)
+            return True, str(folder)
+        except CheckpointError as e:
+            seen.append(str(e))
+    return False, "; ".join(seen) or "no checkpoint folder"
 
 
 def _same_weights(got: dict[str, Any], want: dict[str, Any]) -> None:
@@ -136,11 +147,7 @@ def test_killed_in_process_train_resumes_exactly(
     cmd = [str(BIN / "gan"), "train"]
     proc = subprocess.Popen(cmd, cwd=root, env=env, start_new_session=True, stdout=out,
                             stderr=subprocess.STDOUT)  # fmt: skip
-    deadline = time.monotonic() + 120
-    while not any((p / "manifest.json").is_file() for p in _checkpoints(root)):
-        assert proc.poll() is None, log.read_text()
-        assert time.monotonic() < deadline, "no checkpoint within 120 s"
-        time.sleep(0.05)
+    wait_for(lambda: _whole_checkpoint(root), "a whole checkpoint", 300, proc, root / "train.log")
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
     assert "(in this process)" in log.read_text()

@@ -45,7 +45,8 @@ def test_dvc_repro_registers_and_gates(project: Path) -> None:
     reg = json.loads((project / "metrics/register.json").read_text())
     assert reg["alias"] == "champion" and reg["version"] == 1
     ev = json.loads((project / "metrics/eval.json").read_text())
-    assert {"fd_digits", "fd_digits_floor", "precision", "recall", "class_coverage"} <= set(ev)
+    assert {"fd", "fd_floor", "precision", "recall", "class_coverage"} <= set(ev)
+    assert ev["fd_digits"] == ev["fd"] and ev["fd_digits_floor"] == ev["fd_floor"]
     assert {"kid", "density", "coverage", "num_samples", "label_accuracy"} <= set(ev)
     assert sorted(ev["per_class"], key=int) == [str(k) for k in range(10)]
     assert ev["per_class"]["3"]["num_samples"] == 20  # 200 samples, balanced over 10 labels
@@ -57,10 +58,10 @@ def test_dvc_repro_registers_and_gates(project: Path) -> None:
     mv = cli.get_model_version_by_alias("gan-digits", "champion")
     schema = json.loads((project / "data/prepared/schema.json").read_text())
     assert mv.tags["data_hash"] == schema["data_hash"]
-    assert mv.tags["primary_metric"] == "fd_digits"
-    assert float(mv.tags["metric.fd_digits"]) == ev["fd_digits"]
+    assert mv.tags["primary_metric"] == "fd"  # the gate: named alike for every source
+    assert float(mv.tags["metric.fd"]) == float(mv.tags["metric.fd_digits"]) == ev["fd"]
     assert len(mv.tags["git_commit"]) >= 40 and len(mv.tags["params_hash"]) == 16
-    assert mv.description and "fd_digits" in mv.description
+    assert mv.description and f"fd={ev['fd']:.4g}" in mv.description
     run = cli.get_run(mv.run_id)
     assert run.data.params["train.steps"] == "60"
     assert "eval/fd_digits" in run.data.metrics and "loss/G_main" in run.data.metrics

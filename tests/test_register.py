@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,8 @@ CFG = RegisterConfig(
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> tuple[MlflowClient, str, Path]:
+def store(tmp_path: Path, empty_store: Path) -> tuple[MlflowClient, str, Path]:
+    shutil.copy(empty_store, tmp_path / "mlflow.db")
     cli = client(f"sqlite:///{tmp_path / 'mlflow.db'}")
     exp = ensure_experiment(cli, "reg-test", tmp_path)
     gen = save_tiny_generator(tmp_path / "generator.pt")
@@ -66,6 +68,33 @@ def test_unknown_primary_metric_names_the_key(store) -> None:
     run_id = cli.create_run(exp).info.run_id
     with pytest.raises(ValueError, match="register.primary_metric 'fd_digits'.*has: fd_other"):
         register(cli, CFG, run_id, gen, {"fd_other": 1.0}, {})
+
+
+def test_a_champion_from_before_fd_is_compared_by_its_source_named_key(store) -> None:
+    """An upgrade: the champion was gated on fd_digits, before `fd` existed, so it has no
+    metric.fd tag; fd_digits is the same quantity, and is compared instead."""
+    cli, exp, gen = store
+    _register(cli, exp, gen, 10.0)  # v1: CFG gates on fd_digits, the old default
+    new = CFG.model_copy(update={"primary_metric": "fd"})
+
+    def register_fd(fd: float, older: str):
+        run_id = cli.create_run(exp).info.run_id
+        return register(cli, new, run_id, gen, {"fd": fd, "fd_other": fd}, {}, older)
+
+    # Not the same quantity (another source's FD): never promoted blind, and the reason says
+    # what to do.
+    other = register_fd(1.0, "fd_other")
+    assert other.alias == "challenger" and _champion(cli) == 1
+    assert "champion v1 of gan-test has no 'fd' nor 'fd_other'" in other.reason
+    assert "gan promote 2 --reason" in other.reason
+    worse = register_fd(12.0, "fd_digits")
+    assert worse.alias == "challenger" and worse.champion_value_before == 10.0
+    assert "(its fd_digits: the same quantity" in worse.reason
+    with pytest.raises(PipelineError, match="v3 has fd 12, worse than champion v1's 10"):
+        promote(cli, new, 3, reason="sharper", older="fd_digits")
+    better = register_fd(8.0, "fd_digits")
+    assert better.alias == "champion" and _champion(cli) == 4
+    assert "fd 8 beats champion's 10" in better.reason
 
 
 def test_promote_refuses_a_worse_version_without_force(store) -> None:
