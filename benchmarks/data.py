@@ -8,6 +8,7 @@
    `--size` pixels, RGB) through the prepare stage's core, in images/s and MB/s of source files.
 
 Run (not in CI): .venv/bin/python benchmarks/data.py --images 20000
+Smoke run (200 images, 8x8, 5 steps; a temporary --out): .venv/bin/python benchmarks/data.py --smoke
 """
 
 from __future__ import annotations
@@ -18,11 +19,13 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from benchmarks.smoke import out_path  # noqa: E402
 
 
 def data_path(prepared: Path, per_rank: int, steps: int) -> dict[str, float]:
@@ -63,15 +66,24 @@ def image_folder(out: Path, n: int, size: int, classes: int = 10) -> int:
     return total
 
 
-def main() -> None:
-    """Both measurements; print JSON lines and save them."""
+# --smoke: both measurements on a small folder (enough train rows for 2 ranks x batch 64).
+SMOKE = {"images": 200, "size": 8, "steps": 5}
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    """Both measurements; print JSON lines and save them (also returned)."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--images", type=int, default=20000)
     p.add_argument("--size", type=int, default=32)
     p.add_argument("--train-rate", type=float, default=1935.0, help="samples/s training takes")
     p.add_argument("--steps", type=int, default=2000)
-    p.add_argument("--out", default=str(ROOT / "benchmarks" / "data.json"))
-    args = p.parse_args()
+    p.add_argument("--out", default=None, help="JSON results (default: benchmarks/data.json)")
+    p.add_argument("--smoke", action="store_true", help="a tiny run; a temporary --out")
+    args = p.parse_args(argv)
+    if args.smoke:
+        for key, value in SMOKE.items():
+            setattr(args, key, value)
+    out = out_path(args.out, args.smoke, "data.json")
     from pipeline.prepare import prepare
     from tests.helpers import data_config
 
@@ -100,7 +112,10 @@ def main() -> None:
         row = data_path(tmp / "prepared", 64, args.steps)
         results["data_path_folder"] = row
         print(json.dumps(row), flush=True)
-    Path(args.out).write_text(json.dumps({"args": vars(args), **results}, indent=1) + "\n")
+    saved = {"args": {**vars(args), "out": str(out)}, **results}
+    out.write_text(json.dumps(saved, indent=1) + "\n")
+    print(f"wrote {out}")
+    return saved
 
 
 if __name__ == "__main__":

@@ -5,6 +5,10 @@ checks that sampling is device-independent and a GPU checkpoint reloads on the C
 samples/s per resolution. Needs only torch; Ray and MLflow are not used here.
 
     python benchmarks/gpu_check.py [--out results.json]
+    python benchmarks/gpu_check.py --smoke [--out DIR/gpu_check.json]   # CPU + gloo, 8x8, 2 steps
+
+The smoke run drives the same DDP step on the CPU in a one-rank gloo group: it proves the script
+still fits the pipeline's code, not that NCCL works.
 """
 
 from __future__ import annotations
@@ -12,22 +16,26 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import os
 import sys
+import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks.smoke import out_path  # noqa: E402
 from ganmodels import build_discriminator, build_generator, generate, generator_from_state  # noqa: E402
 from ganmodels.ema import make_ema  # noqa: E402
 from pipeline.phases import PHASE_KEYS, Phases, Recipe, ddp_buffer_kwargs  # noqa: E402
 
 
-def throughput(image_size: int, channels: int, batch: int, steps: int) -> dict:
+def throughput(
+    image_size: int, channels: int, batch: int, steps: int, device: str = "cuda", warmup: int = 20
+) -> dict[str, Any]:
     """samples/s of the DDP-wrapped step at one resolution."""
     cfg = {
         "architecture": "dcgan",
@@ -38,28 +46,28 @@ def throughput(image_size: int, channels: int, batch: int, steps: int) -> dict:
         "d_channels": 64,
     }
     torch.manual_seed(0)
-    G, D = build_generator(cfg).cuda(), build_discriminator(cfg).cuda()
+    G, D = build_generator(cfg).to(device), build_discriminator(cfg).to(device)
     G_ema = make_ema(G)
-    kw = ddp_buffer_kwargs()
-    G, D = (
-        DistributedDataParallel(G, device_ids=[0], **kw),
-        DistributedDataParallel(D, device_ids=[0], **kw),
-    )
+    kw: dict[str, Any] = ddp_buffer_kwargs()
+    if device == "cuda":
+        kw["device_ids"] = [0]  # a CPU module takes none
+    G, D = DistributedDataParallel(G, **kw), DistributedDataParallel(D, **kw)
     recipe = Recipe(
         objective="bce", lr_g=2e-4, lr_d=2e-4, betas=(0.5, 0.999), d_steps=1, r1_gamma=0.0,
         r1_interval=16, gp_weight=0.0, ema_decay=0.999, augment=(), augment_p=0.0,
         ada_target=0.0, ada_interval=4, ada_speed_images=100_000,
     )  # fmt: skip
     phases = Phases(G, D, G_ema, recipe)
-    real = torch.rand(batch, channels, image_size, image_size, device="cuda") * 2 - 1
-    stats = torch.zeros(len(PHASE_KEYS), device="cuda")
-    for i in range(20):
+    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
+    real = torch.rand(batch, channels, image_size, image_size, device=device) * 2 - 1
+    stats = torch.zeros(len(PHASE_KEYS), device=device)
+    for i in range(warmup):
         stats += phases.step([(real, None)], i, torch.Generator().manual_seed(i))
-    torch.cuda.synchronize()
+    sync()
     t0 = time.perf_counter()
     for i in range(steps):
         stats += phases.step([(real, None)], i, torch.Generator().manual_seed(i))
-    torch.cuda.synchronize()
+    sync()
     dt = time.perf_counter() - t0
     finite = bool(torch.isfinite(stats).all())
     # A checkpoint made on the GPU (CPU copies of the state) reloads on the CPU, bit for bit.
@@ -84,29 +92,46 @@ def throughput(image_size: int, channels: int, batch: int, steps: int) -> dict:
     }
 
 
-def main() -> None:
+CONFIGS = ((8, 1, 128), (32, 3, 128), (64, 3, 128), (64, 3, 512))  # size, channels, batch
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    """Check every configuration in a one-rank process group; print and save the report."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", default=None)
-    args = ap.parse_args()
-    assert torch.cuda.is_available(), "no CUDA device"
-    os.environ.setdefault("MASTER_ADDR", "127.0.0.1")
-    os.environ.setdefault("MASTER_PORT", "29511")
-    dist.init_process_group("nccl", rank=0, world_size=1)
-    report = {
-        "device": torch.cuda.get_device_name(0),
-        "torch": torch.__version__,
-        "nccl": str(torch.cuda.nccl.version()),
-        "ddp_kwargs": ddp_buffer_kwargs(),
-        "runs": [],
-    }
-    for size, ch, batch in ((8, 1, 128), (32, 3, 128), (64, 3, 128), (64, 3, 512)):
-        report["runs"].append(throughput(size, ch, batch, steps=200))
-        print(json.dumps(report["runs"][-1]), flush=True)
-    dist.destroy_process_group()
+    ap.add_argument("--out", default=None, help="JSON report (default: printed only)")
+    ap.add_argument("--smoke", action="store_true", help="CPU + gloo, 8x8, 2 steps")
+    args = ap.parse_args(argv)
+    out = out_path(args.out, args.smoke, "gpu_check.json") if args.out or args.smoke else None
+    if args.smoke:
+        device, backend, configs, steps, warmup = "cpu", "gloo", ((8, 1, 16),), 2, 1
+    else:
+        assert torch.cuda.is_available(), "no CUDA device"
+        device, backend, configs, steps, warmup = "cuda", "nccl", CONFIGS, 200, 20
+    if dist.is_initialized():
+        raise RuntimeError("a process group is already initialized in this process")
+    with tempfile.TemporaryDirectory(prefix="gpu-check-") as tmp:
+        # A one-rank group meets through a file: no port to pick, none to collide on.
+        dist.init_process_group(backend, init_method=f"file://{tmp}/store", rank=0, world_size=1)
+        try:
+            report: dict[str, Any] = {
+                "device": torch.cuda.get_device_name(0) if device == "cuda" else "cpu",
+                "backend": backend,
+                "torch": torch.__version__,
+                "nccl": str(torch.cuda.nccl.version()) if device == "cuda" else None,
+                "ddp_kwargs": ddp_buffer_kwargs(),
+                "runs": [],
+            }
+            for size, ch, batch in configs:
+                report["runs"].append(throughput(size, ch, batch, steps, device, warmup))
+                print(json.dumps(report["runs"][-1]), flush=True)
+        finally:
+            dist.destroy_process_group()
     text = json.dumps(report, indent=2)
     print(text)
-    if args.out:
-        Path(args.out).write_text(text + "\n")
+    if out:
+        out.write_text(text + "\n")
+        print(f"wrote {out}")
+    return report
 
 
 if __name__ == "__main__":

@@ -9,6 +9,8 @@ time to first step (process start until the loop's first step begins), total wal
 peak memory of the whole process tree; and each one's ratio to (a).
 
 Run (not in CI): .venv/bin/python benchmarks/overhead.py --steps 600 --repeats 3
+Smoke run (all four configurations once, 4 steps in windows of 2; with --costs, its variants
+likewise; a temporary --out): .venv/bin/python benchmarks/overhead.py --smoke [--costs]
 """
 
 from __future__ import annotations
@@ -27,10 +29,14 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from benchmarks.smoke import out_path  # noqa: E402
+
 WINDOW = 50  # steps per timing window (the loop's log_every)
+# --smoke: two windows per run (the steady state is the windows after the first), one repeat.
+SMOKE = {"steps": 4, "window": 2, "repeats": 1}
 
 
-def plain(project: Path, steps: int) -> None:
+def plain(project: Path, steps: int, window: int = WINDOW) -> None:
     """(a): the default recipe's step in one process on all cores; prints one JSON line."""
     t_start = float(os.environ["BENCH_T0"])
     import torch
@@ -79,9 +85,9 @@ def plain(project: Path, steps: int) -> None:
         g_loss(D(G(z, yf), yf)).backward()
         opt_g.step()
         update_ema(G_ema, G, min(t.ema_decay, (1 + step) / (10 + step)))
-        if (step + 1) % WINDOW == 0:
+        if (step + 1) % window == 0:
             now = time.perf_counter()
-            windows.append(batch * WINDOW / (now - t0))
+            windows.append(batch * window / (now - t0))
             t0 = now
     last = time.time()
     print(json.dumps({"windows": windows, "first_step_s": first - t_start,
@@ -89,6 +95,7 @@ def plain(project: Path, steps: int) -> None:
 
 
 def _tree_rss(pid: int) -> int:
+    """Resident bytes of pid and all its descendants (0 once it is gone)."""
     import psutil
 
     try:
@@ -119,8 +126,14 @@ def _watch(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[str, float, 
 
 
 def _framework(
-    project: Path, workers: int, steps: int, env: dict[str, str], run: int, **train: Any
-) -> dict:
+    project: Path,
+    workers: int,
+    steps: int,
+    env: dict[str, str],
+    run: int,
+    window: int = WINDOW,
+    **train: Any,
+) -> dict[str, Any]:
     """(b)/(c): `gan train` in the project; timings from the run's MLflow metrics."""
     from mlflow.tracking import MlflowClient
 
@@ -128,7 +141,7 @@ def _framework(
 
     extra = "".join(f"-{k}{v}" for k, v in sorted(train.items()))
     name = f"overhead-w{workers}-r{run}{extra}"  # a fresh run identity: nothing to resume
-    over = {"train": {"steps": steps, "num_workers": workers, "log_every": WINDOW,
+    over = {"train": {"steps": steps, "num_workers": workers, "log_every": window,
                       "experiment_name": name, "storage_path": f"ray_runs/{name}",
                       **train}}  # fmt: skip
     write_params(project / "params.yaml", over)
@@ -146,19 +159,27 @@ def _framework(
             "checkpoint_s": blocked}  # fmt: skip
 
 
-def main() -> None:
-    """Alternate the three configurations; print and save medians and ratios."""
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    """Alternate the configurations; print and save medians and ratios (the saved JSON is also
+    returned)."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--steps", type=int, default=600)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--plain-child", default=None, help=argparse.SUPPRESS)
     p.add_argument("--costs", action="store_true", help="checkpoint and MLflow logging costs")
     p.add_argument("--only", nargs="+", default=None, help="--costs: these variants only")
-    p.add_argument("--out", default=str(ROOT / "benchmarks" / "overhead.json"))
-    args = p.parse_args()
+    p.add_argument("--window", type=int, default=WINDOW, help="steps per timing window")
+    p.add_argument("--out", default=None, help="JSON (default: benchmarks/overhead.json; "
+                   "--costs writes costs.json beside it)")  # fmt: skip
+    p.add_argument("--smoke", action="store_true", help="a tiny run; a temporary --out")
+    args = p.parse_args(argv)
     if args.plain_child:
-        plain(Path(args.plain_child), args.steps)
-        return
+        plain(Path(args.plain_child), args.steps, args.window)
+        return {}
+    if args.smoke:
+        for key, value in SMOKE.items():
+            setattr(args, key, value)
+    args.out = str(out_path(args.out, args.smoke, "overhead.json"))
     from pipeline.config import load_params
     from pipeline.prepare import prepare
     from tests.helpers import clean_env, write_params
@@ -175,32 +196,34 @@ def main() -> None:
         params = load_params(write_params(project / "params.yaml", {}))
         prepare(params.data, project / "data" / "prepared", project)
         if args.costs:
-            costs(project, args, env)
-            return
+            return costs(project, args, env)
         for run in range(args.repeats):
             write_params(project / "params.yaml", {"train": {"steps": args.steps}})
             cmd = [sys.executable, __file__, "--steps", str(args.steps)]
+            cmd += ["--window", str(args.window)]
             out, wall, peak = _watch([*cmd, "--plain-child", str(project)], project, env)
             row = json.loads(out.strip().splitlines()[-1])
             results["plain"].append({**row, "wall_s": wall, "peak_rss": peak})
             for workers, key, train in configs:
-                row = _framework(project, workers, args.steps, env, run, **train)
+                row = _framework(project, workers, args.steps, env, run, args.window, **train)
                 t0 = row.pop("t0")
                 row["first_step_s"] = row.pop("started_at") - t0
                 row["last_step_s"] = row.pop("ended_at") - t0
                 results[key].append(row)
             print(json.dumps({k: v[-1] for k, v in results.items()}, default=str)[:2000])
     summary = summarize(results)
-    Path(args.out).write_text(json.dumps({"args": vars(args), "runs": results,
-                                          "summary": summary}, indent=1))  # fmt: skip
+    saved = {"args": vars(args), "runs": results, "summary": summary}
+    Path(args.out).write_text(json.dumps(saved, indent=1))
     print(json.dumps(summary, indent=1))
+    print(f"wrote {args.out}")
+    return saved
 
 
-def costs(project: Path, args: argparse.Namespace, env: dict[str, str]) -> None:
+def costs(project: Path, args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
     """Seconds per checkpoint and per MLflow metrics row, from `gan train` runs (2 workers on
     Ray actors) that differ only in checkpoint_every, keep_best or log_every, alternating;
     medians."""
-    every = 50
+    every = min(50, args.steps // 2)  # the smoke run's 4 steps still see checkpoints
     variants = {
         "base": {"checkpoint_every": 10 * args.steps, "keep_best": False},
         "checkpoints": {"checkpoint_every": every, "keep_best": False},
@@ -222,7 +245,9 @@ def costs(project: Path, args: argparse.Namespace, env: dict[str, str]) -> None:
     for run in range(args.repeats):
         for key, train in variants.items():
             # On Ray actors: the upload modes are Ray's (local mode copies in line).
-            row = _framework(project, 2, args.steps, env, run, in_process=False, **train)
+            row = _framework(
+                project, 2, args.steps, env, run, args.window, in_process=False, **train
+            )
             # Training time only: from the loop's first step to the process's end.
             walls[key].append(row["wall_s"] - (row["started_at"] - row["t0"]))
             blocked[key].extend(row["checkpoint_s"])
@@ -231,19 +256,19 @@ def costs(project: Path, args: argparse.Namespace, env: dict[str, str]) -> None:
     # Extra events in each variant over the base run: checkpoints, or metric rows.
     events = {"checkpoints": args.steps // every, "checkpoints_async": args.steps // every,
               "checkpoints+best": args.steps // every,
-              "log_every_1": args.steps - args.steps // WINDOW}  # fmt: skip
+              "log_every_1": args.steps - args.steps // args.window}  # fmt: skip
     out = {
         k: {"train_s": statistics.median(v),
             "per_event_s": (statistics.median(v) - base) / events[k] if k in events else 0.0,
             "blocked_per_checkpoint_s": statistics.median(blocked[k]) if blocked[k] else None}
         for k, v in walls.items()
     }  # fmt: skip
-    Path(args.out).with_name("costs.json").write_text(
-        json.dumps(
-            {"args": vars(args), "walls": walls, "blocked": blocked, "summary": out}, indent=1
-        )  # fmt: skip
-    )
+    saved = {"args": vars(args), "walls": walls, "blocked": blocked, "summary": out}
+    path = Path(args.out).with_name("costs.json")
+    path.write_text(json.dumps(saved, indent=1))
     print(json.dumps(out, indent=1))
+    print(f"wrote {path}")
+    return saved
 
 
 def summarize(results: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, float]]:

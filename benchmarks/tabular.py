@@ -14,6 +14,10 @@ reported beside the results.
 
 Run (not in CI; about 3 x budget x 2 x seeds x tables plus calibration):
   .venv/bin/python benchmarks/tabular.py --budget-s 60
+Smoke run (penguins, 1 seed, 1 worker, 2- and 4-step calibration fits, a budget they exceed: a
+1-step scored fit; CTGAN skipped with a note where --ctgan-python cannot import ctgan; a
+temporary --out):
+  .venv/bin/python benchmarks/tabular.py --smoke
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -35,6 +40,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.smoke import out_path  # noqa: E402
 from ganmodels.table_sampling import table_sampler_from_state  # noqa: E402
 from pipeline.config import load_params  # noqa: E402
 from pipeline.evaluate_table import table_scores  # noqa: E402
@@ -77,7 +83,10 @@ def _source(table: Table, work: Path, ctgan_python: str) -> Path:
     return out
 
 
-def _params(work: Path, csv: Path, table: Table, steps: int, seed: int) -> Any:
+def _params(
+    work: Path, csv: Path, table: Table, steps: int, seed: int, train: dict[str, Any] | None = None
+) -> Any:
+    """params.yaml for one fit of ours (train: extra train keys), written and loaded."""
     over = {
         "data": {"kind": "tabular", "source": str(csv), "label": table.label},
         "train": {
@@ -88,14 +97,23 @@ def _params(work: Path, csv: Path, table: Table, steps: int, seed: int) -> Any:
             "keep_best": False,
             "max_failures": 0,
             "experiment_name": f"bench-{table.name}",
+            **(train or {}),
         },
     }
     return load_params(write_params(work / "params.yaml", over))
 
 
-def ours(work: Path, csv: Path, table: Table, steps: int, seed: int, n: int) -> dict[str, Any]:
+def ours(
+    work: Path,
+    csv: Path,
+    table: Table,
+    steps: int,
+    seed: int,
+    n: int,
+    train: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """Fit our pipeline's model for `steps`; sample n rows from its G_ema."""
-    params = _params(work, csv, table, steps, seed)
+    params = _params(work, csv, table, steps, seed, train)
     t0 = time.perf_counter()
     result, state = fit(params, work, work / "prepared")
     fit_s = time.perf_counter() - t0
@@ -151,10 +169,20 @@ def _linear(points: list[tuple[int, float]]) -> tuple[float, float]:
     return max(s1 - per * u1, 0.0), per
 
 
+def ctgan_available(ctgan_python: str) -> bool:
+    """Whether the CTGAN virtualenv's Python exists and imports ctgan."""
+    if not os.access(ctgan_python, os.X_OK):
+        return False
+    proc = subprocess.run([ctgan_python, "-c", "import ctgan"], capture_output=True)
+    return proc.returncode == 0
+
+
 def run_table(table: Table, args: argparse.Namespace, work: Path, log: Any) -> list[dict[str, Any]]:
     """Calibrate both budgets, then every seed of every system, scored on the holdout."""
     csv = _source(table, work, args.ctgan_python)
-    params = _params(work, csv, table, 1, 0)
+    train_keys = args.train_keys
+    fit_ours = lambda steps, seed, n: ours(work, csv, table, steps, seed, n, train_keys)  # noqa: E731
+    params = _params(work, csv, table, 1, 0, train_keys)
     prepare(params.data, work / "prepared", work)
     train = load_table_split(work / "prepared", "train")
     holdout = load_table_split(work / "prepared", "holdout")
@@ -164,8 +192,9 @@ def run_table(table: Table, args: argparse.Namespace, work: Path, log: Any) -> l
     n = len(train)
 
     # Calibration: a short and a longer fit of each, on seed 0 (not scored). A first tiny fit
-    # starts Ray, which the scored runs find started: it must not count as per-step cost.
-    ours(work, csv, table, 10, CALIBRATION_SEED, 10)
+    # starts Ray, which the scored runs find started: it must not count as per-step cost. Fewer
+    # steps than the short fit: the same count would be the same run, which the short fit resumes.
+    fit_ours(max(1, min(10, args.calibrate_steps[0] - 1)), CALIBRATION_SEED, 10)
 
     # Then a third fit at the predicted count, and the line through the last two: short fits
     # alone misjudged long ones by 10-25% here.
@@ -177,25 +206,27 @@ def run_table(table: Table, args: argparse.Namespace, work: Path, log: Any) -> l
         return max(int((args.budget_s - fixed) / per), 1), fixed, per
 
     steps, fixed, per_step = units(
-        lambda s: ours(work, csv, table, s, CALIBRATION_SEED, 10)["fit_s"], *args.calibrate_steps
+        lambda s: fit_ours(s, CALIBRATION_SEED, 10)["fit_s"], *args.calibrate_steps
     )
-    epochs, c_fixed, per_epoch = units(
-        lambda e: ctgan(work, args.ctgan_python, discrete, e, CALIBRATION_SEED, 10)["fit_s"],
-        *args.calibrate_epochs,
-    )
+    peer = "CTGAN skipped (not importable)"
+    if args.with_ctgan:
+        epochs, c_fixed, per_epoch = units(
+            lambda e: ctgan(work, args.ctgan_python, discrete, e, CALIBRATION_SEED, 10)["fit_s"],
+            *args.calibrate_epochs,
+        )
+        peer = f"CTGAN {epochs} epochs (fixed {c_fixed:.1f} s + {per_epoch * 1e3:.0f} ms/epoch)"
     log(
         f"{table.name}: {len(train)} train / {len(holdout)} holdout rows; budget "
-        f"{args.budget_s:.0f} s -> ours {steps} steps (fixed {fixed:.1f} s + {per_step * 1e3:.1f}"
-        f" ms/step), CTGAN {epochs} epochs (fixed {c_fixed:.1f} s + {per_epoch * 1e3:.0f} ms/epoch)"
+        f"{args.budget_s:g} s -> ours {steps} steps (fixed {fixed:.1f} s + {per_step * 1e3:.1f}"
+        f" ms/step), {peer}"
     )
     rows = []
     for seed in args.seeds:
-        runs = {
-            "ours": ours(work, csv, table, steps, seed, n),
-            "ctgan": ctgan(work, args.ctgan_python, discrete, epochs, seed, n),
-            "marginals": {"samples": marginals(train, n, seed)},
-            "real": {"samples": train},
-        }
+        runs = {"ours": fit_ours(steps, seed, n)}
+        if args.with_ctgan:
+            runs["ctgan"] = ctgan(work, args.ctgan_python, discrete, epochs, seed, n)
+        runs["marginals"] = {"samples": marginals(train, n, seed)}
+        runs["real"] = {"samples": train}
         for system, run in runs.items():
             fake = _typed(run["samples"], train)
             score = table_scores(fake, train, holdout, columns, table.label, seed)
@@ -247,7 +278,7 @@ def report(rows: list[dict[str, Any]], args: argparse.Namespace, command: str, w
         "# Tabular GAN vs CTGAN at equal wall-clock time",
         "",
         f"Command: `{command}` (CPU, 2 cores; {len(args.seeds)} seeds; budget "
-        f"{args.budget_s:.0f} s of fit time per run, calibrated per table). Finished: {when}.",
+        f"{args.budget_s:g} s of fit time per run, calibrated per table). Finished: {when}.",
         "",
         "Scores against each table's real holdout (the evaluate stage's metrics; mean ± std over "
         "seeds). `real` is the train rows themselves (the ceiling; its DCR is 0 by construction), "
@@ -266,7 +297,8 @@ def report(rows: list[dict[str, Any]], args: argparse.Namespace, command: str, w
                 cells.append("–" if system == "real" and key == "dcr_ratio" else _cell(col))
             lines.append(f"| {system} | " + " | ".join(cells) + " |")
         lines.append("")
-        dropped = part.loc[part["system"] == "ctgan", "dropped_rows"].max()
+        has_ctgan = (part["system"] == "ctgan").any()
+        dropped = part.loc[part["system"] == "ctgan", "dropped_rows"].max() if has_ctgan else 0
         if dropped:
             lines += [
                 f"CTGAN refuses nulls in continuous columns: it trained without the {dropped:.0f}"
@@ -276,6 +308,10 @@ def report(rows: list[dict[str, Any]], args: argparse.Namespace, command: str, w
         mean = part.groupby("system")[["quality_score", "detection_auc"]].mean()
         q, d = mean["quality_score"], mean["detection_auc"]
         better = {True: "ours better", False: "CTGAN better"}
+        if not has_ctgan:  # a smoke run without the CTGAN virtualenv
+            verdicts.append(f"- {table}: quality {q['ours']:.3f}, detection AUC "
+                            f"{d['ours']:.3f}; CTGAN not run")  # fmt: skip
+            continue
         verdicts.append(
             f"- {table}: quality {q['ours']:.3f} vs CTGAN {q['ctgan']:.3f} "
             f"({better[q['ours'] > q['ctgan']]}); detection AUC {d['ours']:.3f} vs "
@@ -286,7 +322,8 @@ def report(rows: list[dict[str, Any]], args: argparse.Namespace, command: str, w
     tables = list(dict.fromkeys(df["table"]))
     floor_wins = [t for t in tables if means.loc[(t, "marginals"), "quality_score"]
                   > means.loc[(t, "ours"), "quality_score"]]  # fmt: skip
-    ctgan_ml = [t for t in tables if means.loc[(t, "ctgan"), "ml_efficacy"]
+    ctgan_ml = [t for t in tables if (t, "ctgan") in means.index
+                and means.loc[(t, "ctgan"), "ml_efficacy"]
                 > means.loc[(t, "ours"), "ml_efficacy"] + 0.01]  # fmt: skip
     lines += [
         "## Reading it",
@@ -316,8 +353,16 @@ def report(rows: list[dict[str, Any]], args: argparse.Namespace, command: str, w
     return "\n".join(lines)
 
 
-def main() -> None:
-    """Run every table, write the JSON rows and the Markdown report."""
+# --smoke: the whole path at its smallest. One worker: the fit runs in this process (2 would
+# start local rank processes, seconds each), batch 500 (the preset's) stays packs of 10. A
+# budget below any fit's fixed cost: 2- and 4-step fits time mostly noise, and a budget above
+# their fixed cost over a near-zero per-step cost would ask for a huge fit.
+SMOKE = {"tables": ["penguins"], "seeds": [0], "budget_s": 0.01, "calibrate_steps": [2, 4],
+         "calibrate_epochs": [1, 2], "train_keys": {"num_workers": 1}}  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
+    """Run every table, write the JSON rows and the Markdown report (rows also returned)."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--tables", nargs="+", default=list(TABLES), choices=list(TABLES))
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
@@ -325,16 +370,29 @@ def main() -> None:
     p.add_argument("--calibrate-steps", nargs=2, type=int, default=[100, 400])
     p.add_argument("--calibrate-epochs", nargs=2, type=int, default=[5, 40])
     p.add_argument("--ctgan-python", default=str(ROOT / ".venv-ctgan" / "bin" / "python"))
-    p.add_argument("--out", default=str(ROOT / "benchmarks" / "tabular.md"))
+    p.add_argument("--out", default=None, help="report (default: benchmarks/tabular.md)")
     p.add_argument("--report-only", action="store_true", help="rewrite the .md from the .json")
-    args = p.parse_args()
-    command = "python benchmarks/tabular.py " + " ".join(sys.argv[1:])
+    p.add_argument("--smoke", action="store_true", help="a tiny run; a temporary --out")
+    args = p.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    command = "python benchmarks/tabular.py " + " ".join(argv)
+    args.train_keys = {}
+    if args.smoke:
+        for key, value in SMOKE.items():
+            setattr(args, key, value)
+    out = out_path(args.out, args.smoke, "tabular.md")
     if args.report_only:
-        saved = json.loads(Path(args.out).with_suffix(".json").read_text())
-        Path(args.out).write_text(report(saved["rows"], args, saved["command"], saved["finished"]))
-        return
+        saved = json.loads(out.with_suffix(".json").read_text())
+        out.write_text(report(saved["rows"], args, saved["command"], saved["finished"]))
+        return saved["rows"]
+    args.with_ctgan = ctgan_available(args.ctgan_python)
+    if not args.with_ctgan:
+        if not args.smoke:
+            raise SystemExit(f"{args.ctgan_python} cannot import ctgan: set up .venv-ctgan as "
+                             "benchmarks/README.md says, or pass --ctgan-python")  # fmt: skip
+        print(f"smoke: {args.ctgan_python} cannot import ctgan: CTGAN is skipped, ours runs")
     rows: list[dict[str, Any]] = []
-    log_path = Path(args.out).with_suffix(".log")
+    log_path = out.with_suffix(".log")
     with log_path.open("w") as log_file:
 
         def log(line: str) -> None:
@@ -347,9 +405,10 @@ def main() -> None:
                 rows += run_table(TABLES[name], args, Path(tmp), log)
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     saved = {"command": command, "finished": when, "rows": rows}
-    Path(args.out).with_suffix(".json").write_text(json.dumps(saved, indent=1) + "\n")
-    Path(args.out).write_text(report(rows, args, command, when))
-    print(f"wrote {args.out}")
+    out.with_suffix(".json").write_text(json.dumps(saved, indent=1) + "\n")
+    out.write_text(report(rows, args, command, when))
+    print(f"wrote {out}")
+    return rows
 
 
 if __name__ == "__main__":
