@@ -51,6 +51,21 @@ def _no_outside_services(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests use their own local Ray and SQLite stores, whatever the shell exports."""
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    # A local Ray started in this process (train._init_ray) points Ray's state API at a dead
+    # address through the environment; set-then-delete makes the teardown remove it again, so
+    # it never reaches a later test's `gan submit` to a real cluster.
+    monkeypatch.setenv("RAY_API_SERVER_ADDRESS", "")
+    monkeypatch.delenv("RAY_API_SERVER_ADDRESS")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _no_ray_left_running() -> Iterator[None]:
+    """A test file's local Ray ends with the file: the next file on this worker starts clean."""
+    yield
+    import ray
+
+    if ray.is_initialized():
+        ray.shutdown()
 
 
 @pytest.fixture

@@ -231,6 +231,10 @@ def test_tables_need_the_ctgan_recipe() -> None:
     raw["train"]["batch_size"] = 100
     raw["train"]["augment"] = ["color"]
     assert "tables take no train.augment" in _error(raw)
+    raw["train"]["augment"] = []
+    parse_params(raw)  # the recipe is valid without them
+    raw["model"]["conditional"] = True
+    assert "tables take no train.augment and no model.conditional" in _error(raw)
     raw = _raw()
     raw["model"]["preset"] = "ctgan"  # on images
     assert "model.architecture ctgan does not fit data.kind image" in _error(raw)

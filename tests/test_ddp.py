@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -41,10 +40,12 @@ def _worker(config: dict) -> None:
 
 @pytest.fixture(scope="module")
 def ray_local():
-    os.environ.setdefault("RAY_API_SERVER_ADDRESS", NO_STATE_API)  # as train._init_ray does
-    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield
-    ray.shutdown()
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("RAY_API_SERVER_ADDRESS", NO_STATE_API)  # as train._init_ray does
+        ray.shutdown()  # an earlier test's local Ray in this process
+        ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
+        yield
+        ray.shutdown()
 
 
 def test_two_workers_keep_identical_replicas(tmp_path: Path, ray_local: None) -> None:

@@ -1,20 +1,23 @@
 """NaN/inf stops training naming the step and phase, and the last good checkpoint survives;
 the collapse alarm fires on a saturated D, is logged, and stops the run (not retried) if asked;
-async checkpoint upload in local mode is a no-op the run notes."""
+a restart on Ray actors re-raises a recorded data or checkpoint error; async checkpoint upload
+in local mode is a no-op the run notes."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 import torch
 from mlflow.tracking import MlflowClient
 
-from pipeline.checkpoints import load_checkpoint_dir
-from pipeline.config import Params, load_params
+from pipeline.checkpoints import CheckpointError, load_checkpoint_dir
+from pipeline.config import Params, PipelineError, load_params
+from pipeline.data import PreparedDataError
 from pipeline.guards import DivergenceError, Monitor, parse_fault
 from pipeline.phases import PHASE_KEYS
 from pipeline.prepare import prepare
@@ -113,6 +116,70 @@ def test_nan_rolls_back_then_stops_at_the_limit_keeping_the_last_good_checkpoint
     assert [s["step"] for s in states] == [30]
     for net in ("G", "D", "G_ema"):
         assert all(torch.isfinite(v).all() for v in states[0][net].values())
+
+
+class RunTags:
+    """The MLflow client as a worker's Writer uses it: one run's tags."""
+
+    def __init__(self) -> None:
+        self.tags: dict[str, str] = {}
+
+    def get_run(self, run_id: str) -> Any:
+        return SimpleNamespace(data=SimpleNamespace(tags=dict(self.tags)))
+
+    def set_tag(self, run_id: str, key: str, value: str) -> None:
+        self.tags[key] = value
+
+
+class Trains(Exception):
+    """Raised where an attempt would build its nets: it got past the replay check."""
+
+
+def test_a_data_or_checkpoint_error_on_ray_actors_is_re_raised_by_the_restart(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pipeline import loop
+
+    # Rank 0 of one Ray actor, calling the real entry point and worker as Ray does on each
+    # attempt; the run's tags in memory stand in for MLflow.
+    cli = RunTags()
+    writer = loop.Writer.__new__(loop.Writer)
+    writer.run = SimpleNamespace(cli=cli, run_id="r")
+    monkeypatch.setattr(loop, "Writer", lambda spec: writer)
+    context = SimpleNamespace(get_world_rank=lambda: 0, get_world_size=lambda: 1)
+    monkeypatch.setattr(loop.ray.train, "get_context", lambda: context)
+    monkeypatch.setattr(loop.ray.train.torch, "get_device", lambda: torch.device("cpu"))
+    config = {"model_config": {}, "train": {"seed": 0}, "prepared_dir": "p",
+              "tracking_uri": "u", "run_id": "r", "run_key": "k"}  # fmt: skip
+
+    def attempt(error: Exception) -> None:
+        def build(model_config: dict[str, Any]) -> None:
+            raise error
+
+        monkeypatch.setattr(loop, "build_generator", build)
+        loop.train_loop_per_worker(config)
+
+    for error in (
+        PreparedDataError("p/train/part-00003.parquet: shard listed in schema.json is missing"),
+        CheckpointError("checkpoint_000001/checkpoint.pt: sha256 differs from its manifest"),
+    ):
+        cli.tags.clear()
+        with pytest.raises(type(error)):
+            attempt(error)  # the first attempt fails, and rank 0 records why
+        assert cli.tags == {"failure": f"{type(error).__name__}: {error}"}
+        # Ray's FailureConfig restarts the group: it re-raises the record before training.
+        with pytest.raises(PipelineError) as again:
+            attempt(Trains())
+        assert str(again.value) == f"{error} (not retried: it recurs identically)"
+        assert cli.tags == {"failure": f"{type(error).__name__}: {error}"}  # the first kept
+
+    # A lost node or connection may not recur: nothing is recorded and the restart trains.
+    cli.tags.clear()
+    with pytest.raises(ConnectionError):
+        attempt(ConnectionError("node lost"))
+    assert cli.tags == {}
+    with pytest.raises(Trains):
+        attempt(Trains())
 
 
 def test_alarm_reaches_the_mlflow_run(tmp_path: Path) -> None:

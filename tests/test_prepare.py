@@ -252,11 +252,13 @@ def test_reader_rejects_missing_or_mismatched_shards(tmp_path: Path) -> None:
     prepare(_cfg("digits", rows_per_shard=1000), tmp_path)
     shard = tmp_path / "train" / "part-00001.parquet"
     shard.unlink()
-    with pytest.raises(PreparedDataError, match=re.escape(str(shard)) + ".*missing"):
+    with pytest.raises(PreparedDataError, match=re.escape(str(shard)) + ".*missing.*rerun prepare"):
         load_split(tmp_path, "train")
     wrong = pa.table({"image": pa.array([[1, 2]], pa.list_(pa.uint8())), "label": [1]})
     pq.write_table(wrong, shard)
-    with pytest.raises(PreparedDataError, match=re.escape(str(shard)) + ".*do not match"):
+    with pytest.raises(
+        PreparedDataError, match=re.escape(str(shard)) + ".*do not match.*rerun prepare"
+    ):
         load_split(tmp_path, "train")
     with pytest.raises(ValueError, match="split must be one of"):
         load_split(tmp_path, "test")

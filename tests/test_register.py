@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import multiprocessing
 import shutil
 import time
@@ -138,16 +139,32 @@ def test_rollback_after_the_automatic_gate(store) -> None:
         rollback(cli, CFG, reason="")
 
 
-def test_unconditional_model_refuses_a_label(store) -> None:
+def test_unconditional_model_refuses_a_label(store, tmp_path: Path) -> None:
+    import mlflow.artifacts
     import mlflow.pyfunc
     import pandas as pd
+    import yaml
 
+    from pipeline.register import SERVING
     from pipeline.tracking import active_tracking
 
     cli, exp, gen = store
     _register(cli, exp, gen, 10.0)
     with active_tracking(cli.tracking_uri):
         model = mlflow.pyfunc.load_model(f"models:/{CFG.model_name}@champion")
+        logged = Path(
+            mlflow.artifacts.download_artifacts(
+                f"models:/{CFG.model_name}/1", dst_path=str(tmp_path / "logged")
+            )
+        )
+    # Models from code: the pyfunc is serving.py's source, loaded by MLflow's code loader; no
+    # pickled Python object (python_model.pkl, cloudpickle) is logged that loading would run.
+    files = {f.relative_to(logged).as_posix() for f in logged.rglob("*") if f.is_file()}
+    assert (logged / "serving.py").read_bytes() == SERVING.read_bytes()
+    assert not [f for f in files if f.endswith((".pkl", ".pickle"))], files
+    flavor = yaml.safe_load((logged / "MLmodel").read_text())["flavors"]["python_function"]
+    assert flavor["loader_module"] == "mlflow.pyfunc.loaders.code_model"
+    assert "python_model" not in flavor and flavor["model_code_path"].endswith("serving.py")
     assert model.predict(pd.DataFrame({"n": [3], "seed": [0]})).shape == (3, 1, 8, 8)
     # `label` is in every signature, so it reaches the model instead of being dropped.
     with pytest.raises(Exception, match="unconditional"):
@@ -183,12 +200,26 @@ def test_racing_registrations_both_get_versions_and_the_better_is_champion(
     assert not cli.search_registered_models(f"name='{CFG.model_name}.promotion-lock'")
 
 
-def test_a_dead_holders_lock_is_broken_and_a_live_one_is_named(store) -> None:
+def test_a_dead_holders_lock_is_broken_and_a_live_one_is_named(
+    store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pipeline.register
+
     cli, exp, gen = store
     lock = lock_name(CFG.model_name)
     cli.create_registered_model(lock, tags={"owner": "gone:1", "acquired_at": "0"})
+    taken = []
+
+    def watched(*args: Any, **kwargs: Any) -> Any:
+        bound = inspect.signature(promotion_lock).bind(*args, **kwargs)
+        bound.apply_defaults()
+        taken.append((bound.arguments["wait_s"], bound.arguments["stale_s"]))
+        return promotion_lock(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline.register, "promotion_lock", watched)
     assert _register(cli, exp, gen, 3.0).alias == "champion"  # the stale lock was broken
     assert not cli.search_registered_models(f"name='{lock}'")
+    assert taken == [(120.0, 300.0)]  # register waits 2 minutes; breaks a lock of 5 minutes
 
     cli.create_registered_model(lock, tags={"owner": "host:42", "acquired_at": f"{time.time()}"})
     with (

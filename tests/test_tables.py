@@ -81,10 +81,9 @@ def test_schema_is_inferred_per_column(tmp_path: Path) -> None:
     ],
 )  # fmt: skip
 def test_bad_values_fail_naming_column_and_row(tmp_path: Path, edit, message: str) -> None:
-    path = tmp_path / "t.csv"
-    edit(_mixed()).to_csv(path, index=False)
-    with pytest.raises(TableError, match=message):
-        infer_schema(read_table(str(path), tmp_path), "t.csv", 50)
+    edit(_mixed()).to_csv(tmp_path / "members.csv", index=False)
+    with pytest.raises(TableError, match=r"^members\.csv, " + message):  # the file, then the rest
+        infer_schema(read_table("members.csv", tmp_path), "members.csv", 50)
 
 
 def test_bad_files_and_keys_fail_naming_them(tmp_path: Path) -> None:
@@ -172,6 +171,21 @@ def test_prepare_writes_typed_shards_schema_and_transformer(tmp_path: Path) -> N
     )
 
 
+def test_a_numeric_label_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    _mixed().to_csv(tmp_path / "t.csv", index=False)
+    out = tmp_path / "p"
+    for label, declared, kind in (
+        ("age", {}, "integer"),
+        ("bimodal", {}, "continuous"),
+        ("rating", {"rating": "integer"}, "integer"),  # levels by inference, declared numeric
+    ):
+        cfg = _data_cfg(source="t.csv", label=label, columns=declared)
+        refused = rf"data.label '{label}' is a {kind} column: the label must be categorical"
+        with pytest.raises(TableError, match=refused):
+            prepare(cfg, out, tmp_path)
+        assert list(out.iterdir()) == []  # no shard, no schema.json
+
+
 def test_prepare_stage_names_the_bad_column_and_the_label_key(tmp_path: Path) -> None:
     with pytest.raises(TableError, match=r"data.label 'sex' is a nullable categorical column"):
         prepare(_data_cfg(label="sex"), tmp_path / "p", tmp_path)
@@ -201,6 +215,7 @@ def test_evaluate_refuses_a_generator_of_other_data(tmp_path: Path, monkeypatch)
     paths.GENERATOR.parent.mkdir()
     torch.save({"model_config": {}, "state_dict": {}, "data_hash": "a" * 64}, paths.GENERATOR)
     with pytest.raises(
-        ValueError, match=r"trained on other data \(hash aaaaaaaaaaaa.*bbbbbbbbbbbb"
+        ValueError,
+        match=r"trained on other data \(hash aaaaaaaaaaaa.*bbbbbbbbbbbb\): rerun `dvc repro train`",
     ):
         evaluate_table.run(params, {"data_hash": "b" * 64})

@@ -10,7 +10,7 @@ import torch
 
 from ganmodels.ema import make_ema, update_ema
 from ganmodels.regularizers import gradient_penalty
-from ganmodels.table_sampling import TableSampler
+from ganmodels.table_sampling import MAX_ROUNDS, TableSampler
 from ganmodels.tabular import TableTransformer
 from ganmodels.tabular_nets import PacDiscriminator, TabularGenerator
 from ganmodels.tabular_sampler import Conditioner, ConditionSampler
@@ -155,6 +155,39 @@ def test_training_by_sampling_follows_log_frequency_and_matches_rows() -> None:
         table.level_of("x", 0)
     with pytest.raises(ValueError, match=r"column 'c' has no level 'gone'"):
         table.level_of("c", "gone")
+
+
+class RareLevelG(torch.nn.Module):
+    """Stands in for a trained G that ignores its condition: the same rows, in turn, each draw."""
+
+    z_dim = 4
+
+    def __init__(self, rows: np.ndarray) -> None:
+        super().__init__()
+        self.rows, self.draws = torch.from_numpy(rows), 0
+
+    def forward(self, z: torch.Tensor, cond: torch.Tensor, generator=None) -> torch.Tensor:
+        self.draws += 1
+        return self.rows[torch.arange(len(z)) % len(self.rows)]
+
+
+def test_a_condition_g_rarely_meets_is_redrawn_then_fails_saying_how_rare() -> None:
+    df = pd.DataFrame({"c": ["rare"] + ["common"] * 255})  # G gives 'rare' once per 256 rows
+    cols = [{"name": "c", "kind": "categorical", "nullable": False, "dtype": "str",
+             "categories": ["common", "rare"]}]  # fmt: skip
+    t = TableTransformer.fit(df, cols)
+    G = RareLevelG(t.transform(df))
+    table = TableSampler(G, t)
+    rows = table.sample(20, seed=0, column="c", value="rare")  # one a round of 256 draws
+    assert len(rows) == 20 and (rows["c"] == "rare").all() and G.draws == 20
+    G.draws = 0
+    with pytest.raises(
+        ValueError,
+        match=rf"only {MAX_ROUNDS} of {MAX_ROUNDS * 256} rows drawn with c == 'rare' had that "
+        r"value \(needed 100\): the generator rarely produces it",
+    ):
+        table.sample(100, seed=0, column="c", value="rare")
+    assert G.draws == MAX_ROUNDS == 50
 
 
 def test_conditional_loss_is_low_only_when_g_gives_the_asked_level() -> None:
