@@ -44,7 +44,7 @@ browser:
 # Two workers, one test file each at a time (a file's shared fixtures are made once); the ten
 # slowest tests are listed at the end.
 test: install browser
-	python -m pytest -q -n 3 --dist loadfile --durations=10
+	python -m pytest -q -n 2 --dist loadfile --durations=10
 
 lint: install
 	ruff check . && ruff format --check .
