@@ -32,10 +32,15 @@ def data_path(prepared: Path, per_rank: int, steps: int) -> dict[str, float]:
     """Load seconds and batch-assembly samples/s of one rank of two (the default layout)."""
     import torch
 
-    from pipeline.batches import ImageBatches
+    from pipeline.config import load_params
+    from pipeline.kinds.image.batches import ImageBatches
 
+    train = load_params(ROOT / "params.yaml").train
+    train = train.model_copy(update={"batch_size": 2 * per_rank, "seed": 0})
+    model = {"z_dim": 64, "num_classes": 10}  # a conditional model: labels are dealt too
     t0 = time.perf_counter()
-    batches = ImageBatches(str(prepared), per_rank, 0, 2, 0, True, torch.device("cpu"))
+    # Rank 1 of two: rank 0 would also build the best-checkpoint probe, which is not data.
+    batches = ImageBatches(str(prepared), model, train, 1, 2, torch.device("cpu"))
     load_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     for i in range(steps):

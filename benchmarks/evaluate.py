@@ -1,4 +1,4 @@
-"""Evaluation time against sample count: the evaluate stage's core (`pipeline.evaluate.evaluate`)
+"""Evaluation time against sample count: the image evaluate's core (`pipeline.kinds.image.evaluate`)
 on the workspace's trained generator, classifier and prepared data, for 1k, 10k and 50k samples.
 
 Run after `dvc repro` (not in CI):
@@ -28,20 +28,22 @@ def smoke_workspace(root: Path) -> Path:
     prepared data, a 1-epoch classifier and an untrained generator export."""
     import torch
 
-    from ganmodels import build_generator
+    from ganmodels.build import build_generator
     from pipeline import paths
-    from pipeline.classifier import save_checkpoint, train_classifier
+    from pipeline.classifier import save_checkpoint
     from pipeline.config import load_params
     from pipeline.data import read_schema
+    from pipeline.kinds import for_schema
+    from pipeline.kinds.image.classifier import train_classifier
     from pipeline.prepare import prepare
-    from pipeline.train import model_config
     from tests.helpers import write_params
 
     params = load_params(write_params(root / paths.PARAMS, {"evaluate": {"classifier_epochs": 1}}))
     prepare(params.data, root / paths.PREPARED, root)
     checkpoint, _ = train_classifier(root / paths.PREPARED, params.evaluate)
     save_checkpoint(checkpoint, root / paths.CLASSIFIER)
-    config = model_config(params, read_schema(root / paths.PREPARED), root / paths.PREPARED)
+    schema = read_schema(root / paths.PREPARED)
+    config = for_schema(schema).model_config(params, schema, root / paths.PREPARED)
     torch.manual_seed(0)
     # The keys the train stage's export carries (pipeline.train.write_outputs).
     export = {"model_config": config, "state_dict": build_generator(config).state_dict(),
@@ -73,16 +75,20 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
 
 def _measure(root: Path, samples: list[int]) -> list[dict[str, Any]]:
     """One row per sample count: seconds of `evaluate`, its FD and KID."""
+    from ganmodels.build import generator_from_state
     from pipeline import paths
-    from pipeline.classifier import load_classifier
     from pipeline.config import load_params
-    from pipeline.data import load_split
-    from pipeline.evaluate import evaluate, fd_key, feature_extractor, load_generator
+    from pipeline.evaluate import load_generator_state
+    from pipeline.kinds.image.classifier import load_classifier
+    from pipeline.kinds.image.evaluate import evaluate, feature_extractor
+    from pipeline.kinds.image.metrics import fd_key
+    from pipeline.kinds.image.shards import load_split
 
     # The stage's paths are relative to the project root: anchor them at root (no chdir, so
     # the script can run inside another process).
     params = load_params(root / paths.PARAMS)
-    g, state = load_generator(root / paths.GENERATOR)
+    state = load_generator_state(root / paths.GENERATOR)
+    g = generator_from_state(state)
     clf, _ = load_classifier(root / paths.CLASSIFIER)
     train_images, _ = load_split(root / paths.PREPARED, "train")
     holdout = load_split(root / paths.PREPARED, "holdout")

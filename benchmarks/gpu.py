@@ -27,7 +27,7 @@ from torch.utils.flop_counter import FlopCounterMode
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from benchmarks.smoke import out_path  # noqa: E402
-from ganmodels import build_discriminator, build_generator  # noqa: E402
+from ganmodels.build import build_discriminator, build_generator  # noqa: E402
 from ganmodels.ema import make_ema  # noqa: E402
 from pipeline.config import Params, load_params  # noqa: E402
 from pipeline.phases import Phases, Recipe  # noqa: E402
@@ -60,6 +60,7 @@ def make_phases(
     """G, D, G_ema and optimizers for a preset at one resolution, as the 1-GPU loop builds them."""
     m = preset.model
     cfg = {
+        "kind": "image",
         "architecture": m.architecture,
         "z_dim": m.z_dim,
         "channels": 3,
@@ -76,7 +77,7 @@ def make_phases(
     if compile_:
         G.compile()  # in place, as pipeline/loop.py does
         D.compile()
-    return Phases(G, D, G_ema, Recipe.from_train(preset.train.model_dump(), bf16=bf16))
+    return Phases(G, D, G_ema, Recipe.from_train(preset.train, bf16=bf16))
 
 
 def run_one(

@@ -28,8 +28,9 @@ from torch.nn.parallel import DistributedDataParallel
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.smoke import out_path  # noqa: E402
-from ganmodels import build_discriminator, build_generator, generate, generator_from_state  # noqa: E402
+from ganmodels.build import build_discriminator, build_generator, generator_from_state  # noqa: E402
 from ganmodels.ema import make_ema  # noqa: E402
+from ganmodels.image.sampling import generate  # noqa: E402
 from pipeline.phases import PHASE_KEYS, Phases, Recipe, ddp_buffer_kwargs  # noqa: E402
 
 
@@ -38,6 +39,7 @@ def throughput(
 ) -> dict[str, Any]:
     """samples/s of the DDP-wrapped step at one resolution."""
     cfg = {
+        "kind": "image",
         "architecture": "dcgan",
         "z_dim": 64,
         "channels": channels,

@@ -41,17 +41,19 @@ def plain(project: Path, steps: int, window: int = WINDOW) -> None:
     t_start = float(os.environ["BENCH_T0"])
     import torch
 
-    from ganmodels import build_discriminator, build_generator
+    from ganmodels.build import build_discriminator, build_generator
     from ganmodels.ema import make_ema, update_ema
     from ganmodels.losses import OBJECTIVES
     from pipeline.config import load_params
-    from pipeline.data import load_split, read_schema
-    from pipeline.train import model_config
+    from pipeline.data import read_schema
+    from pipeline.kinds import for_schema
+    from pipeline.kinds.image.shards import load_split
 
     torch.set_num_threads(os.cpu_count() or 1)
     params = load_params(project / "params.yaml")
     t, prepared = params.train, project / "data" / "prepared"
-    config = model_config(params, read_schema(prepared), prepared)
+    schema = read_schema(prepared)
+    config = for_schema(schema).model_config(params, schema, prepared)
     images, labels = load_split(prepared, "train")
     x = torch.from_numpy(images).float() / 127.5 - 1.0
     y = torch.from_numpy(labels).long()

@@ -32,7 +32,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 from benchmarks.smoke import out_path  # noqa: E402
 from pipeline.config import Params, load_params  # noqa: E402
-from pipeline.evaluate import fd_key  # noqa: E402
+from pipeline.kinds.image.metrics import fd_key  # noqa: E402
 from tests.helpers import clean_env, write_params  # noqa: E402
 
 BIN = Path(sys.executable).parent

@@ -41,12 +41,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.smoke import out_path  # noqa: E402
-from ganmodels.table_sampling import table_sampler_from_state  # noqa: E402
+from ganmodels.tabular.sampling import table_sampler_from_state  # noqa: E402
 from pipeline.config import load_params  # noqa: E402
-from pipeline.evaluate_table import table_scores  # noqa: E402
+from pipeline.kinds.tabular.evaluate import table_scores  # noqa: E402
+from pipeline.kinds.tabular.read import read_table  # noqa: E402
+from pipeline.kinds.tabular.shards import load_table_split, load_transformer  # noqa: E402
 from pipeline.prepare import prepare  # noqa: E402
-from pipeline.prepare_table import load_table_split, load_transformer  # noqa: E402
-from pipeline.tables import read_table  # noqa: E402
 from pipeline.train import fit  # noqa: E402
 from tests.helpers import write_params  # noqa: E402
 

@@ -1,12 +1,6 @@
-"""GAN networks, losses, EMA and metric math: no distribution, logging or file paths."""
+"""GAN networks, losses, EMA and metric math: no distribution, logging or file paths.
 
-from ganmodels.build import build_discriminator, build_generator, generator_from_state
-from ganmodels.sampling import generate, to_uint8
-
-__all__ = [
-    "build_discriminator",
-    "build_generator",
-    "generate",
-    "generator_from_state",
-    "to_uint8",
-]
+Kind-independent parts sit here; each data kind has its folder (`image/`, `tabular/`). Build
+networks with ganmodels.build (it imports every kind's networks: this package imports nothing,
+so reading a table's transformer does not load them).
+"""

@@ -1,62 +1,47 @@
-"""Build networks from a plain model-config dict (what checkpoints carry)."""
+"""Build networks from a plain model-config dict (what checkpoints carry).
+
+The model side's one dispatch on the data kind: a config's "kind" picks the folder whose
+`nets` module builds its networks.
+"""
 
 from __future__ import annotations
 
+from types import ModuleType
 from typing import Any
 
 from torch import nn
 
-from ganmodels.dcgan import DCGANDiscriminator, DCGANGenerator
-from ganmodels.mlp import MLPDiscriminator, MLPGenerator
-from ganmodels.resnet import ResNetDiscriminator, ResNetGenerator
-from ganmodels.tabular_nets import PacDiscriminator, TabularGenerator
+from ganmodels.image import nets as image_nets
+from ganmodels.tabular import nets as tabular_nets
 
-IMAGE_ARCHITECTURES = ("dcgan", "resnet", "mlp")
-ARCHITECTURES = (*IMAGE_ARCHITECTURES, "ctgan")
-# Keys every model config carries, beside the optional num_classes (0 = unconditional) and
-# spectral_norm (of D). Tables (ctgan) carry the encoded row's spans instead of an image shape.
-REQUIRED_KEYS = ("architecture", "z_dim", "channels", "image_size", "g_channels", "d_channels")
-TABLE_KEYS = ("architecture", "z_dim", "g_channels", "d_channels", "spans", "cond_dim", "pac")
+NETS: dict[str, ModuleType] = {"image": image_nets, "tabular": tabular_nets}
+ARCHITECTURES = tuple(a for nets in NETS.values() for a in nets.ARCHITECTURES)
 
 
-def _check(cfg: dict[str, Any]) -> tuple[str, int]:
-    keys = TABLE_KEYS if cfg.get("architecture") == "ctgan" else REQUIRED_KEYS
-    missing = [k for k in keys if k not in cfg]
+def kind_nets(cfg: dict[str, Any]) -> ModuleType:
+    """The `nets` module of the config's kind, once its keys are checked."""
+    kind = cfg.get("kind")
+    if kind not in NETS:
+        raise ValueError(f"model config has kind {kind!r}; known kinds: {sorted(NETS)}")
+    nets = NETS[kind]
+    missing = [k for k in nets.REQUIRED_KEYS if k not in cfg]
     if missing:
         raise ValueError(f"model config lacks {missing}")
-    if cfg["architecture"] not in ARCHITECTURES:
-        raise ValueError(f"unknown architecture {cfg['architecture']!r} (known: {ARCHITECTURES})")
-    return cfg["architecture"], int(cfg.get("num_classes", 0))
+    if cfg["architecture"] not in nets.ARCHITECTURES:
+        raise ValueError(
+            f"unknown {kind} architecture {cfg['architecture']!r} (known: {nets.ARCHITECTURES})"
+        )
+    return nets
 
 
 def build_generator(cfg: dict[str, Any]) -> nn.Module:
     """Generator for a model config, initialised as its paper does."""
-    arch, k = _check(cfg)
-    if arch == "ctgan":
-        spans = [(a, int(w)) for a, w in cfg["spans"]]
-        width = cfg["g_channels"]
-        return TabularGenerator(cfg["z_dim"], spans, cfg["cond_dim"], (width, width))
-    z, c, s, w = cfg["z_dim"], cfg["channels"], cfg["image_size"], cfg["g_channels"]
-    if arch == "dcgan":
-        return DCGANGenerator(z, c, s, w, k)
-    if arch == "resnet":
-        return ResNetGenerator(z, c, s, w, k)
-    return MLPGenerator(z, (c, s, s), w, k)
+    return kind_nets(cfg).build_generator(cfg)
 
 
 def build_discriminator(cfg: dict[str, Any]) -> nn.Module:
     """Discriminator for a model config, initialised as its paper does."""
-    arch, k = _check(cfg)
-    if arch == "ctgan":
-        row_dim = sum(int(w) for _, w in cfg["spans"])
-        width = cfg["d_channels"]
-        return PacDiscriminator(row_dim, cfg["cond_dim"], cfg["pac"], (width, width))
-    c, s, w, sn = cfg["channels"], cfg["image_size"], cfg["d_channels"], cfg.get("spectral_norm")
-    if arch == "dcgan":
-        return DCGANDiscriminator(c, s, w, k, bool(sn))
-    if arch == "resnet":
-        return ResNetDiscriminator(c, s, w, k, bool(sn))
-    return MLPDiscriminator((c, s, s), w, k, bool(sn))
+    return kind_nets(cfg).build_discriminator(cfg)
 
 
 def generator_from_state(state: dict[str, Any]) -> nn.Module:

@@ -29,7 +29,7 @@ import torch
 
 from ganmodels.safeload import UnsafeOrCorruptFile, load_state
 from pipeline import paths, storage
-from pipeline.config import PipelineError
+from pipeline.errors import PipelineError
 
 CHECKPOINT_FILE = "checkpoint.pt"
 MANIFEST = "manifest.json"

@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import paths, storage
-from pipeline.config import Params, PipelineError
+from pipeline.config import Params
 from pipeline.data import read_schema
+from pipeline.errors import PipelineError
 from pipeline.tracking import tracking_uri
 
 # Never uploaded: environments, caches, outputs and local stores.
@@ -104,7 +105,7 @@ def submit(
     params: Params, root: Path, address: str | None, params_path: str
 ) -> tuple[Any, str, str]:
     """Stage data and submit `gan train` as a job; returns (client, submission id, outputs)."""
-    from pipeline.train import run_key  # imports Ray: only when submitting
+    from pipeline.run_identity import run_key
 
     client = job_client(address)
     shared = storage.resolve(params.train.storage_path, root)

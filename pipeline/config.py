@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import warnings
 from pathlib import Path
 from typing import Any, Literal
@@ -16,15 +15,10 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from pipeline import metric_names
+from pipeline import kinds, metric_names, params_fill
+from pipeline.errors import ConfigError, PipelineError
 
-
-class PipelineError(RuntimeError):
-    """A stage failed for a reason the user can act on (the message says which)."""
-
-
-class ConfigError(ValueError):
-    """params.yaml is missing, malformed, or names an unknown or invalid key."""
+__all__ = ["ConfigError", "PipelineError"]  # re-exported: raised by params loading
 
 
 class _Section(BaseModel):
@@ -34,7 +28,7 @@ class _Section(BaseModel):
 class DataConfig(_Section):
     """Where the images or the table come from and how they are normalised."""
 
-    kind: Literal["image", "tabular"]
+    kind: str  # a name in pipeline.kinds.KINDS
     source: str = Field(min_length=1)
     image_size: int = Field(ge=8, le=512)
     channels: Literal[1, 3]
@@ -50,6 +44,10 @@ class DataConfig(_Section):
 
     @model_validator(mode="after")
     def _power_of_two(self) -> DataConfig:
+        if self.kind not in kinds.NAMES:
+            raise ValueError(
+                f"data.kind {self.kind!r} is not a known kind ({', '.join(kinds.NAMES)})"
+            )
         if self.image_size & (self.image_size - 1):
             raise ValueError(f"data.image_size must be a power of two, got {self.image_size}")
         return self
@@ -59,7 +57,7 @@ class ModelConfig(_Section):
     """Network family and sizes; passed to ganmodels.build_* (with the data's shape)."""
 
     preset: str | None
-    architecture: Literal["dcgan", "resnet", "mlp", "ctgan"]
+    architecture: str  # one the data kind trains (checked with data.kind)
     conditional: bool
     spectral_norm: bool
     z_dim: int = Field(ge=1)
@@ -194,38 +192,18 @@ class Params(_Section):
 
     @model_validator(mode="after")
     def _across_sections(self) -> Params:
-        m, t = self.model, self.train
-        if (t.r1_gamma or t.gp_weight) and m.architecture == "dcgan" and not m.spectral_norm:
-            # Batch norm couples the samples of a batch: the penalty is no longer per sample,
-            # and under DDP it would depend on the number of workers.
+        d, m, r = self.data, self.model, self.register
+        kind = kinds.get(d.kind)
+        if m.architecture not in kind.architectures:
+            fits = ", ".join(n for n, k in kinds.KINDS.items() if m.architecture in k.architectures)
             raise ValueError(
-                "train.r1_gamma/gp_weight need a D without batch norm: with "
-                "model.architecture dcgan set model.spectral_norm: true (it replaces D's BN)"
+                f"model.architecture {m.architecture} does not fit data.kind {d.kind}: "
+                f"{d.kind} trains {'/'.join(kind.architectures)}"
+                + (f" ({m.architecture} is for data.kind {fits})" if fits else "")
             )
-        table = self.data.kind == "tabular"
-        if table != (m.architecture == "ctgan"):
-            raise ValueError(
-                f"model.architecture {m.architecture} does not fit data.kind {self.data.kind}: "
-                "tables train with ctgan (model.preset: ctgan), images with dcgan/resnet/mlp"
-            )
-        if table and (t.batch_size // t.num_workers) % PAC:
-            raise ValueError(
-                f"train.batch_size / train.num_workers must be a multiple of {PAC} for tables "
-                f"(PacGAN scores packs of {PAC} rows), got {t.batch_size // t.num_workers}"
-            )
-        if table and (t.augment or m.conditional):
-            raise ValueError(
-                "tables take no train.augment and no model.conditional (they condition by "
-                "training-by-sampling on every discrete column)"
-            )
-        if table and t.export == "best":
-            raise ValueError(
-                "train.export: best needs the best-checkpoint probe (pixel-space FD), which "
-                "images have and tables (data.kind: tabular) do not: set train.export: final"
-            )
-        d, r = self.data, self.register
+        kind.check_params(self)
         metric_names.check_gate(
-            d.kind,
+            kind,
             d.source,
             self.evaluate.feature_extractor,
             m.conditional,
@@ -235,27 +213,7 @@ class Params(_Section):
         return self
 
 
-PAC = 10  # rows per PacGAN pack (CTGAN's default)
 LOCK_SUFFIX = ".promotion-lock"  # <model_name><this>: registry_lock's promotion lock (a model)
-
-
-class _Yaml12Loader(yaml.SafeLoader):
-    """SafeLoader reading floats as YAML 1.2 does: PyYAML alone takes `1e-07` (as written by
-    `dvc exp run -S train.lr_g=0.0000001`) for a string."""
-
-
-_Yaml12Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(
-        r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
-        |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
-        |\.[0-9_]+(?:[eE][-+]?[0-9]+)?
-        |[-+]?\.(?:inf|Inf|INF)
-        |\.(?:nan|NaN|NAN))$""",
-        re.X,
-    ),
-    list("-+0123456789."),
-)
 
 
 def _key(loc: tuple[Any, ...]) -> str:
@@ -266,71 +224,9 @@ _PRESET_SECTIONS = {"model": ModelConfig, "train": TrainConfig}
 _KIND_SECTIONS = {"data": DataConfig, "model": ModelConfig, "register": RegisterConfig}
 
 
-def _fill(raw: dict[str, Any], values: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """raw with each null (or absent) key of values' sections taken from values."""
-    out = dict(raw)
-    for section, fills in values.items():
-        merged = dict(out.get(section) or {})
-        for key, value in fills.items():
-            if merged.get(key) is None:  # a value set in the section wins
-                merged[key] = value
-        out[section] = merged
-    return out
-
-
-def _checked(
-    block: Any, name: str, sections: dict[str, type[BaseModel]], chooser: str
-) -> dict[str, dict[str, dict[str, Any]]]:
-    """A `presets`/`kinds` block: {entry: {section: {key: value}}} with known keys only."""
-    block = block or {}
-    if not isinstance(block, dict):
-        raise ConfigError(f"{name}: expected a mapping of name -> {{section: {{key: value}}}}")
-    for entry, body in block.items():
-        if not isinstance(body, dict):
-            raise ConfigError(f"{name}.{entry}: expected a mapping of sections")
-        for section, values in body.items():
-            fields = sections.get(section)
-            if fields is None or not isinstance(values, dict):
-                raise ConfigError(f"{name}.{entry}.{section}: only {'/'.join(sections)} mappings")
-            for key in values:
-                if key not in fields.model_fields or key == chooser:  # no recursion
-                    raise ConfigError(f"{name}.{entry}.{section}.{key}: unknown key")
-    return block
-
-
 def apply_kind(raw: dict[str, Any]) -> dict[str, Any]:
     """Fill null data/model/register keys from `kinds`, by data.kind (before the preset)."""
-    kinds = _checked(raw.get("kinds"), "kinds", _KIND_SECTIONS, "kind")
-    data = raw.get("data")
-    kind = data.get("kind") if isinstance(data, dict) else None
-    if kind is None or not kinds:
-        return raw
-    if kind not in kinds:
-        raise ConfigError(f"kinds: no entry for data.kind {kind!r} (has: {sorted(kinds)})")
-    return _fill(raw, kinds[kind])
-
-
-def apply_preset(raw: dict[str, Any]) -> dict[str, Any]:
-    """Fill the null (or absent) model/train keys from the preset named by model.preset."""
-    presets = _checked(raw.get("presets"), "presets", _PRESET_SECTIONS, "preset")
-    model = raw.get("model")
-    name = model.get("preset") if isinstance(model, dict) else None
-    if name is None:
-        return raw
-    if name not in presets:
-        raise ConfigError(f"model.preset: unknown preset {name!r} (known: {sorted(presets)})")
-    return _fill(raw, presets[name])
-
-
-def apply_model_name(raw: dict[str, Any]) -> dict[str, Any]:
-    """Fill a null register.model_name with gan-<folder or file stem> of data.source."""
-    data, register = raw.get("data"), raw.get("register")
-    if not isinstance(data, dict) or not isinstance(register or {}, dict):
-        return raw  # the section's own error is reported
-    source, kind = data.get("source"), data.get("kind")
-    if not isinstance(source, str):  # data.source's own error is the one to read
-        source = ""
-    return _fill(raw, {"register": {"model_name": metric_names.model_name(source, str(kind))}})
+    return params_fill.apply_kind(raw, _KIND_SECTIONS)
 
 
 def parse_params(raw: Any, origin: str = "params.yaml") -> Params:
@@ -338,7 +234,9 @@ def parse_params(raw: Any, origin: str = "params.yaml") -> Params:
     if not isinstance(raw, dict):
         raise ConfigError(f"{origin}: expected a mapping at the top level")
     try:
-        resolved = apply_model_name(apply_preset(apply_kind(raw)))
+        resolved = params_fill.apply_model_name(
+            params_fill.apply_preset(apply_kind(raw), _PRESET_SECTIONS)
+        )
     except ConfigError as exc:
         raise ConfigError(f"{origin}: {exc}") from None
     try:
@@ -362,7 +260,7 @@ def load_params(path: str | Path = "params.yaml") -> Params:
     if not path.is_file():
         raise ConfigError(f"{path}: not found (run from the project root)")
     try:
-        raw = yaml.load(path.read_text(), Loader=_Yaml12Loader)  # noqa: S506 - a SafeLoader
+        raw = yaml.load(path.read_text(), Loader=params_fill.Yaml12Loader)  # noqa: S506 - a SafeLoader
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
     return parse_params(raw, str(path))

@@ -1,5 +1,4 @@
-"""Training guards in plain torch: NaN/inf and collapse checks, rollback, the score that picks
-the best checkpoint, and fault injection.
+"""Training guards in plain torch: NaN/inf and collapse checks, rollback, and fault injection.
 
 The loop (pipeline/loop.py) calls them; tests drive them without Ray.
 """
@@ -7,14 +6,17 @@ The loop (pipeline/loop.py) calls them; tests drive them without Ray.
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.distributed as dist
 
-from ganmodels.metrics import frechet_distance
 from pipeline.checkpoints import rng_state, set_rng_state
-from pipeline.phases import PHASE_KEYS, PHASES, Phases, seeded, unwrap
+from pipeline.phases import PHASE_KEYS, PHASES, Phases, unwrap
+
+if TYPE_CHECKING:
+    from pipeline.config import TrainConfig
+    from pipeline.tracking import TrainingRun
 
 
 class DivergenceError(RuntimeError):
@@ -126,31 +128,27 @@ class LastGood:
         return self.step
 
 
-class PixelFD:
-    """A cheap quality score for choosing the best checkpoint: the Frechet distance between
-    G_ema's samples and fixed real rows in pixel space (average-pooled to at most 16x16).
-
-    Fixed latents, labels and reals make scores of different checkpoints comparable; evaluate's
-    feature-space metrics stay the real measure.
-    """
-
-    def __init__(
-        self, data: torch.Tensor, labels: torch.Tensor | None, z_dim: int, seed: int, n: int = 1024
-    ) -> None:
-        gen = seeded("pixel-fd", seed)
-        rows = torch.randperm(len(data), generator=gen)[:n]
-        self.labels = None if labels is None else labels[rows]
-        self.z = torch.randn(len(rows), z_dim, generator=gen).to(data.device)
-        self.real = self._features(data[rows])
-
-    @staticmethod
-    def _features(x: torch.Tensor) -> torch.Tensor:
-        side = x.shape[-1]
-        if side > 16:
-            x = torch.nn.functional.avg_pool2d(x.float(), side // 16)
-        return x.flatten(1).double().cpu()
-
-    @torch.no_grad()
-    def __call__(self, G_ema: torch.nn.Module) -> float:
-        """The score of G_ema now (lower is better)."""
-        return frechet_distance(self.real, self._features(G_ema(self.z, self.labels)))
+def diverged(
+    exc: DivergenceError,
+    step: int,
+    phases: Phases,
+    last_good: LastGood,
+    writer: TrainingRun | None,
+    t: TrainConfig,
+) -> int:
+    """Roll back to the last good state (returns its step), or stop naming why."""
+    allowed = t.max_rollbacks if t.on_divergence == "rollback" else 0
+    if phases.rollbacks >= allowed:
+        where = f"the checkpoint at step {last_good.step}" if last_good.step else "no checkpoint"
+        why = f"{exc}: training stopped; the last good state is {where}"
+        if allowed:
+            why += f" (after {phases.rollbacks} rollback(s): train.max_rollbacks={allowed})"
+        raise DivergenceError(why) from None
+    back = last_good.restore(phases, t.rollback_lr_factor)
+    if writer:
+        message = (
+            f"{exc}: rolled back to step {back}, learning rates x{phases.lr_scale:g} "
+            f"(rollback {phases.rollbacks} of train.max_rollbacks={allowed})"
+        )
+        writer.event(step, "rollback", phases.rollbacks, message)
+    return back

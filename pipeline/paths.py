@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -34,3 +35,9 @@ def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
 def project_root() -> Path:
     """The directory holding params.yaml (stages run from it, as DVC does)."""
     return Path.cwd().resolve()
+
+
+def write_json(path: Path, data: dict) -> None:
+    """Write a metrics (or pointer) JSON atomically: DVC and readers never see half a file."""
+    text = json.dumps(data, indent=2) + "\n"
+    atomic_write(path, lambda tmp: tmp.write_text(text))

@@ -7,11 +7,10 @@ script drives the same code under a bare NCCL process group.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import inspect
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.distributed as dist
@@ -19,9 +18,14 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from ganmodels.augment import ada_update, diff_augment
+from ganmodels.conditioning import ClassLabels, Conditioning
 from ganmodels.ema import update_ema
 from ganmodels.losses import OBJECTIVES, decision_threshold
 from ganmodels.regularizers import gradient_penalty, r1_penalty
+from pipeline.streams import to_device
+
+if TYPE_CHECKING:
+    from pipeline.config import TrainConfig
 
 # Metric keys of the stats row `Phases.step` returns (phase names, stylegan2-ada style).
 PHASE_KEYS = ("loss/D_main", "loss/D_reg", "loss/G_main", "D/real", "D/fake", "D/accuracy")
@@ -46,51 +50,6 @@ def ddp_buffer_kwargs() -> dict[str, bool]:
     return {key: False}
 
 
-def seeded(stream: str, seed: int, *parts: int) -> torch.Generator:
-    """A CPU generator for one named random stream, keyed by integers.
-
-    A cryptographic digest keeps streams apart (no `hash()` collisions such as -1/-2, none
-    between e.g. the data order and the latents) and stable across Python versions.
-    """
-    key = ":".join(map(str, (stream, seed, *parts))).encode()
-    digest = hashlib.blake2b(key, digest_size=8).digest()
-    return torch.Generator().manual_seed(int.from_bytes(digest, "little") & (2**63 - 1))
-
-
-def to_device(t: torch.Tensor, device: torch.device) -> torch.Tensor:
-    """A CPU tensor on `device`; on CUDA through pinned memory, so the host does not stall.
-
-    Latents and batch indices come from seeded CPU streams (a run is a function of its seed);
-    a plain copy from pageable memory would block the host until the GPU drains its queue.
-    """
-    if device.type != "cuda":
-        return t.to(device)
-    return t.pin_memory().to(device, non_blocking=True)
-
-
-class ShardSampler:
-    """Per-epoch permutation of the train split, dealt round-robin to ranks (drop-last).
-
-    The batch at a draw index is a pure function of (seed, rank, index): resuming needs no
-    data state.
-    """
-
-    def __init__(self, n: int, batch: int, rank: int, world: int, seed: int) -> None:
-        self.n, self.batch, self.rank, self.world, self.seed = n, batch, rank, world, seed
-        self.per_epoch = (n // world) // batch
-        if self.per_epoch < 1:
-            raise ValueError(f"train split has {n} rows: too few for {world} x batch {batch}")
-        self._epoch, self._order = -1, torch.empty(0, dtype=torch.long)
-
-    def indices(self, index: int) -> torch.Tensor:
-        """Row indices of this rank's batch number `index` (d_steps batches per step)."""
-        epoch, i = divmod(index, self.per_epoch)
-        if epoch != self._epoch:
-            perm = torch.randperm(self.n, generator=seeded("data-order", self.seed, epoch))
-            self._epoch, self._order = epoch, perm[self.rank :: self.world]
-        return self._order[i * self.batch : (i + 1) * self.batch]
-
-
 @dataclass(frozen=True)
 class Recipe:
     """The train keys that shape a step (objective, regularizers, augmentation, precision)."""
@@ -112,13 +71,13 @@ class Recipe:
     bf16: bool = False
 
     @classmethod
-    def from_train(cls, t: dict[str, Any], bf16: bool = False) -> Recipe:
-        """From the train section of params (a dict, as workers receive it)."""
+    def from_train(cls, t: TrainConfig, bf16: bool = False) -> Recipe:
+        """From the train section of params (typed, as workers receive it)."""
         keys = set(cls.__dataclass_fields__) - {"betas", "augment", "bf16"}
         return cls(
-            **{k: t[k] for k in keys},
-            betas=(t["beta1"], t["beta2"]),
-            augment=tuple(t["augment"]),
+            **{k: getattr(t, k) for k in keys},
+            betas=(t.beta1, t.beta2),
+            augment=tuple(t.augment),
             bf16=bf16,
         )
 
@@ -126,7 +85,14 @@ class Recipe:
 class Phases:
     """G, D (optionally DDP-wrapped), G_ema and their optimizers; owns backward and step."""
 
-    def __init__(self, G: nn.Module, D: nn.Module, G_ema: nn.Module, recipe: Recipe) -> None:
+    def __init__(
+        self,
+        G: nn.Module,
+        D: nn.Module,
+        G_ema: nn.Module,
+        recipe: Recipe,
+        conditioning: Conditioning | None = None,
+    ) -> None:
         self.G, self.D, self.G_ema, self.r = G, D, G_ema, recipe
         self.d_loss, self.g_loss = OBJECTIVES[recipe.objective]
         self.threshold = decision_threshold(recipe.objective)
@@ -141,8 +107,10 @@ class Phases:
         self.last_reg = torch.zeros((), device=self.device)
         self.rollbacks, self.lr_scale = 0, 1.0  # divergence rollbacks so far, lr multiplier
         self.poison: set[tuple[str, int]] = set()  # test hook: (phase, step) NaNs that loss once
-        # Tables: draws condition vectors and adds CTGAN's conditional loss to G (None: images).
-        self.conditioner: Any = None
+        # What fakes are conditioned on and G's loss under it (class labels unless the kind
+        # says otherwise: tables condition on discrete columns).
+        self.conditioning = conditioning or ClassLabels(self.num_classes)
+        self._asked: Any = None  # what the last drawn condition asked for (G's loss needs it)
         self.pack = int(getattr(unwrap(D), "pac", 1))  # PacGAN: D scores packs of rows
 
     def state_dict(self) -> dict[str, Any]:
@@ -184,12 +152,8 @@ class Phases:
 
     def _latents(self, n: int, gen: torch.Generator) -> Batch:
         z = to_device(torch.randn(n, self.z_dim, generator=gen), self.device)
-        if self.conditioner is not None:
-            cond, self._asked = self.conditioner.sample(n, gen)
-            return z, to_device(cond, self.device)
-        if not self.num_classes:
-            return z, None
-        return z, to_device(torch.randint(0, self.num_classes, (n,), generator=gen), self.device)
+        y, self._asked = self.conditioning.sample(n, gen)
+        return z, None if y is None else to_device(y, self.device)
 
     def _check_poison(self, loss: torch.Tensor, phase: str, step: int) -> torch.Tensor:
         if (phase, step) not in self.poison:
@@ -258,13 +222,10 @@ class Phases:
         D = self.D
         ddp = isinstance(D, DistributedDataParallel)
         with D.no_sync() if ddp else contextlib.nullcontext(), self._autocast():
-            if self.conditioner is None:
-                fake = self.G(z, y).float()
-                loss = self.g_loss(self.D(self._aug(fake, gen), y).float())
-            else:  # G must also produce the level its condition asks for
-                fake, logits = self.G(z, y, with_logits=True)
-                loss = self.g_loss(self.D(fake.float(), y).float())
-                loss = loss + self.conditioner.loss(logits.float(), self._asked)
+            augment = lambda x: self._aug(x, gen)  # noqa: E731
+            loss = self.conditioning.generator_loss(
+                self.G, D, z, y, self._asked, self.g_loss, augment
+            )
         loss = self._check_poison(loss, "G_main", step)
         loss.backward()
         return loss.detach()

@@ -11,7 +11,7 @@ import urllib.error
 import urllib.request
 from urllib.parse import urlparse
 
-from pipeline.config import PipelineError
+from pipeline.errors import PipelineError
 
 TIMEOUT_S = 5.0
 

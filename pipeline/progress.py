@@ -12,7 +12,7 @@ import sys
 import threading
 from typing import TextIO
 
-from mlflow.tracking import MlflowClient
+from pipeline.tracking import TrainingRun
 
 
 def _fmt_eta(seconds: float) -> str:
@@ -37,15 +37,13 @@ class ProgressMonitor:
 
     def __init__(
         self,
-        uri: str,
-        run_id: str,
+        run: TrainingRun,
         total_steps: int,
         global_batch: int,
         every_s: float = 1.0,
         out: TextIO = sys.stdout,
     ) -> None:
-        self.cli = MlflowClient(tracking_uri=uri)
-        self.run_id, self.total, self.batch = run_id, total_steps, global_batch
+        self.run, self.total, self.batch = run, total_steps, global_batch
         self.every_s, self.out = every_s, out
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True, name="gan-progress")
@@ -54,8 +52,8 @@ class ProgressMonitor:
 
     def __enter__(self) -> ProgressMonitor:
         # A resumed run already has history: show only what this attempt adds.
-        self._starts_seen = len(self.cli.get_metric_history(self.run_id, "train/start_step"))
-        hist = self.cli.get_metric_history(self.run_id, "loss/D_main")
+        self._starts_seen = len(self.run.history("train/start_step"))
+        hist = self.run.history("loss/D_main")
         self._last_step = max((h.step for h in hist), default=-1)
         self._thread.start()
         return self
@@ -76,20 +74,20 @@ class ProgressMonitor:
 
     def poll(self) -> None:
         """Print what is new since the last poll."""
-        starts = self.cli.get_metric_history(self.run_id, "train/start_step")
+        starts = self.run.history("train/start_step")
         for m in starts[self._starts_seen :]:
             what = f"resumed from checkpoint at step {int(m.value)}" if m.value else "started"
             print(f"  training {what}", file=self.out, flush=True)
             self._last_step = int(m.value)
         self._starts_seen = len(starts)
-        hist = self.cli.get_metric_history(self.run_id, "loss/D_main")
+        hist = self.run.history("loss/D_main")
         if not hist:
             return
         step = max(h.step for h in hist)
         if step <= self._last_step:
             return
         self._last_step = step
-        latest = self.cli.get_run(self.run_id).data.metrics
+        latest = self.run.latest()
         sps = latest.get("perf/samples_per_s", 0.0)
         eta = (self.total - step) * self.batch / sps if sps else math.nan
         print(format_line(step, self.total, latest, eta), file=self.out, flush=True)

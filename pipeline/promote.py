@@ -12,9 +12,9 @@ from datetime import datetime, timezone
 
 from mlflow.tracking import MlflowClient
 
-from pipeline import paths
-from pipeline.config import PipelineError, RegisterConfig, load_params
-from pipeline.metric_names import older_name
+from pipeline import kinds, paths
+from pipeline.config import RegisterConfig, load_params
+from pipeline.errors import PipelineError
 from pipeline.register import CHALLENGER, CHAMPION, PREVIOUS_TAG, current_champion, tagged_metric
 from pipeline.registry_lock import promotion_lock
 from pipeline.tracking import client, tracking_uri
@@ -112,7 +112,8 @@ def main(action: str, version: int | None, reason: str, force: bool, params_path
     """CLI entry: promote VERSION or roll back, on the configured registry."""
     params = load_params(params_path)
     cfg, d = params.register, params.data
-    older = older_name(cfg.primary_metric, d.kind, d.source, params.evaluate.feature_extractor)
+    kind = kinds.get(d.kind)
+    older = kind.older_metric(cfg.primary_metric, d.source, params.evaluate.feature_extractor)
     cli = client(tracking_uri(paths.project_root()))
     with promotion_lock(cli, cfg.model_name):  # no registration moves champion meanwhile
         if action == "promote":

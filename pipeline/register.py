@@ -13,18 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import mlflow
-import numpy as np
 import pandas as pd
 from mlflow.exceptions import MlflowException
-from mlflow.models import ModelSignature, infer_signature
 from mlflow.tracking import MlflowClient
-from mlflow.types import ColSpec, Schema, TensorSpec
 
 import ganmodels
 from ganmodels.safeload import load_state
-from pipeline import paths
+from pipeline import kinds, paths
 from pipeline.config import RegisterConfig, load_params
-from pipeline.metric_names import older_name
 from pipeline.registry_lock import promotion_lock
 from pipeline.tracking import (
     active_tracking,
@@ -40,6 +36,7 @@ PREVIOUS_TAG = "previous_champion"
 # Progress bars for a few kilobytes of artifacts only clutter the stage's output.
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 SERVING = Path(__file__).with_name("serving.py")
+KIND_METADATA = "gan_kind"  # the model's data kind, in its MLmodel metadata
 
 
 @dataclass(frozen=True)
@@ -114,29 +111,47 @@ def incomparable(name: str, champion: int, metric: str, older: str | None, versi
     )
 
 
-def _signature(state: dict[str, Any]) -> tuple[ModelSignature, dict[str, list[Any]]]:
-    """The pyfunc's input/output schema and an input example, for images or for a table."""
-    config = state["model_config"]
-    if "transformer" in config:
-        from ganmodels.table_sampling import table_sampler_from_state
+def _log_version(
+    cli: MlflowClient, name: str, run_id: str, generator: Path, tags: dict[str, str]
+) -> Any:
+    """Log the generator as a pyfunc of its kind's signature to the run; register a version."""
+    state = load_state(generator, "generator file")
+    kind = kinds.for_generator(state)
+    signature, example = kind.signature(state)
+    with active_tracking(cli.tracking_uri), mlflow.start_run(run_id=run_id):
+        info = mlflow.pyfunc.log_model(
+            name="generator",
+            python_model=str(SERVING),
+            artifacts={"generator": str(generator)},
+            code_paths=[str(Path(ganmodels.__file__).parent)],
+            signature=signature,
+            # Logging runs this example through the model: a broken contract fails here.
+            input_example=pd.DataFrame(example),
+            pip_requirements=["mlflow", "torch", "numpy", "pandas"],
+            metadata={KIND_METADATA: kind.name},  # what `gan sample` writes from its output
+        )
+    with active_tracking(cli.tracking_uri):
+        return mlflow.register_model(info.model_uri, name, tags=tags)
 
-        cols = [
-            ColSpec("long", "n"),
-            ColSpec("long", "seed"),
-            ColSpec("string", "condition_column", required=False),
-            ColSpec("string", "condition_value", required=False),
-        ]
-        rows = table_sampler_from_state(state).sample(2, 0)
-        outputs = infer_signature(model_output=rows).outputs
-        return ModelSignature(inputs=Schema(cols), outputs=outputs), {"n": [2], "seed": [0]}
-    # `label` is optional and declared for every model: MLflow silently drops undeclared
-    # columns, and an unconditional model must refuse a label rather than ignore it.
-    cols = [ColSpec("long", "n"), ColSpec("long", "seed"), ColSpec("long", "label", required=False)]
-    shape = (-1, config["channels"], config["image_size"], config["image_size"])
-    outputs = Schema([TensorSpec(np.dtype(np.float32), shape)])
-    conditional = int(config.get("num_classes", 0)) > 0
-    example = {"n": [2], "seed": [0], **({"label": [0]} if conditional else {})}
-    return ModelSignature(inputs=Schema(cols), outputs=outputs), example
+
+def _verdict(
+    cfg: RegisterConfig,
+    value: float,
+    champion: int | None,
+    champion_value: float | None,
+    key: str,
+    older: str | None,
+    version: str | int,
+) -> tuple[bool, str]:
+    """The gate's decision and reason, for a champion that can or cannot be compared."""
+    if champion is not None and champion_value is None:
+        return False, incomparable(
+            cfg.model_name, champion, cfg.primary_metric, older, int(version)
+        )
+    promote, reason = gate(value, champion_value, cfg)
+    if key != cfg.primary_metric:
+        reason += f" (its {key}: the same quantity, registered before {cfg.primary_metric})"
+    return promote, reason
 
 
 def register(
@@ -156,40 +171,19 @@ def register(
             f"(has: {', '.join(sorted(eval_metrics))})"
         )
     value = float(eval_metrics[cfg.primary_metric])
-    signature, example = _signature(load_state(generator, "generator file"))
-    with active_tracking(cli.tracking_uri), mlflow.start_run(run_id=run_id):
-        info = mlflow.pyfunc.log_model(
-            name="generator",
-            python_model=str(SERVING),
-            artifacts={"generator": str(generator)},
-            code_paths=[str(Path(ganmodels.__file__).parent)],
-            signature=signature,
-            # Logging runs this example through the model: a broken contract fails here.
-            input_example=pd.DataFrame(example),
-            pip_requirements=["mlflow", "torch", "numpy", "pandas"],
-        )
     version_tags = {
         **tags,
         "primary_metric": cfg.primary_metric,
         **{f"metric.{k}": str(v) for k, v in summary_metrics(eval_metrics).items()},
         "sample_grid": f"runs:/{run_id}/eval/samples.png",
     }
-    with active_tracking(cli.tracking_uri):
-        mv = mlflow.register_model(info.model_uri, cfg.model_name, tags=version_tags)
+    mv = _log_version(cli, cfg.model_name, run_id, generator, version_tags)
     # Read, gate and move under the lock: a racing registration cannot slip in between.
     with promotion_lock(cli, cfg.model_name):
         champ_version, champ_value, key = current_champion(
             cli, cfg.model_name, cfg.primary_metric, older
         )
-        if champ_version is not None and champ_value is None:
-            promote = False
-            reason = incomparable(
-                cfg.model_name, champ_version, cfg.primary_metric, older, int(mv.version)
-            )
-        else:
-            promote, reason = gate(value, champ_value, cfg)
-            if key != cfg.primary_metric:
-                reason += f" (its {key}: the same quantity, registered before {cfg.primary_metric})"
+        promote, reason = _verdict(cfg, value, champ_version, champ_value, key, older, mv.version)
         if promote:
             previous = "" if champ_version is None else str(champ_version)
             cli.set_model_version_tag(cfg.model_name, mv.version, PREVIOUS_TAG, previous)
@@ -231,13 +225,13 @@ def main(params_path: str = str(paths.PARAMS)) -> None:
         "run_key": run["run_key"],
     }
     d, cfg = params.data, params.register
-    older = older_name(cfg.primary_metric, d.kind, d.source, params.evaluate.feature_extractor)
+    kind = kinds.for_generator(state)
+    older = kind.older_metric(cfg.primary_metric, d.source, params.evaluate.feature_extractor)
     decision = register(
         client(tracking_uri(root)), cfg, run["run_id"], paths.GENERATOR, eval_metrics, tags, older
     )
-    paths.METRICS.mkdir(exist_ok=True)
     out = {**asdict(decision), "became_champion": decision.alias == CHAMPION}
-    (paths.METRICS / "register.json").write_text(json.dumps(out, indent=2) + "\n")
+    paths.write_json(paths.METRICS / "register.json", out)
     print(
         f"register: {decision.model_name} v{decision.version} -> @{decision.alias} "
         f"({decision.reason})",

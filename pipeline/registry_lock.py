@@ -18,7 +18,8 @@ from contextlib import contextmanager
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
-from pipeline.config import LOCK_SUFFIX, PipelineError
+from pipeline.config import LOCK_SUFFIX
+from pipeline.errors import PipelineError
 
 
 def lock_name(model_name: str) -> str:

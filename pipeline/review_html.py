@@ -10,7 +10,7 @@ from pathlib import Path
 import mlflow.artifacts
 from mlflow.tracking import MlflowClient
 
-from pipeline.review import Comparison, fmt_value
+from pipeline.comparison import Comparison, fmt_value
 
 _CSS = """
 body{font-family:system-ui,sans-serif;margin:2em;color:#222}

@@ -1,4 +1,5 @@
-"""MLflow plumbing: tracking URI, experiment, one run per training identity, rank-0 writer."""
+"""MLflow plumbing: tracking URI, experiment, one run per training identity (driver and rank-0
+writer), eval metrics for runs and version tags. The training side's only MLflow module."""
 
 from __future__ import annotations
 
@@ -123,6 +124,7 @@ class RunWriter:
     def __init__(self, uri: str, run_id: str) -> None:
         self.cli = MlflowClient(tracking_uri=uri)
         self.run_id = run_id
+        self.experiment_id = ""  # known when the run was opened here
 
     def metrics(self, values: dict[str, float], step: int) -> None:
         """Log one row of metrics at a training step."""
@@ -143,3 +145,102 @@ class RunWriter:
         rows = [Param(k, str(v)) for k, v in values.items()]
         for i in range(0, len(rows), 100):  # MLflow caps params per batch at 100
             self.cli.log_batch(self.run_id, params=rows[i : i + 100])
+
+
+class TrainingRun(RunWriter):
+    """A training identity's MLflow run: opened by the driver, written by rank 0, closed by the
+    driver. The only place the training side talks to MLflow."""
+
+    @classmethod
+    def open(
+        cls,
+        uri: str,
+        experiment: str,
+        root: Path,
+        key: str,
+        tags: dict[str, str],
+        params: dict[str, Any],
+    ) -> TrainingRun:
+        """The run of training identity `key`, found (a resume) or created with its params."""
+        cli = client(uri)
+        exp_id = ensure_experiment(cli, experiment, root)
+        run_id, created = find_or_create_run(cli, exp_id, key, f"train-{key}", tags)
+        run = cls(uri, run_id)
+        run.experiment_id = exp_id
+        if not created and run.failure() is not None:
+            cli.delete_tag(run_id, "failure")  # a new attempt (maybe under a changed policy)
+        if created:
+            run.params(params)
+        return run
+
+    def log(self, step: int, values: dict[str, float]) -> None:
+        """Record one row of metrics."""
+        self.metrics(values, step)
+
+    def tag(self, key: str, value: str) -> None:
+        """Set a run tag."""
+        self.cli.set_tag(self.run_id, key, value[:5000])
+
+    def alert(self, step: int, name: str, message: str) -> None:
+        """Record an alarm: a metric `alert/<name>` at the step and a run tag with the message."""
+        self.log(step, {f"alert/{name}": 1.0})
+        self.tag(f"alert.{name}", f"step {step}: {message}")
+
+    def event(self, step: int, name: str, count: int, message: str) -> None:
+        """Record the count-th event of a kind (restart, rollback): metric and tag."""
+        self.log(step, {f"event/{name}": float(count)})
+        self.tag(f"event.{name}.{count}", f"step {step}: {message}")
+
+    def started(self, step: int, problems: list[str]) -> None:
+        """Mark a (re)start; on a resume, the steps logged past the checkpoint are lost."""
+        last = max((m.step for m in self.history("loss/D_main")), default=0)
+        starts = len(self.history("train/start_step"))
+        self.log(step, {"train/start_step": float(step)})  # 0 for a fresh start
+        if starts:
+            lost = max(0, last - step)
+            self.log(step, {"train/lost_steps": float(lost)})
+            self.event(
+                step,
+                "restart",
+                starts,
+                f"resumed from the checkpoint at step {step}; {lost} step(s) trained after it "
+                f"(logged up to step {last}) are retrained",
+            )
+        for i, problem in enumerate(problems, 1):
+            self.tag(f"event.checkpoint_skipped.{starts}.{i}", problem)
+
+    def history(self, key: str) -> list[Metric]:
+        """Every logged value of one metric."""
+        return self.cli.get_metric_history(self.run_id, key)
+
+    def latest(self) -> dict[str, float]:
+        """The newest value of every metric."""
+        return dict(self.cli.get_run(self.run_id).data.metrics)
+
+    def failure(self) -> str | None:
+        """The recorded reason of a deterministic failure (NaN, collapse, data), if any."""
+        return self.cli.get_run(self.run_id).data.tags.get("failure")
+
+    def fail(self, error: Exception) -> None:
+        """Record a deterministic failure (the first of this attempt), for restarts to re-raise."""
+        if self.failure() is None:
+            self.tag("failure", f"{type(error).__name__}: {error}")
+
+    def failed(self, reason: str) -> None:
+        """Close the run as FAILED; the worker's own record of why wins over `reason`."""
+        self.tag("failure", self.failure() or reason)
+        self.cli.set_terminated(self.run_id, status="FAILED")
+
+    def finished(self) -> dict[str, float]:
+        """Close the run as FINISHED; returns its latest metrics."""
+        self.cli.set_terminated(self.run_id, status="FINISHED")
+        return self.latest()
+
+    def curves(self, keys: tuple[str, ...]) -> dict[int, dict[str, float]]:
+        """Each step's newest value of each metric (a resumed run re-logs steps after its
+        checkpoint)."""
+        rows: dict[int, dict[str, float]] = {}
+        for key in keys:
+            for m in sorted(self.history(key), key=lambda m: m.timestamp):
+                rows.setdefault(m.step, {})[key] = m.value
+        return rows

@@ -51,7 +51,7 @@ def _no_outside_services(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests use their own local Ray and SQLite stores, whatever the shell exports."""
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     monkeypatch.delenv("RAY_ADDRESS", raising=False)
-    # A local Ray started in this process (train._init_ray) points Ray's state API at a dead
+    # A local Ray started in this process (ray_driver.init_ray) points Ray's state API at a dead
     # address through the environment; set-then-delete makes the teardown remove it again, so
     # it never reaches a later test's `gan submit` to a real cluster.
     monkeypatch.setenv("RAY_API_SERVER_ADDRESS", "")

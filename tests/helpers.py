@@ -14,7 +14,7 @@ from typing import Any
 import torch
 import yaml
 
-from ganmodels import build_generator
+from ganmodels.build import build_generator
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -92,6 +92,7 @@ def copy_project(dest: Path) -> Path:
 def save_tiny_generator(path: Path) -> Path:
     """A small untrained generator export (what the train stage writes), for registry tests."""
     cfg = {
+        "kind": "image",
         "architecture": "dcgan",
         "z_dim": 8,
         "channels": 1,

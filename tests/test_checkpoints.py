@@ -16,7 +16,7 @@ import pyarrow.fs as pafs
 import pytest
 import torch
 
-from ganmodels import build_discriminator, build_generator
+from ganmodels.build import build_discriminator, build_generator
 from ganmodels.ema import make_ema
 from pipeline.checkpoints import (
     CHECKPOINT_FILE,
@@ -28,9 +28,10 @@ from pipeline.checkpoints import (
     set_rng_state,
     write_checkpoint,
 )
-from pipeline.evaluate import load_generator
+from pipeline.evaluate import load_generator_state
 from pipeline.guards import LastGood
-from pipeline.phases import Phases, Recipe, seeded
+from pipeline.phases import Phases, Recipe
+from pipeline.streams import seeded
 from tests.helpers import save_tiny_generator
 
 PWNED = "pwned.txt"
@@ -103,10 +104,10 @@ def test_a_checkpoint_carrying_code_is_refused_and_the_code_never_runs(
     with gen.open("wb") as f:
         pickle.dump(_Payload(), f)
     with pytest.raises(ValueError, match=rf"generator file {gen} refused"):
-        load_generator(gen)
+        load_generator_state(gen)
     gen.write_bytes(b"PK\x03\x04 cut")  # a torn zip
     with pytest.raises(ValueError, match=rf"generator file {gen} is torn or corrupt"):
-        load_generator(gen)
+        load_generator_state(gen)
     assert not (tmp_path / PWNED).exists()
 
 
@@ -161,7 +162,7 @@ def test_rng_states_round_trip_through_a_weights_only_checkpoint(tmp_path: Path)
 
 
 def _phases() -> Phases:
-    cfg = {"architecture": "dcgan", "z_dim": 8, "channels": 1, "image_size": 8}
+    cfg = {"kind": "image", "architecture": "dcgan", "z_dim": 8, "channels": 1, "image_size": 8}
     cfg |= {"g_channels": 8, "d_channels": 8, "num_classes": 0}
     torch.manual_seed(0)
     G, D = build_generator(cfg), build_discriminator(cfg)

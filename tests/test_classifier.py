@@ -12,10 +12,18 @@ import torch
 import yaml
 from PIL import Image
 
-from ganmodels.classifier import FEATURE_DIM, DomainClassifier, accuracy, embed, fit_classifier
+from ganmodels.image.classifier import (
+    FEATURE_DIM,
+    DomainClassifier,
+    accuracy,
+    embed,
+    fit_classifier,
+)
 from pipeline import classifier as stage
 from pipeline.config import DataConfig, EvaluateConfig, load_params
-from pipeline.data import load_split, read_schema
+from pipeline.data import read_schema
+from pipeline.kinds.image import classifier as image_clf
+from pipeline.kinds.image.shards import load_split
 from pipeline.prepare import prepare
 from tests.helpers import data_config
 
@@ -60,7 +68,7 @@ def digits_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def trained(digits_dir: Path) -> tuple[dict, dict]:
-    return stage.train_classifier(digits_dir, _eval_config())
+    return image_clf.train_classifier(digits_dir, _eval_config())
 
 
 @pytest.mark.parametrize(("channels", "size"), [(1, 8), (3, 16), (1, 32)])
@@ -115,7 +123,7 @@ def test_stage_reaches_holdout_accuracy(digits_dir: Path, trained: tuple[dict, d
         "in_channels": 1,
         "image_size": 8,
         "num_classes": 10,
-        "width": stage.WIDTH,
+        "width": image_clf.WIDTH,
     }
     assert checkpoint["class_names"] == [str(i) for i in range(10)]
     assert checkpoint["data_hash"] == schema["data_hash"]
@@ -128,9 +136,9 @@ def test_checkpoint_round_trip(
     path = tmp_path / "models" / "classifier.pt"
     stage.save_checkpoint(checkpoint, path)
     assert sorted(p.name for p in path.parent.iterdir()) == ["classifier.pt"]  # no temp left
-    assert set(torch.load(path, weights_only=True)) == set(stage.CHECKPOINT_KEYS)
+    assert set(torch.load(path, weights_only=True)) == set(image_clf.CHECKPOINT_KEYS)
 
-    loaded, loaded_ckpt = stage.load_classifier(path)
+    loaded, loaded_ckpt = image_clf.load_classifier(path)
     assert not loaded.training
     assert loaded_ckpt["data_hash"] == checkpoint["data_hash"]
     in_memory = DomainClassifier(**checkpoint["config"])
@@ -138,7 +146,7 @@ def test_checkpoint_round_trip(
     in_memory.eval()
 
     images, labels = load_split(digits_dir, "holdout")
-    x, y = stage.to_tensor(images), torch.from_numpy(labels)
+    x, y = image_clf.to_tensor(images), torch.from_numpy(labels)
     with torch.no_grad():
         assert torch.equal(loaded(x), in_memory(x))
         assert torch.equal(loaded.features(x), in_memory.features(x))
@@ -147,8 +155,8 @@ def test_checkpoint_round_trip(
 
 
 def test_stage_is_reproducible(digits_dir: Path) -> None:
-    first, metrics = stage.train_classifier(digits_dir, _eval_config(epochs=1))
-    second, _ = stage.train_classifier(digits_dir, _eval_config(epochs=1))
+    first, metrics = image_clf.train_classifier(digits_dir, _eval_config(epochs=1))
+    second, _ = image_clf.train_classifier(digits_dir, _eval_config(epochs=1))
     for key, value in first["state_dict"].items():
         assert torch.equal(value, second["state_dict"][key]), key
     assert metrics["epochs"] == 1
@@ -166,7 +174,7 @@ def test_unlabeled_data_is_rejected(tmp_path: Path) -> None:
     prepare(_data_config(str(src)), prepared)
     assert read_schema(prepared)["labeled"] is False
     with pytest.raises(ValueError, match="needs class labels"):
-        stage.train_classifier(prepared, _eval_config())
+        image_clf.train_classifier(prepared, _eval_config())
 
 
 def test_main_writes_checkpoint_and_metrics(
@@ -183,7 +191,7 @@ def test_main_writes_checkpoint_and_metrics(
     stage.main("params.yaml")
 
     assert "holdout acc" in capsys.readouterr().out
-    model, _ = stage.load_classifier(Path("models/classifier.pt"))
+    model, _ = image_clf.load_classifier(Path("models/classifier.pt"))
     assert isinstance(model, DomainClassifier)
     metrics = json.loads(Path("metrics/classifier.json").read_text())
     assert set(metrics) == {

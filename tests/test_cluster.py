@@ -116,15 +116,15 @@ def test_a_local_ray_never_joins_a_running_ray_start_cluster(
 ) -> None:
     import ray
 
-    from pipeline.train import NO_STATE_API, _init_ray
+    from pipeline.ray_driver import NO_STATE_API, init_ray
 
     # `ray start` recorded its head as this machine's cluster: a bare ray.init() would join it.
     assert _recorded(ray_head.port)[0]
-    # _init_ray sets this for its own Ray; set here, it is removed again after the test.
+    # init_ray sets this for its own Ray; set here, it is removed again after the test.
     monkeypatch.setenv("RAY_API_SERVER_ADDRESS", NO_STATE_API)
     ray.shutdown()
     try:
-        _init_ray(1)  # what `train.in_process: false` does without RAY_ADDRESS
+        init_ray(1)  # what `train.in_process: false` does without RAY_ADDRESS
         gcs = ray.get_runtime_context().gcs_address
         assert not gcs.endswith(f":{ray_head.port}"), f"joined the ray start cluster at {gcs}"
     finally:

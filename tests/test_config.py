@@ -306,13 +306,17 @@ def test_the_gate_direction_must_agree_with_the_metric() -> None:
 
 
 def test_gate_metrics_are_the_ones_evaluate_writes() -> None:
-    from pipeline.metric_names import check_written, written
+    from pipeline.kinds import get
+    from pipeline.metric_names import check_written
 
-    names = written("image", "data/My Photos", "classifier", conditional=True)
+    written = get("image").metrics_written
+    names = written("data/My Photos", "classifier", conditional=True)
     assert {"fd", "fd_floor", "fd_ratio", "fd_my_photos", "fd_my_photos_ratio"} <= set(names)
-    inception = written("image", "digits", "inception")
+    inception = written("digits", "inception", conditional=False)
     assert {"fid", "fd"} <= set(inception) and "label_accuracy" not in inception
-    floor = written("image", "data/floor")  # a folder whose name is a generic suffix
+    floor = written(
+        "data/floor", "classifier", conditional=False
+    )  # a folder whose name is a generic suffix
     assert {"fd_floor", "fd_floor_data", "fd_floor_data_floor"} <= set(floor)
     with pytest.raises(RuntimeError, match=r"undeclared \['fd_new'\].*not written \['kid'\]"):
         check_written({**dict.fromkeys(names, 1.0), "fd_new": 1.0, "kid": {}}, names)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -18,10 +17,11 @@ from ray.train.torch import TorchTrainer
 from pipeline.checkpoints import load_checkpoint_dir
 from pipeline.config import load_params
 from pipeline.data import read_schema
+from pipeline.kinds import for_schema
 from pipeline.loop import LoopSpec, param_digest, run_worker
 from pipeline.prepare import prepare
 from pipeline.tracking import client, ensure_experiment
-from pipeline.train import NO_STATE_API, TrainingError, fit, model_config
+from pipeline.train import NO_STATE_API, TrainingError, fit
 from tests.helpers import BABY, write_params
 
 # Workers cannot import this test module: ship the wrapper by value.
@@ -41,7 +41,7 @@ def _worker(config: dict) -> None:
 @pytest.fixture(scope="module")
 def ray_local():
     with pytest.MonkeyPatch.context() as env:
-        env.setenv("RAY_API_SERVER_ADDRESS", NO_STATE_API)  # as train._init_ray does
+        env.setenv("RAY_API_SERVER_ADDRESS", NO_STATE_API)  # as ray_driver.init_ray does
         ray.shutdown()  # an earlier test's local Ray in this process
         ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
         yield
@@ -64,8 +64,9 @@ def test_two_workers_keep_identical_replicas(tmp_path: Path, ray_local: None) ->
     exp = ensure_experiment(cli, "ddp-test", tmp_path)
     run_id = cli.create_run(exp).info.run_id
     spec = LoopSpec(
-        model_config=model_config(params, schema),
-        train=params.train.model_dump(),
+        kind=schema["kind"],
+        model_config=for_schema(schema).model_config(params, schema, prepared),
+        train=params.train,
         prepared_dir=str(prepared),
         tracking_uri=uri,
         run_id=run_id,
@@ -75,7 +76,7 @@ def test_two_workers_keep_identical_replicas(tmp_path: Path, ray_local: None) ->
     out.mkdir()
     result = TorchTrainer(
         _worker,
-        train_loop_config={"spec": asdict(spec), "out": str(out)},
+        train_loop_config={"spec": spec, "out": str(out)},
         scaling_config=ScalingConfig(num_workers=2, resources_per_worker={"CPU": 1}),
         run_config=RunConfig(name="ddp-test", storage_path=str(tmp_path / "ray")),
     ).fit()

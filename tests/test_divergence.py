@@ -22,7 +22,7 @@ from pipeline.guards import CollapseError, DivergenceError, Monitor, parse_fault
 from pipeline.phases import PHASE_KEYS
 from pipeline.prepare import prepare
 from pipeline.train import TrainingError, fit
-from tests.helpers import BABY, write_params
+from tests.helpers import BABY, REPO, write_params
 
 ACC = PHASE_KEYS.index("D/accuracy")
 
@@ -117,7 +117,7 @@ def test_nan_rolls_back_then_stops_at_the_limit_keeping_the_last_good_checkpoint
 
 
 class RunTags:
-    """The MLflow client as a worker's Writer uses it: one run's tags."""
+    """The MLflow client as a worker's TrainingRun uses it: one run's tags."""
 
     def __init__(self) -> None:
         self.tags: dict[str, str] = {}
@@ -141,14 +141,15 @@ def test_a_deterministic_error_on_ray_actors_is_re_raised_by_the_restart(
     # Rank 0 of one Ray actor, calling the real entry point and worker as Ray does on each
     # attempt; the run's tags in memory stand in for MLflow.
     cli = RunTags()
-    writer = loop.Writer.__new__(loop.Writer)
-    writer.run = SimpleNamespace(cli=cli, run_id="r")
-    monkeypatch.setattr(loop, "Writer", lambda spec: writer)
+    writer = loop.TrainingRun.__new__(loop.TrainingRun)
+    writer.cli, writer.run_id = cli, "r"
+    monkeypatch.setattr(loop, "TrainingRun", lambda uri, run_id: writer)
     context = SimpleNamespace(get_world_rank=lambda: 0, get_world_size=lambda: 1)
     monkeypatch.setattr(loop.ray.train, "get_context", lambda: context)
     monkeypatch.setattr(loop.ray.train.torch, "get_device", lambda: torch.device("cpu"))
-    config = {"model_config": {}, "train": {"seed": 0}, "prepared_dir": "p",
-              "tracking_uri": "u", "run_id": "r", "run_key": "k"}  # fmt: skip
+    train = load_params(REPO / "params.yaml").train
+    spec = loop.LoopSpec("image", {}, train, "p", "u", "r", "k")
+    config = {"spec": spec}
 
     def attempt(error: Exception) -> None:
         def build(model_config: dict[str, Any]) -> None:
@@ -186,14 +187,14 @@ def test_a_deterministic_error_on_ray_actors_is_re_raised_by_the_restart(
 
 
 def test_alarm_reaches_the_mlflow_run(tmp_path: Path) -> None:
-    from pipeline.loop import LoopSpec, Writer
-    from pipeline.tracking import client, ensure_experiment
+    from pipeline.tracking import TrainingRun, client, ensure_experiment
 
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     cli = client(uri)
     run_id = cli.create_run(ensure_experiment(cli, "alarm", tmp_path)).info.run_id
-    spec = LoopSpec({}, {}, str(tmp_path), uri, run_id, "key")
-    Writer(spec).alert(700, "collapse", "D has classified every sample correctly for 500 steps")
+    TrainingRun(uri, run_id).alert(
+        700, "collapse", "D has classified every sample correctly for 500 steps"
+    )
     run = MlflowClient(tracking_uri=uri).get_run(run_id)
     assert run.data.metrics["alert/collapse"] == 1.0
     assert run.data.tags["alert.collapse"].startswith("step 700: D has classified")
@@ -239,9 +240,9 @@ def _pin_d_accuracy(monkeypatch: pytest.MonkeyPatch) -> list[int]:
         row[ACC] = 1.0 if step >= PINNED_FROM else 0.5
         return row
 
-    def counted(config: dict[str, Any]) -> Any:
+    def counted(spec: Any) -> Any:
         attempts.append(1)
-        return real_worker(config)
+        return real_worker(spec)
 
     monkeypatch.setattr(Phases, "step", pinned)
     monkeypatch.setattr(pipeline.loop, "run_worker", counted)

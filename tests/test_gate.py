@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 
 from pipeline.config import RegisterConfig
-from pipeline.phases import ShardSampler
 from pipeline.register import gate
+from pipeline.streams import ShardSampler
 
 
 def _cfg(min_improvement: float = 0.0, higher: bool = False) -> RegisterConfig:

@@ -100,8 +100,8 @@ def test_a_failed_attempt_is_retried_from_the_newest_checkpoint(
     prepare(params.data, tmp_path / "prepared")
     report, calls = pipeline.loop._report, []
 
-    def flaky_report(step: int, *args: Any) -> None:
-        report(step, *args)
+    def flaky_report(rank: Any, step: int, *args: Any) -> None:
+        report(rank, step, *args)
         calls.append(step)
         if len(calls) == 1:  # after the first checkpoint, once
             raise ConnectionError("storage went away")

@@ -10,7 +10,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from ganmodels.inception import FEATURE_DIM, build_inception, inception_features, load_inception
+from ganmodels.image.inception import (
+    FEATURE_DIM,
+    build_inception,
+    inception_features,
+    load_inception,
+)
 
 
 @pytest.fixture(scope="module")
@@ -127,7 +132,8 @@ def test_evaluate_stage_uses_the_configured_weights(weights: Path, tmp_path: Pat
     import yaml
 
     from pipeline.config import load_params
-    from pipeline.evaluate import fd_key, feature_extractor
+    from pipeline.kinds.image.evaluate import feature_extractor
+    from pipeline.kinds.image.metrics import fd_key
 
     raw = yaml.safe_load((Path(__file__).resolve().parents[1] / "params.yaml").read_text())
     raw["evaluate"].update(feature_extractor="inception", inception_weights="w/fid.pth")

@@ -8,16 +8,19 @@ import itertools
 import pytest
 import torch
 
-from ganmodels import build_discriminator, build_generator, generate
-from ganmodels.build import IMAGE_ARCHITECTURES
+from ganmodels.build import build_discriminator, build_generator
 from ganmodels.ema import make_ema, update_ema
+from ganmodels.image.nets import ARCHITECTURES as IMAGE_ARCHITECTURES
+from ganmodels.image.sampling import generate
 from ganmodels.losses import OBJECTIVES
 from ganmodels.regularizers import gradient_penalty, r1_penalty
-from pipeline.phases import PHASE_KEYS, Phases, Recipe, seeded
+from pipeline.phases import PHASE_KEYS, Phases, Recipe
+from pipeline.streams import seeded
 
 
 def _cfg(arch: str, num_classes: int = 0, sn: bool = False, size: int = 8) -> dict:
     return {
+        "kind": "image",
         "architecture": arch,
         "z_dim": 8,
         "channels": 1,

@@ -11,12 +11,13 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 from torch.nn.parallel import DistributedDataParallel
 
-from ganmodels import build_discriminator, build_generator
+from ganmodels.build import build_discriminator, build_generator
 from ganmodels.ema import make_ema
 from pipeline.phases import Phases, Recipe, ddp_buffer_kwargs
 
 WORLD = 2
 CFG = {
+    "kind": "image",
     "architecture": "resnet",
     "z_dim": 8,
     "channels": 1,

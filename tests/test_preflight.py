@@ -76,9 +76,9 @@ def test_capacity_names_gpus() -> None:
 
 
 def test_conditional_model_on_unlabelled_data_names_the_key(prepared) -> None:
-    from pipeline.train import model_config
+    from pipeline.kinds.image.kind import ImageKind
 
     params, _ = prepared
     schema = {"source": "my_photos", "labeled": False, "num_classes": 0, "shape": [1, 8, 8]}
     with pytest.raises(PipelineError, match="model.conditional: true needs class labels"):
-        model_config(params, schema)
+        ImageKind().model_config(params, schema, "unused")

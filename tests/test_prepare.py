@@ -15,16 +15,12 @@ import torch
 import yaml
 from PIL import Image
 
-from ganmodels import to_uint8
+from ganmodels.image.sampling import to_uint8
 from pipeline import prepare as prepare_mod
 from pipeline.config import DataConfig
-from pipeline.data import (
-    PreparedDataError,
-    load_split,
-    read_schema,
-    to_unit_range,
-)
-from pipeline.images import DataError, read_digits
+from pipeline.data import PreparedDataError, read_schema
+from pipeline.kinds.image.read import DataError, read_digits
+from pipeline.kinds.image.shards import load_split, to_unit_range
 from pipeline.prepare import prepare
 from tests.helpers import data_config
 
@@ -275,7 +271,7 @@ def test_reader_handles_chunked_and_sliced_image_columns(
         table = read_table(*args, **kwargs)  # drop row 0; 3 chunks with non-zero offsets
         return pa.concat_tables([table.slice(1, 100), table.slice(101, 50), table.slice(151)])
 
-    monkeypatch.setattr("pipeline.data.pq.read_table", chunked_sliced)
+    monkeypatch.setattr("pipeline.kinds.image.shards.pq.read_table", chunked_sliced)
     schema = read_schema(tmp_path)
     schema["rows"]["holdout"] -= 1
     (tmp_path / "schema.json").write_text(json.dumps(schema))

@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from pipeline.comparison import build, resolve
 from pipeline.config import RegisterConfig
-from pipeline.grid import make_grid
+from pipeline.kinds.image.figure import make_grid
 from pipeline.register import register
-from pipeline.review import build, resolve
 from pipeline.review_html import write_review_page
 from pipeline.tracking import RunWriter, client, ensure_experiment
 from tests.helpers import save_tiny_generator

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import ks_2samp
 
-from ganmodels.table_metrics import (
+from ganmodels.tabular.metrics import (
     column_shapes,
     detection_auc,
     distance_to_closest_record,

@@ -11,12 +11,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ganmodels.tabular import TableTransformer
+from ganmodels.tabular.transformer import TableTransformer
 from pipeline.config import DataConfig
 from pipeline.data import read_schema
+from pipeline.kinds.tabular.read import TableError, infer_schema, read_table
+from pipeline.kinds.tabular.shards import load_table_split, load_transformer
 from pipeline.prepare import prepare
-from pipeline.prepare_table import load_table_split, load_transformer
-from pipeline.tables import TableError, infer_schema, read_table
 from tests.helpers import BIN, data_config, write_params
 
 
@@ -207,15 +207,14 @@ def test_prepare_stage_names_the_bad_column_and_the_label_key(tmp_path: Path) ->
 def test_evaluate_refuses_a_generator_of_other_data(tmp_path: Path, monkeypatch) -> None:
     import torch
 
-    from pipeline import evaluate_table, paths
-    from pipeline.config import load_params
+    from pipeline import paths
+    from pipeline.evaluate import load_generator_state
 
     monkeypatch.chdir(tmp_path)
-    params = load_params(write_params(tmp_path / "params.yaml", {"data": {"kind": "tabular"}}))
     paths.GENERATOR.parent.mkdir()
     torch.save({"model_config": {}, "state_dict": {}, "data_hash": "a" * 64}, paths.GENERATOR)
     with pytest.raises(
         ValueError,
         match=r"trained on other data \(hash aaaaaaaaaaaa.*bbbbbbbbbbbb\): rerun `dvc repro train`",
     ):
-        evaluate_table.run(params, {"data_hash": "b" * 64})
+        load_generator_state(paths.GENERATOR, "b" * 64)

@@ -10,10 +10,10 @@ import torch
 
 from ganmodels.ema import make_ema, update_ema
 from ganmodels.regularizers import gradient_penalty
-from ganmodels.table_sampling import MAX_ROUNDS, TableSampler
-from ganmodels.tabular import TableTransformer
-from ganmodels.tabular_nets import PacDiscriminator, TabularGenerator
-from ganmodels.tabular_sampler import Conditioner, ConditionSampler
+from ganmodels.tabular.conditions import Conditioner, ConditionSampler
+from ganmodels.tabular.nets import PacDiscriminator, TabularGenerator
+from ganmodels.tabular.sampling import MAX_ROUNDS, TableSampler
+from ganmodels.tabular.transformer import TableTransformer
 
 STEPS = 400
 SPANS = [("tanh", 1), ("softmax", 3), ("softmax", 2), ("tanh", 1)]

@@ -9,14 +9,14 @@ import mlflow.pyfunc
 import pandas as pd
 import pytest
 
-from ganmodels.table_sampling import table_sampler_from_state
+from ganmodels.tabular.sampling import table_sampler_from_state
 from pipeline import paths
 from pipeline.config import load_params
-from pipeline.evaluate_table import evaluate_table
+from pipeline.kinds.tabular.evaluate import evaluate_table
+from pipeline.kinds.tabular.read import read_table
+from pipeline.kinds.tabular.shards import load_table_split
 from pipeline.prepare import prepare
-from pipeline.prepare_table import load_table_split
 from pipeline.register import register
-from pipeline.tables import read_table
 from pipeline.tracking import active_tracking, client, tracking_uri
 from pipeline.train import fit, write_outputs
 from tests.helpers import BABY, write_params

@@ -3,13 +3,15 @@ that match them, so rare categories are trained as often as their log-frequency 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
 
-from ganmodels.tabular import Span
+from ganmodels.conditioning import Loss
+from ganmodels.tabular.transformer import Span
 
 
 class ConditionLayout:
@@ -84,6 +86,21 @@ class Conditioner:
         rng = np.random.default_rng(int(torch.randint(0, 2**62, (1,), generator=generator)))
         cond, cols, levels = self.sampler.train_conditions(n, rng)
         return torch.from_numpy(cond), (cols, levels)
+
+    def generator_loss(
+        self,
+        G: nn.Module,
+        D: nn.Module,
+        z: torch.Tensor,
+        y: torch.Tensor | None,
+        asked: tuple[np.ndarray, np.ndarray],
+        adversarial: Loss,
+        augment: Callable[[torch.Tensor], torch.Tensor],
+    ) -> torch.Tensor:
+        """D's adversarial loss plus CTGAN's: G must also produce the level its condition asks
+        for (tables take no augmentation)."""
+        fake, logits = G(z, y, with_logits=True)
+        return adversarial(D(fake.float(), y).float()) + self.loss(logits.float(), asked)
 
     def loss(self, logits: torch.Tensor, asked: tuple[np.ndarray, np.ndarray]) -> torch.Tensor:
         """Mean cross-entropy of G's logits for each asked column against the asked level."""

@@ -1,25 +1,32 @@
-"""prepare stage for `data.kind: tabular`: table -> checked schema, train/holdout Parquet shards
-of the typed rows, the fitted transformer (transformer.json) and schema.json (written last)."""
+"""prepare for tables: table -> checked column schema, train/holdout Parquet shards of the typed
+rows, the fitted transformer (transformer.json) and the schema's content."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ganmodels.tabular import NUMERIC, TRUE_WORDS, TableTransformer
-from pipeline import paths, storage
-from pipeline.config import DataConfig
-from pipeline.data import FORMAT_VERSION, PreparedDataError
-from pipeline.tables import EMBEDDED_LABELS, Column, TableError, infer_schema, read_table
+from ganmodels.tabular.transformer import NUMERIC, TRUE_WORDS, TableTransformer
+from pipeline import paths
+from pipeline.data import FORMAT_VERSION, split_indices
+from pipeline.kinds.tabular.read import (
+    EMBEDDED_LABELS,
+    Column,
+    TableError,
+    infer_schema,
+    read_table,
+)
+from pipeline.kinds.tabular.shards import TRANSFORMER
 
-TRANSFORMER = "transformer.json"
+if TYPE_CHECKING:
+    from pipeline.config import DataConfig
 
 
 def _label_codes(df: pd.DataFrame, columns: list[Column], label: str | None) -> np.ndarray | None:
@@ -76,17 +83,14 @@ def _write_shards(df: pd.DataFrame, out_dir: Path, split: str, per_shard: int) -
     return names
 
 
-def prepare_table(cfg: DataConfig, out_dir: Path, root: Path, split: Any) -> dict[str, Any]:
-    """Read, check, split, fit the transformer on train, write shards; return the schema.
-
-    `split` is prepare.split_indices (shared with images: seeded, stratified by the label).
-    """
+def prepare_table(cfg: DataConfig, out_dir: Path, root: Path) -> dict[str, Any]:
+    """Read, check, split, fit the transformer on train, write shards; return the schema."""
     df = read_table(cfg.source, root)
     label = cfg.label if cfg.label is not None else EMBEDDED_LABELS.get(cfg.source)
     columns = infer_schema(df, cfg.source, cfg.max_categories, dict(cfg.columns), label)
     df = df.reset_index(drop=True)
     labels = _label_codes(df, columns, label)
-    train_rows, hold_rows = split(labels, len(df), cfg.holdout_fraction, cfg.split_seed)
+    train_rows, hold_rows = split_indices(labels, len(df), cfg.holdout_fraction, cfg.split_seed)
     splits = {"train": df.iloc[train_rows], "holdout": df.iloc[hold_rows]}
     transformer = TableTransformer.fit(
         splits["train"],
@@ -134,28 +138,13 @@ def prepare_table(cfg: DataConfig, out_dir: Path, root: Path, split: Any) -> dic
     }
 
 
-def load_table_split(prepared_dir: Path | str, split: str) -> pd.DataFrame:
-    """One split's typed rows, in order (prepared_dir may be a URI)."""
-    from pipeline.data import read_schema
-
-    schema = read_schema(prepared_dir)
-    if schema.get("kind") != "tabular":
-        raise PreparedDataError(f"{prepared_dir}: holds {schema.get('kind')} data, not a table")
-    parts = []
-    for name in schema["shards"][split]:
-        location = storage.join(str(prepared_dir), name)
-        if not storage.is_file(location):
-            raise PreparedDataError(
-                f"{location}: shard listed in schema.json is missing; rerun prepare"
-            )
-        fs, path = storage.filesystem(location)
-        parts.append(pq.read_table(path, filesystem=fs).to_pandas())
-    return pd.concat(parts, ignore_index=True)
-
-
-def load_transformer(prepared_dir: Path | str) -> TableTransformer:
-    """The transformer fitted by prepare (plain JSON: nothing executes on load)."""
-    location = storage.join(str(prepared_dir), TRANSFORMER)
-    if not storage.is_file(location):
-        raise PreparedDataError(f"{location}: not found; rerun the prepare stage")
-    return TableTransformer.from_dict(json.loads(storage.read_bytes(location)))
+def summary(schema: dict[str, Any]) -> str:
+    """A short human summary of a prepared table."""
+    rows = schema["rows"]
+    kinds = ", ".join(f"{c['name']} ({c['kind']}{', nullable' if c['nullable'] else ''})"
+                      for c in schema["columns"])  # fmt: skip
+    return (
+        f"prepared {schema['source']}: {rows['total']} rows (train {rows['train']}, holdout "
+        f"{rows['holdout']}), {len(schema['columns'])} columns: {kinds}; encoded width "
+        f"{schema['encoded_width']}\ndata_hash {schema['data_hash'][:12]}"
+    )

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from ganmodels.tabular import NUMERIC, numbers
+from ganmodels.tabular.transformer import NUMERIC, numbers
 
 REAL, SYNTHETIC = "#4c72b0", "#dd8452"
 MAX_LEVELS = 12  # bars per categorical panel (the most frequent real levels)

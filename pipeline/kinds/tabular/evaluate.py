@@ -1,30 +1,33 @@
-"""Evaluate stage for tables: sample the exported generator, score it against the holdout with
-ganmodels/table_metrics.py, next to the same scores of real train rows (the ceiling). The scalars
-written are declared in pipeline/metric_names.py (quality_score is the promotion metric)."""
+"""evaluate for tables: sample the exported generator, score it against the holdout with
+ganmodels/tabular/metrics.py, next to the same scores of real train rows (the ceiling). The
+scalars written are declared in pipeline/kinds/tabular/metrics.py (quality_score gates)."""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from ganmodels.safeload import load_state
-from ganmodels.table_metrics import (
+from ganmodels.tabular.metrics import (
     column_shapes,
     detection_auc,
     distance_to_closest_record,
     ml_efficacy,
     pair_trends,
 )
-from ganmodels.table_sampling import TableSampler, table_sampler_from_state
+from ganmodels.tabular.sampling import TableSampler, table_sampler_from_state
 from pipeline import paths
-from pipeline.config import Params
-from pipeline.metric_names import TABLE, check_written
-from pipeline.prepare_table import load_table_split
-from pipeline.table_plots import table_figure
-from pipeline.tracking import RunWriter, summary_metrics, tracking_uri
+from pipeline.kinds.base import Evaluation
+from pipeline.kinds.tabular.figure import table_figure
+from pipeline.kinds.tabular.metrics import TABLE, summary_line
+from pipeline.kinds.tabular.shards import load_table_split
+from pipeline.metric_names import check_written
+
+if TYPE_CHECKING:
+    from pipeline.config import Params
 
 
 def fidelity_scores(
@@ -89,51 +92,21 @@ def evaluate_table(
     return check_written(metrics, TABLE), fake
 
 
-def run(params: Params, schema: dict[str, Any]) -> None:
-    """The evaluate stage for a table: metrics/eval.json, plots/samples.png and the MLflow run."""
-    root = paths.project_root()
-    state = load_state(paths.GENERATOR, "generator file")
-    if state.get("data_hash") != schema["data_hash"]:
-        raise ValueError(
-            f"{paths.GENERATOR} was trained on other data (hash {str(state.get('data_hash'))[:12]}"
-            f", prepared data is {schema['data_hash'][:12]}): rerun `dvc repro train`"
-        )
-    sampler = table_sampler_from_state(state)
+def evaluate_generator(
+    params: Params, schema: dict[str, Any], generator: dict[str, Any], root: Path
+) -> Evaluation:
+    """The table kind's evaluate: the exported G's rows against the holdout, with the figure."""
+    sampler = table_sampler_from_state(generator)
     train = load_table_split(paths.PREPARED, "train")
     holdout = load_table_split(paths.PREPARED, "holdout")
     cfg = params.evaluate
     metrics, fake = evaluate_table(
         sampler, train, holdout, schema.get("label"), cfg.num_samples, cfg.seed
     )
-    paths.METRICS.mkdir(exist_ok=True)
-    (paths.METRICS / "eval.json").write_text(json.dumps(metrics, indent=2) + "\n")
-    figure = table_figure(
-        holdout, fake, sampler.transformer.columns, metrics["per_column"], metrics["per_pair"]
-    )
-    paths.SAMPLE_GRID.parent.mkdir(parents=True, exist_ok=True)
-    figure.save(paths.SAMPLE_GRID)
-
-    run_id = json.loads(paths.TRAIN_RUN.read_text())["run_id"]
-    writer = RunWriter(tracking_uri(root), run_id)
-    flat = summary_metrics(metrics)
-    writer.metrics(
-        {"eval/" + k.replace(".", "/"): float(v) for k, v in flat.items()}, state["step"]
-    )
-    writer.image(figure, "eval/samples.png")
-    writer.text(fake.head(100).to_csv(index=False), "eval/samples.csv")
-    writer.text(json.dumps(metrics["per_pair"], indent=2), "eval/pair_trends.json")
-    m = metrics
-    print(
-        f"evaluate: quality {m['quality_score']:.3f} (column shapes {m['column_shapes']:.3f}, "
-        f"pair trends {m['pair_trends']:.3f}; real rows {m['real_quality_score']:.3f}) | "
-        f"detection AUC {m['detection_auc']:.3f} (real {m['real_detection_auc']:.3f}, 0.5 ideal)"
-        + (
-            f" | ML efficacy {m['ml_efficacy']['f1_synthetic']:.3f} vs real "
-            f"{m['ml_efficacy']['f1_real']:.3f}"
-            if "ml_efficacy" in m
-            else ""
-        )
-        + f" | DCR ratio {m['dcr']['ratio']:.2f} | {m['num_samples']} rows vs "
-        f"{m['holdout_rows']} holdout | figure {paths.SAMPLE_GRID}",
-        flush=True,
-    )
+    columns = sampler.transformer.columns
+    figure = table_figure(holdout, fake, columns, metrics["per_column"], metrics["per_pair"])
+    artifacts = {
+        "eval/samples.csv": fake.head(100).to_csv(index=False),
+        "eval/pair_trends.json": json.dumps(metrics["per_pair"], indent=2),
+    }
+    return Evaluation(metrics, figure, summary_line(metrics, paths.SAMPLE_GRID), artifacts)

@@ -10,7 +10,7 @@ import math
 import torch
 from torch import nn
 
-from ganmodels.layers import Norm2d, ProjectionHead, add_spectral_norm, check_labels
+from ganmodels.image.layers import Norm2d, ProjectionHead, add_spectral_norm, check_labels
 
 
 def num_upsamples(image_size: int) -> int:

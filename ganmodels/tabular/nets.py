@@ -1,4 +1,4 @@
-"""CTGAN-style networks for encoded table rows (see ganmodels/tabular.py for the encoding).
+"""CTGAN-style networks for encoded table rows (the encoding: ganmodels/tabular/transformer.py).
 
 G: residual MLP; z (+ condition vector) -> an encoded row: tanh for each scalar, Gumbel-softmax
 for each one-hot span, so discrete columns stay differentiable yet near one-hot.
@@ -8,6 +8,7 @@ D: PacGAN: scores packs of `pac` rows (concatenated) at once, which penalises mo
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 from torch import nn
@@ -111,3 +112,22 @@ class PacDiscriminator(nn.Module):
             )
         x = torch.cat([rows, cond], dim=1) if self.cond_dim else rows
         return self.net(x.reshape(rows.shape[0] // self.pac, -1)).squeeze(1)
+
+
+ARCHITECTURES = ("ctgan",)
+# Keys every table model config carries: the encoded row's spans instead of an image shape.
+REQUIRED_KEYS = ("architecture", "z_dim", "g_channels", "d_channels", "spans", "cond_dim", "pac")
+
+
+def build_generator(cfg: dict[str, Any]) -> nn.Module:
+    """CTGAN's residual-MLP generator for a table model config."""
+    spans = [(a, int(w)) for a, w in cfg["spans"]]
+    width = cfg["g_channels"]
+    return TabularGenerator(cfg["z_dim"], spans, cfg["cond_dim"], (width, width))
+
+
+def build_discriminator(cfg: dict[str, Any]) -> nn.Module:
+    """CTGAN's PacGAN discriminator for a table model config."""
+    row_dim = sum(int(w) for _, w in cfg["spans"])
+    width = cfg["d_channels"]
+    return PacDiscriminator(row_dim, cfg["cond_dim"], cfg["pac"], (width, width))

@@ -13,8 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ganmodels.dcgan import num_upsamples
-from ganmodels.layers import Norm2d, ProjectionHead, add_spectral_norm, check_labels
+from ganmodels.image.dcgan import num_upsamples
+from ganmodels.image.layers import Norm2d, ProjectionHead, add_spectral_norm, check_labels
 
 
 def _init(module: nn.Module) -> None:

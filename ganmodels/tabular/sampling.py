@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ganmodels.tabular import FALSE_WORDS, TRUE_WORDS, TableTransformer
-from ganmodels.tabular_sampler import ConditionLayout
+from ganmodels.tabular.conditions import ConditionLayout
+from ganmodels.tabular.transformer import FALSE_WORDS, TRUE_WORDS, TableTransformer
 
 MAX_ROUNDS = 50  # conditional draws: at most this many rounds of max(n, 256) rows
 

@@ -9,19 +9,19 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from pipeline.config import DataConfig
+from pipeline.errors import DataError
+
+if TYPE_CHECKING:
+    from pipeline.config import DataConfig
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
 # 16-bit grayscale PNGs decode to these modes; Pillow's convert("L") clips them instead of scaling.
 _WIDE_MODES = ("I", "I;16", "I;16B", "I;16L", "I;16N")
-
-
-class DataError(ValueError):
-    """The image source is missing, empty, badly laid out, or holds unreadable files."""
 
 
 @dataclass(frozen=True)
@@ -156,8 +156,8 @@ def _labels_for(root: Path, rels: list[str]) -> list[str] | None:
     )
 
 
-def read_folder(root: Path, image_size: int, channels: int, on_bad_file: str) -> ImageSet:
-    """Read every PNG/JPEG under root; labels are the class subfolders, if any."""
+def _image_files(root: Path) -> tuple[list[str], list[str]]:
+    """(every file, the image files) under root, relative to it; refuses a folder without any."""
     if not root.is_dir():
         what = "is not a folder" if root.exists() else "does not exist"
         raise DataError(
@@ -173,6 +173,12 @@ def read_folder(root: Path, image_size: int, channels: int, on_bad_file: str) ->
             f"{root}: no images found{others} (expected {', '.join(IMAGE_EXTENSIONS)} files "
             f"directly in the folder or in one subfolder per class; hidden files are ignored)"
         )
+    return files, rels
+
+
+def read_folder(root: Path, image_size: int, channels: int, on_bad_file: str) -> ImageSet:
+    """Read every PNG/JPEG under root; labels are the class subfolders, if any."""
+    files, rels = _image_files(root)
     # The layout is decided from file names alone, before any decoding: it is a structural
     # error that on_bad_file: skip does not cover.
     folder_names = _labels_for(root, rels)

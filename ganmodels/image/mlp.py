@@ -10,7 +10,7 @@ import math
 import torch
 from torch import nn
 
-from ganmodels.layers import ProjectionHead, add_spectral_norm, check_labels, init_xavier
+from ganmodels.image.layers import ProjectionHead, add_spectral_norm, check_labels, init_xavier
 
 DEPTH = 3  # hidden layers in each network
 

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ganmodels.tabular import NUMERIC, numbers
+from ganmodels.tabular.transformer import NUMERIC, numbers
 
 
 def ks_complement(real: np.ndarray, fake: np.ndarray) -> float:

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ganmodels.tabular import FALSE_WORDS, TRUE_WORDS
+from ganmodels.tabular.transformer import FALSE_WORDS, TRUE_WORDS
 
 KINDS = ("continuous", "integer", "categorical", "boolean", "datetime")
 # An integer column with at most this many distinct values is modelled as categorical (e.g. a
@@ -157,6 +157,22 @@ def _is_datetime(s: pd.Series) -> bool:
     return bool(pd.to_datetime(sample, errors="coerce", format="mixed").notna().all())
 
 
+def _inferred_kind(s: pd.Series, where: str) -> str:
+    """boolean, datetime, categorical (text, or an integer with few values), integer or
+    continuous."""
+    if _as_bool(s) is not None:
+        return "boolean"
+    if _is_datetime(s):
+        return "datetime"
+    numbers = _numeric(s, where)
+    if numbers is None:
+        return "categorical"
+    finite = numbers.dropna()
+    integral = bool(np.isfinite(finite).all() and (finite == np.round(finite)).all())
+    few = finite.nunique() <= FEW_INTEGERS
+    return ("categorical" if few else "integer") if integral else "continuous"
+
+
 def infer_column(
     s: pd.Series, where: str, max_categories: int, declared: str | None = None
 ) -> Column:
@@ -165,21 +181,7 @@ def infer_column(
     if s.isna().all():
         raise TableError(f"{where}: the column is entirely null; drop it or fill it")
     nullable = bool(s.isna().any())
-    kind = declared
-    if kind is None:
-        if _as_bool(s) is not None:
-            kind = "boolean"
-        elif _is_datetime(s):
-            kind = "datetime"
-        else:
-            numbers = _numeric(s, where)
-            if numbers is None:
-                kind = "categorical"
-            else:
-                finite = numbers.dropna()
-                integral = bool(np.isfinite(finite).all() and (finite == np.round(finite)).all())
-                few = finite.nunique() <= FEW_INTEGERS
-                kind = ("categorical" if few else "integer") if integral else "continuous"
+    kind = declared or _inferred_kind(s, where)
     if kind in ("continuous", "integer"):
         numbers = _numeric(s, where)
         if numbers is None:

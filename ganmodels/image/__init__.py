@@ -1,0 +1,1 @@
+"""Images: CNN and MLP networks, deterministic sampling, the domain classifier and Inception."""

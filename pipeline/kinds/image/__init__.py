@@ -1,0 +1,1 @@
+"""Images: digits or a folder of PNG/JPEG, read, sharded, batched, scored and served."""
