@@ -135,6 +135,7 @@ SMOKE = {"device": "cpu", "sizes": [8], "batches": [8], "precisions": ["fp32", "
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Time every combination asked for; print and save the report (also returned)."""
+    # Long: the sweep in one place (arguments, the combinations, the JSON rows as they come).
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=None, help="JSON report (default: printed only)")
     ap.add_argument("--presets", nargs="+", default=["dcgan", "best"])

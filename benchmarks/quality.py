@@ -116,6 +116,7 @@ def _stat(values: list[float]) -> str:
 
 def _report(runs: list[dict[str, Any]], meta: dict[str, Any]) -> str:
     """quality.md: the table of means, the acceptance checks, per-label accuracy, calibration."""
+    # Long: the report's sections in the order a reader meets them.
     fd = meta.get("fd", "fd_digits")  # a quality.json saved before the key was recorded
     keys = fd_keys(fd)
     note = "**Smoke run** (`--smoke`): the same path in a few steps; its numbers mean nothing."
@@ -194,6 +195,7 @@ def _report(runs: list[dict[str, Any]], meta: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Calibrate, train and evaluate every preset x seed; write the report (and return what
     quality.json holds)."""
+    # Long: calibrate, train and evaluate in one visible order; each step needs the last.
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--budget-s", type=float, default=200.0, help="training seconds per run")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])

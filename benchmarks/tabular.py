@@ -23,9 +23,7 @@ temporary --out):
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -34,13 +32,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.smoke import out_path  # noqa: E402
+from benchmarks.tabular_peers import (  # noqa: E402
+    CTGAN_SCRIPT,
+    ctgan,
+    ctgan_available,
+    marginals,
+    typed_like,
+)
+from benchmarks.tabular_report import report  # noqa: E402
 from ganmodels.tabular.sampling import table_sampler_from_state  # noqa: E402
 from pipeline.config import load_params  # noqa: E402
 from pipeline.kinds.tabular.evaluate import table_scores  # noqa: E402
@@ -50,7 +55,6 @@ from pipeline.prepare import prepare  # noqa: E402
 from pipeline.train import fit  # noqa: E402
 from tests.helpers import write_params  # noqa: E402
 
-CTGAN_SCRIPT = Path(__file__).with_name("tabular_ctgan.py")
 CALIBRATION_SEED = (
     999  # calibration fits must not share a run (and its checkpoints) with a scored one
 )
@@ -125,56 +129,11 @@ def ours(
     return {"fit_s": fit_s, "steps": steps, "rows_per_s": rows_seen / fit_s, "samples": rows}
 
 
-def ctgan(
-    work: Path, ctgan_python: str, discrete: list[str], epochs: int, seed: int, n: int
-) -> dict[str, Any]:
-    """Fit ctgan.CTGAN (defaults) for `epochs` in its virtualenv; sample n rows."""
-    out = work / f"ctgan_{seed}_{epochs}.parquet"
-    cmd = [ctgan_python, str(CTGAN_SCRIPT), "train", "--train", str(work / "train.parquet")]
-    cmd += ["--discrete", ",".join(discrete), "--epochs", str(epochs), "--seed", str(seed)]
-    cmd += ["--n", str(n), "--out", str(out)]
-    proc = subprocess.run(cmd, check=True, capture_output=True, text=True)
-    info = json.loads(proc.stdout.strip().splitlines()[-1])
-    return {
-        "fit_s": info["fit_s"],
-        "epochs": epochs,
-        "rows_per_s": info["rows_seen"] / info["fit_s"],
-        "samples": pd.read_parquet(out),
-        "dropped_rows": info["dropped_rows"],
-    }
-
-
-def marginals(train: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:
-    """Each column resampled independently: right shapes, no relations (the floor)."""
-    rng = np.random.default_rng(seed)
-    return pd.DataFrame(
-        {c: train[c].to_numpy()[rng.integers(0, len(train), n)] for c in train.columns}
-    ).astype(train.dtypes.to_dict())
-
-
-def _typed(samples: pd.DataFrame, like: pd.DataFrame) -> pd.DataFrame:
-    """CTGAN's rows in the real split's dtypes (it returns objects for discrete columns)."""
-    out = samples[list(like.columns)].copy()
-    for c in like.columns:
-        # e.g. NaN in an int column stays as is: the metrics read values, not dtypes
-        with contextlib.suppress(TypeError, ValueError):
-            out[c] = out[c].astype(like[c].dtype)
-    return out
-
-
 def _linear(points: list[tuple[int, float]]) -> tuple[float, float]:
     """(fixed seconds, seconds per unit) through two (units, seconds) measurements."""
     (u1, s1), (u2, s2) = points
     per = max((s2 - s1) / (u2 - u1), 1e-6)
     return max(s1 - per * u1, 0.0), per
-
-
-def ctgan_available(ctgan_python: str) -> bool:
-    """Whether the CTGAN virtualenv's Python exists and imports ctgan."""
-    if not os.access(ctgan_python, os.X_OK):
-        return False
-    proc = subprocess.run([ctgan_python, "-c", "import ctgan"], capture_output=True)
-    return proc.returncode == 0
 
 
 def run_table(table: Table, args: argparse.Namespace, work: Path, log: Any) -> list[dict[str, Any]]:
@@ -227,130 +186,41 @@ def run_table(table: Table, args: argparse.Namespace, work: Path, log: Any) -> l
             runs["ctgan"] = ctgan(work, args.ctgan_python, discrete, epochs, seed, n)
         runs["marginals"] = {"samples": marginals(train, n, seed)}
         runs["real"] = {"samples": train}
-        for system, run in runs.items():
-            fake = _typed(run["samples"], train)
-            score = table_scores(fake, train, holdout, columns, table.label, seed)
-            row = {
-                "table": table.name,
-                "system": system,
-                "seed": seed,
-                **{
-                    k: run[k]
-                    for k in ("fit_s", "rows_per_s", "steps", "epochs", "dropped_rows")
-                    if k in run
-                },
-                **{k: score[k] for k in ("quality_score", "column_shapes", "pair_trends")},
-                "detection_auc": score["detection_auc"],
-                "ml_efficacy": score["ml_efficacy"]["f1_synthetic"],
-                "dcr_ratio": score["dcr"]["ratio"],
-            }
-            rows.append(row)
-            log(json.dumps(row))
+        rows += _scored(table, seed, runs, train, holdout, columns, log)
     return rows
 
 
-METRICS = [
-    ("quality_score", "quality ↑"),
-    ("column_shapes", "col. shapes ↑"),
-    ("pair_trends", "pair trends ↑"),
-    ("detection_auc", "detection AUC ↓ (0.5 ideal)"),
-    ("ml_efficacy", "ML efficacy F1 ↑"),
-    ("dcr_ratio", "DCR ratio (≈1: no copying)"),
-    ("fit_s", "fit s"),
-    ("rows_per_s", "train rows/s"),
-]
-
-
-def _cell(values: pd.Series) -> str:
-    if values.isna().all():
-        return "–"
-    mean = values.mean()
-    fmt = ",.0f" if abs(mean) >= 1000 else ".1f" if abs(mean) >= 10 else ".3f"
-    if len(values) == 1:
-        return format(mean, fmt)
-    return f"{format(mean, fmt)} ± {format(values.std(ddof=1), fmt)}"
-
-
-def report(rows: list[dict[str, Any]], args: argparse.Namespace, command: str, when: str) -> str:
-    """benchmarks/tabular.md: a table per data set, then the verdict per table."""
-    df = pd.DataFrame(rows)
-    lines = [
-        "# Tabular GAN vs CTGAN at equal wall-clock time",
-        "",
-        f"Command: `{command}` (CPU, 2 cores; {len(args.seeds)} seeds; budget "
-        f"{args.budget_s:g} s of fit time per run, calibrated per table). Finished: {when}.",
-        "",
-        "Scores against each table's real holdout (the evaluate stage's metrics; mean ± std over "
-        "seeds). `real` is the train rows themselves (the ceiling; its DCR is 0 by construction), "
-        "`marginals` each column resampled alone (the floor). `quality` is the mean of column "
-        "shapes and pair trends.",
-        "",
-    ]
-    verdicts = []
-    for table, part in df.groupby("table", sort=False):
-        lines += [f"## {table}", "", "| system | " + " | ".join(h for _, h in METRICS) + " |"]
-        lines.append("|---" * (len(METRICS) + 1) + "|")
-        for system, runs in part.groupby("system", sort=False):
-            cells = []
-            for key, _ in METRICS:
-                col = runs[key] if key in runs else pd.Series([np.nan])
-                cells.append("–" if system == "real" and key == "dcr_ratio" else _cell(col))
-            lines.append(f"| {system} | " + " | ".join(cells) + " |")
-        lines.append("")
-        has_ctgan = (part["system"] == "ctgan").any()
-        dropped = part.loc[part["system"] == "ctgan", "dropped_rows"].max() if has_ctgan else 0
-        if dropped:
-            lines += [
-                f"CTGAN refuses nulls in continuous columns: it trained without the {dropped:.0f}"
-                " train rows that have one (ours models them with a null indicator).",
-                "",
-            ]
-        mean = part.groupby("system")[["quality_score", "detection_auc"]].mean()
-        q, d = mean["quality_score"], mean["detection_auc"]
-        better = {True: "ours better", False: "CTGAN better"}
-        if not has_ctgan:  # a smoke run without the CTGAN virtualenv
-            verdicts.append(f"- {table}: quality {q['ours']:.3f}, detection AUC "
-                            f"{d['ours']:.3f}; CTGAN not run")  # fmt: skip
-            continue
-        verdicts.append(
-            f"- {table}: quality {q['ours']:.3f} vs CTGAN {q['ctgan']:.3f} "
-            f"({better[q['ours'] > q['ctgan']]}); detection AUC {d['ours']:.3f} vs "
-            f"{d['ctgan']:.3f} ({better[d['ours'] < d['ctgan']]})"
-        )
-    lines += ["## Verdict", "", *verdicts, ""]
-    means = df.groupby(["table", "system"])[["quality_score", "ml_efficacy"]].mean()
-    tables = list(dict.fromkeys(df["table"]))
-    floor_wins = [t for t in tables if means.loc[(t, "marginals"), "quality_score"]
-                  > means.loc[(t, "ours"), "quality_score"]]  # fmt: skip
-    ctgan_ml = [t for t in tables if (t, "ctgan") in means.index
-                and means.loc[(t, "ctgan"), "ml_efficacy"]
-                > means.loc[(t, "ours"), "ml_efficacy"] + 0.01]  # fmt: skip
-    lines += [
-        "## Reading it",
-        "",
-        "- Column shapes and pair trends score each column and each pair alone, and the "
-        "detection model is linear: resampling columns independently scores high on them when "
-        "the columns depend on each other only weakly"
-        + (
-            f" (the marginals floor out-scores both GANs on quality for {', '.join(floor_wins)})"
-            if floor_wins
-            else ""
-        )  # fmt: skip
-        + ". ML efficacy is the check of the relations that matter for a task: there the "
-        "marginals fall to chance.",
-        "- ML efficacy"
-        + (
-            f": CTGAN's is higher (by more than 0.01) on {', '.join(ctgan_ml)}"
-            if ctgan_ml
-            else ": ours is as high or higher everywhere"
-        )
-        + " (a random forest trained on synthetic rows, macro F1 on the real holdout).",
-        "- Fit times are each system's own `fit` (ours: Ray start and teardown included; "
-        "CTGAN: its transformer fit included); CTGAN's vary by several seconds between seeds "
-        "at the same epoch count.",
-        "",
-    ]
-    return "\n".join(lines)
+def _scored(
+    table: Table,
+    seed: int,
+    runs: dict[str, dict[str, Any]],
+    train: pd.DataFrame,
+    holdout: pd.DataFrame,
+    columns: list[dict[str, Any]],
+    log: Any,
+) -> list[dict[str, Any]]:
+    """One row per system of one seed: its fit figures and its scores against the holdout."""
+    rows = []
+    for system, run in runs.items():
+        fake = typed_like(run["samples"], train)
+        score = table_scores(fake, train, holdout, columns, table.label, seed)
+        row = {
+            "table": table.name,
+            "system": system,
+            "seed": seed,
+            **{
+                k: run[k]
+                for k in ("fit_s", "rows_per_s", "steps", "epochs", "dropped_rows")
+                if k in run
+            },
+            **{k: score[k] for k in ("quality_score", "column_shapes", "pair_trends")},
+            "detection_auc": score["detection_auc"],
+            "ml_efficacy": score["ml_efficacy"]["f1_synthetic"],
+            "dcr_ratio": score["dcr"]["ratio"],
+        }
+        rows.append(row)
+        log(json.dumps(row))
+    return rows
 
 
 # --smoke: the whole path at its smallest. One worker: the fit runs in this process (2 would

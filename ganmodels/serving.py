@@ -30,14 +30,18 @@ def load_serving(state: dict[str, Any]) -> Serving:
     return kinds[kind](state)
 
 
-def request(model_input: Any) -> tuple[int, int]:
-    """(n, seed) of a pyfunc input: a one-row DataFrame with columns n and seed."""
-    if not isinstance(model_input, pd.DataFrame) or len(model_input) != 1:
+def request(model_input: Any) -> tuple[pd.DataFrame, int, int]:
+    """The pyfunc input as a one-row DataFrame (or what makes one), with its n and seed."""
+    try:
+        frame = pd.DataFrame(model_input)
+    except (TypeError, ValueError):
+        frame = pd.DataFrame()
+    if len(frame) != 1:
         raise ValueError("expected a one-row DataFrame with columns 'n' and 'seed'")
-    missing = {"n", "seed"} - set(model_input.columns)
+    missing = {"n", "seed"} - set(frame.columns)
     if missing:
         raise ValueError(f"input lacks column(s) {sorted(missing)}")
-    n, seed = int(model_input["n"].iloc[0]), int(model_input["seed"].iloc[0])
+    n, seed = int(frame["n"].iloc[0]), int(frame["seed"].iloc[0])
     if not 1 <= n <= MAX_SAMPLES:
         raise ValueError(f"n must be in 1..{MAX_SAMPLES}, got {n}")
-    return n, seed
+    return frame, n, seed

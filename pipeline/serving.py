@@ -31,8 +31,8 @@ class GeneratorModel(PythonModel):
         """One row {n, seed, ...} -> n samples (see the module's contract)."""
         from ganmodels.serving import request
 
-        n, seed = request(model_input)
-        return self.serving.predict(model_input, n, seed)
+        frame, n, seed = request(model_input)
+        return self.serving.predict(frame, n, seed)
 
 
 mlflow.models.set_model(GeneratorModel())

@@ -30,6 +30,7 @@ SLOW_FIRST = (
     "test_own_data.py",
     "test_benchmarks.py",
     "test_divergence.py",
+    "test_collapse.py",
     "test_cluster.py",
     "test_in_process.py",
     "test_checkpoint_faults.py",

@@ -37,6 +37,8 @@ def _dvc(root: Path, *args: str) -> str:
 
 def test_dvc_repro_registers_and_gates(project: Path) -> None:
     # A class-conditional model: the label paths (training, per-class metrics, pyfunc, sample).
+    # Long: one scenario on one repo, each step on the last one's outs (a dvc repro costs a
+    # minute: splitting it would repeat them).
     write_params(project / "params.yaml", BABY, {"model": {"conditional": True}})
     out = _dvc(project, "repro")
     for stage in ("prepare", "classifier", "train", "evaluate", "register"):

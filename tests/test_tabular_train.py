@@ -29,6 +29,7 @@ TABLE = {
 
 
 def test_two_workers_train_a_table_that_samples_evaluates_and_serves(tmp_path: Path) -> None:
+    # Long: one 2-worker training, then every use of its export (split, each would retrain).
     params = load_params(write_params(tmp_path / "params.yaml", BABY, TABLE))
     prepared = tmp_path / "prepared"
     prepare(params.data, prepared, tmp_path)
