@@ -7,7 +7,6 @@ source and params give byte-identical outputs and the same data_hash.
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -56,8 +55,7 @@ def prepare(cfg: DataConfig, out_dir: Path, root: Path | None = None) -> dict[st
     _clear(out_dir)
     schema = kinds.get(cfg.kind).prepare(cfg, out_dir, root or paths.project_root())
     # schema.json is written last and renamed into place: it exists only if all shards do.
-    text = json.dumps(schema, indent=2) + "\n"
-    paths.atomic_write(out_dir / "schema.json", lambda tmp: tmp.write_text(text))
+    paths.write_json(out_dir / "schema.json", schema)
     return schema
 
 
