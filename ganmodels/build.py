@@ -15,12 +15,15 @@ from ganmodels.image import nets as image_nets
 from ganmodels.tabular import nets as tabular_nets
 
 NETS: dict[str, ModuleType] = {"image": image_nets, "tabular": tabular_nets}
-ARCHITECTURES = tuple(a for nets in NETS.values() for a in nets.ARCHITECTURES)
 
 
 def kind_nets(cfg: dict[str, Any]) -> ModuleType:
     """The `nets` module of the config's kind, once its keys are checked."""
     kind = cfg.get("kind")
+    if kind is None:
+        raise ValueError(
+            "model config has no data kind (exported before kinds were recorded): retrain it"
+        )
     if kind not in NETS:
         raise ValueError(f"model config has kind {kind!r}; known kinds: {sorted(NETS)}")
     nets = NETS[kind]

@@ -3,30 +3,14 @@ that differ and their lineage; what `gan review` prints and its HTML page shows.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
-# Direction of the metrics the evaluate stage writes (None: informational).
-_HIGHER = ("precision", "recall", "class_coverage", "density", "coverage", "accuracy")
-_LOWER = ("fid", "kid", "fd")
-# Tables: similarity scores rise toward 1; the detection AUC falls toward 0.5 (indistinct).
-_TABLE_HIGHER = ("quality_score", "column_shapes", "pair_trends", "f1_synthetic")
-
-
-def _direction(metric: str) -> bool | None:
-    if metric.startswith("per_column.") or metric.split(".")[-1] in _TABLE_HIGHER:
-        return True
-    if metric == "detection_auc":
-        return False
-    name = metric.split(".")[-1]  # per_class.3.fd -> fd
-    if name.startswith("fd_") and not name.endswith(("_floor", "_ratio")):
-        return False
-    if name.endswith("_ratio") or name in _LOWER:
-        return False
-    return True if name in _HIGHER or name.startswith("label_accuracy") else None
+from pipeline.metric_names import Direction
 
 
 def resolve(cli: MlflowClient, name: str, ref: str) -> ModelVersion:
@@ -93,16 +77,19 @@ class Comparison:
     lineage: list[tuple[str, str, str]]
 
 
-def build(cli: MlflowClient, a: ModelVersion, b: ModelVersion) -> Comparison:
-    """Collect metrics (with the better side), differing params and lineage tags."""
+def build(
+    cli: MlflowClient, a: ModelVersion, b: ModelVersion, direction: Callable[[str], Direction]
+) -> Comparison:
+    """Collect metrics (with the better side, by the kind's `direction`), differing params and
+    lineage tags."""
     ma, mb = _metrics(a), _metrics(b)
     rows = []
     for key in sorted(set(ma) | set(mb)):
         va, vb = ma.get(key), mb.get(key)
-        hib = _direction(key)
+        way = direction(key)
         better = ""
-        if va is not None and vb is not None and hib is not None and va != vb:
-            better = "B" if (vb > va) == hib else "A"
+        if va is not None and vb is not None and way is not None and va != vb:
+            better = "B" if (vb > va) == (way == "higher") else "A"
         rows.append(MetricRow(key, va, vb, better))
     pa, pb = (cli.get_run(v.run_id).data.params if v.run_id else {} for v in (a, b))
     diff = [

@@ -13,7 +13,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from pipeline import kinds, metric_names, params_fill
 from pipeline.errors import ConfigError, PipelineError
@@ -63,6 +70,15 @@ class ModelConfig(_Section):
     z_dim: int = Field(ge=1)
     g_channels: int = Field(ge=1)
     d_channels: int = Field(ge=1)
+
+    @field_validator("architecture")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        # Any kind's here (reported with the other keys' errors); the kind's own, with data.kind.
+        known = [a for kind in kinds.KINDS.values() for a in kind.architectures]
+        if value not in known:
+            raise ValueError(f"{value!r} is not an architecture (known: {', '.join(known)})")
+        return value
 
 
 Augmentation = Literal["translation", "cutout", "color"]

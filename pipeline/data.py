@@ -42,7 +42,7 @@ def split_indices(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Seeded (stratified when labeled) train/holdout row indices, each in shuffled order."""
     if n < 2:
-        raise DataError(f"need at least 2 images to make a train/holdout split, got {n}")
+        raise DataError(f"need at least 2 rows (images) to make a train/holdout split, got {n}")
     n_hold = min(max(round(n * fraction), 1), n - 1)
     rng = np.random.default_rng(seed)
     if labels is None:

@@ -49,6 +49,12 @@ def main(params_path: str = str(paths.PARAMS)) -> None:
     schema = read_schema(paths.PREPARED)
     kind = kinds.for_schema(schema)
     state = load_generator_state(paths.GENERATOR, schema["data_hash"])
+    exported = kinds.for_generator(state, f"generator file {paths.GENERATOR}")
+    if exported is not kind:
+        raise ValueError(
+            f"{paths.GENERATOR} is a {exported.name} model, the prepared data is "
+            f"{kind.name}: rerun `dvc repro train`"
+        )
     result = kind.evaluate(params, schema, state, root)
     run_id = json.loads(paths.TRAIN_RUN.read_text())["run_id"]
     write_evaluation(result, tracking_uri(root), run_id, state["step"])

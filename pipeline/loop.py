@@ -50,8 +50,7 @@ if TYPE_CHECKING:
 class LoopSpec:
     """Everything a worker needs; Ray ships it (typed config included) to any node."""
 
-    kind: str  # data.kind: which kind's rank data the worker draws
-    model_config: dict[str, Any]
+    model_config: dict[str, Any]  # its "kind" picks the rank data the worker draws
     train: TrainConfig
     prepared_dir: str
     tracking_uri: str
@@ -66,6 +65,10 @@ class LoopSpec:
     # Trained in Ray Train's local mode (the driver's process, or local rank processes), which
     # persists no checkpoints: rank 0 copies each into run_dir, as Ray's controller would.
     in_process: bool = False
+
+    def __repr__(self) -> str:
+        # Short: Ray shows it in its dashboard state, and a table's config holds its transformer.
+        return f"LoopSpec(run {self.run_key}, {self.train.steps} steps, {self.prepared_dir})"
 
 
 # Errors that recur identically when the group restarts from its checkpoint (seeded data and
@@ -135,7 +138,7 @@ def _start(spec: LoopSpec) -> Rank:
         D.load_state_dict(state["D"])
         G_ema.load_state_dict(state["G_ema"])
     G_ema.to(device)
-    data = kinds.get(spec.kind).rank_data(
+    data = kinds.for_model_config(spec.model_config).rank_data(
         spec.prepared_dir, spec.model_config, t, rank, world, device
     )
     if data.memory_format is not None:
@@ -214,9 +217,10 @@ def _checkpoint(r: Rank, step: int, last_good: LastGood) -> None:
     keep, blocked_at = False, time.perf_counter()
     score = r.data.probe(r.phases.G_ema) if r.writer else None
     if r.writer and score is not None:
-        r.writer.log(step, {"monitor/fd_pixels": score})
-        if score < r.best.get("fd_pixels", float("inf")):
-            r.best, keep = {"step": step, "fd_pixels": score}, r.spec.best_dir is not None
+        name = r.data.probe_name
+        r.writer.log(step, {f"monitor/{name}": score})
+        if score < r.best.get(name, float("inf")):
+            r.best, keep = {"step": step, name: score}, r.spec.best_dir is not None
     _report(r, step, keep)
     last_good.save(step, r.phases)
     if r.writer:  # how long training waited on this checkpoint (probe, write, upload)

@@ -36,7 +36,6 @@ PREVIOUS_TAG = "previous_champion"
 # Progress bars for a few kilobytes of artifacts only clutter the stage's output.
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 SERVING = Path(__file__).with_name("serving.py")
-KIND_METADATA = "gan_kind"  # the model's data kind, in its MLmodel metadata
 
 
 @dataclass(frozen=True)
@@ -116,7 +115,7 @@ def _log_version(
 ) -> Any:
     """Log the generator as a pyfunc of its kind's signature to the run; register a version."""
     state = load_state(generator, "generator file")
-    kind = kinds.for_generator(state)
+    kind = kinds.for_generator(state, f"generator file {generator}")
     signature, example = kind.signature(state)
     with active_tracking(cli.tracking_uri), mlflow.start_run(run_id=run_id):
         info = mlflow.pyfunc.log_model(
@@ -128,9 +127,11 @@ def _log_version(
             # Logging runs this example through the model: a broken contract fails here.
             input_example=pd.DataFrame(example),
             pip_requirements=["mlflow", "torch", "numpy", "pandas"],
-            metadata={KIND_METADATA: kind.name},  # what `gan sample` writes from its output
+            metadata={kinds.KIND_METADATA: kind.name},  # what `gan sample` writes from its output
         )
     with active_tracking(cli.tracking_uri):
+        # The kind as a tag too: `gan review` reads its metric directions without the model.
+        tags = {**tags, kinds.KIND_METADATA: kind.name}
         return mlflow.register_model(info.model_uri, name, tags=tags)
 
 
@@ -225,12 +226,12 @@ def main(params_path: str = str(paths.PARAMS)) -> None:
         "run_key": run["run_key"],
     }
     d, cfg = params.data, params.register
-    kind = kinds.for_generator(state)
+    kind = kinds.for_generator(state, f"generator file {paths.GENERATOR}")
     older = kind.older_metric(cfg.primary_metric, d.source, params.evaluate.feature_extractor)
     decision = register(
         client(tracking_uri(root)), cfg, run["run_id"], paths.GENERATOR, eval_metrics, tags, older
     )
-    out = {**asdict(decision), "became_champion": decision.alias == CHAMPION}
+    out = {**asdict(decision), "became_champion": decision.alias == CHAMPION, "kind": kind.name}
     paths.write_json(paths.METRICS / "register.json", out)
     print(
         f"register: {decision.model_name} v{decision.version} -> @{decision.alias} "

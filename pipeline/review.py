@@ -41,12 +41,15 @@ def render_text(c: Comparison) -> str:
 
 def main(ref_a: str | None, ref_b: str | None, params_path: str, html: str | None = None) -> None:
     """Print champion vs challenger (or any two versions); optionally write an HTML page."""
-    name = load_params(params_path).register.model_name
+    params = load_params(params_path)
+    name = params.register.model_name
     cli = client(tracking_uri(paths.project_root()))
     a, b = default_pair(cli, name)
     a = resolve(cli, name, ref_a) if ref_a else a
     b = resolve(cli, name, ref_b) if ref_b else b
-    comparison = build(cli, a, b)
+    # Versions registered before their kind was tagged are of the configured data.kind.
+    recorded = b.tags.get(kinds.KIND_METADATA) or a.tags.get(kinds.KIND_METADATA)
+    comparison = build(cli, a, b, kinds.get(recorded or params.data.kind).direction)
     print(f"review: {name} (tracking {cli.tracking_uri})\n")
     print(render_text(comparison))
     if html:
@@ -60,10 +63,11 @@ def _read(path: Any) -> dict[str, Any]:
 
 def summary(params_path: str = str(paths.PARAMS)) -> None:
     """One screen: where the model went, its metrics, whether it became champion."""
-    kind = kinds.get(load_params(params_path).data.kind)
     reg, ev, tr = (_read(paths.METRICS / f) for f in ("register.json", "eval.json", "train.json"))
     if not reg:
         raise FileNotFoundError("metrics/register.json: no pipeline run yet (run `dvc repro`)")
+    # The kind register recorded (a register.json written before it did: data.kind's).
+    kind = kinds.get(reg.get("kind") or load_params(params_path).data.kind)
     fd = reg["primary_metric"]
     verdict = "became @champion" if reg["became_champion"] else "stays @challenger"
     before = (

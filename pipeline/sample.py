@@ -1,5 +1,8 @@
 """`gan sample`: images or rows from a registered model through its pyfunc contract; the
-model's kind (recorded at register time) says what is written."""
+model's kind says what is written.
+
+Nothing here imports ganmodels: a registered model ships its own copy, which MLflow puts on the
+path when it loads the model, and an already imported one would shadow it."""
 
 from __future__ import annotations
 
@@ -9,7 +12,6 @@ import pandas as pd
 
 from pipeline import kinds, paths
 from pipeline.config import load_params
-from pipeline.register import KIND_METADATA
 from pipeline.tracking import active_tracking, tracking_uri
 
 
@@ -29,9 +31,7 @@ def main(
         model_uri = f"models:/{load_params(params_path).register.model_name}@champion"
     with active_tracking(tracking_uri(paths.project_root())):  # the registry the URI names
         model = mlflow.pyfunc.load_model(model_uri)
-    recorded = (model.metadata.metadata or {}).get(KIND_METADATA)
-    # A model registered before kinds were recorded is of the configured data.kind.
-    kind = kinds.get(recorded or load_params(params_path).data.kind)
+    kind = kinds.for_model(model)
     kind.check_out(Path(out))
     row: dict[str, list] = {"n": [n], "seed": [seed]}
     if label is not None:

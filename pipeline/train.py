@@ -27,11 +27,13 @@ from pipeline.loop import LoopSpec
 from pipeline.phases import PHASE_KEYS
 from pipeline.preflight import check_ray_address, check_tracking_uri
 from pipeline.progress import ProgressMonitor
-from pipeline.ray_driver import NO_STATE_API, Driver, TrainingFailed
+from pipeline.ray_driver import Driver, TrainingFailed
 from pipeline.run_identity import run_key
 from pipeline.tracking import TrainingRun, flatten, git_commit, tracking_uri
 
-__all__ = ["NO_STATE_API", "TrainingError", "TrainResult", "fit", "main", "write_outputs"]
+__all__ = ["TrainingError", "TrainResult", "fit", "main", "write_outputs"]
+# The last value of each, in metrics/train.json (with the kind's monitor/<probe> score).
+SHOWN = (*PHASE_KEYS, "perf/samples_per_s", "aug/p")
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,7 @@ class TrainResult:
     wall_time_s: float
     final_metrics: dict[str, float]
     exported_step: int
-    best: dict[str, Any]  # step and monitor/fd_pixels of the best checkpoint
+    best: dict[str, Any]  # step and probe score (monitor/<name>) of the best checkpoint
 
 
 def _open_run(
@@ -58,7 +60,7 @@ def _open_run(
     tags = {"data_hash": schema["data_hash"], "git_commit": git_commit(root)}
     # The stage reads only `model` and `train`; the data is described by its schema.
     logged = flatten({"model": params.model.model_dump(), "train": params.train.model_dump()})
-    keys = ("kind", "source", "image_size", "channels", "data_hash")
+    keys = ("kind", "source", *kinds.for_schema(schema).schema_keys, "data_hash")
     data = {f"data.{k}": schema[k] for k in keys if k in schema}
     experiment = params.train.experiment_name
     return TrainingRun.open(uri, experiment, root, key, tags, {**logged, **data})
@@ -84,7 +86,6 @@ def fit(params: Params, root: Path, prepared: Path | str) -> tuple[TrainResult, 
         print(note)
     run_dir = storage.join(storage.resolve(t.storage_path, root), f"gan-{key}")
     spec = LoopSpec(
-        kind=kind.name,
         model_config=mconfig,
         train=t,
         # Workers may run elsewhere: an absolute path (or a URI) they can open themselves.
@@ -130,6 +131,7 @@ def _finish(
         state = load_best(spec.best_dir)
         print(f"train: exporting the best checkpoint, step {state['step']} (train.export: best)")
     latest = run.finished()
+    monitors = sorted(k for k in latest if k.startswith("monitor/"))  # the kind's probe
     summary = TrainResult(
         run_id=run.run_id,
         run_key=spec.run_key,
@@ -139,11 +141,7 @@ def _finish(
         step=trained,
         start_step=int(result.metrics.get("start_step", 0)),
         wall_time_s=round(wall, 2),
-        final_metrics={
-            k: latest[k]
-            for k in (*PHASE_KEYS, "perf/samples_per_s", "aug/p", "monitor/fd_pixels")
-            if k in latest
-        },
+        final_metrics={k: latest[k] for k in (*SHOWN, *monitors) if k in latest},
         exported_step=int(state["step"]),
         best=best,
     )

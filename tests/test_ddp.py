@@ -20,8 +20,9 @@ from pipeline.data import read_schema
 from pipeline.kinds import for_schema
 from pipeline.loop import LoopSpec, param_digest, run_worker
 from pipeline.prepare import prepare
+from pipeline.ray_driver import NO_STATE_API
 from pipeline.tracking import client, ensure_experiment
-from pipeline.train import NO_STATE_API, TrainingError, fit
+from pipeline.train import TrainingError, fit
 from tests.helpers import BABY, write_params
 
 # Workers cannot import this test module: ship the wrapper by value.
@@ -64,7 +65,6 @@ def test_two_workers_keep_identical_replicas(tmp_path: Path, ray_local: None) ->
     exp = ensure_experiment(cli, "ddp-test", tmp_path)
     run_id = cli.create_run(exp).info.run_id
     spec = LoopSpec(
-        kind=schema["kind"],
         model_config=for_schema(schema).model_config(params, schema, prepared),
         train=params.train,
         prepared_dir=str(prepared),

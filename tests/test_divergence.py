@@ -147,7 +147,7 @@ def test_a_deterministic_error_on_ray_actors_is_re_raised_by_the_restart(
     monkeypatch.setattr(loop.ray.train, "get_context", lambda: context)
     monkeypatch.setattr(loop.ray.train.torch, "get_device", lambda: torch.device("cpu"))
     train = load_params(REPO / "params.yaml").train
-    spec = loop.LoopSpec("image", {}, train, "p", "u", "r", "k")
+    spec = loop.LoopSpec({}, train, "p", "u", "r", "k")
     config = {"spec": spec}
 
     def attempt(error: Exception) -> None:

@@ -12,6 +12,7 @@ from PIL import Image
 
 from pipeline.comparison import build, resolve
 from pipeline.config import RegisterConfig
+from pipeline.kinds import get
 from pipeline.kinds.image.figure import make_grid
 from pipeline.register import register
 from pipeline.review_html import write_review_page
@@ -43,9 +44,8 @@ def test_review_page_renders_offline_with_every_image(tmp_path: Path) -> None:
     gen = save_tiny_generator(tmp_path / "generator.pt")
     _version(cli, exp, gen, 10.0, seed=0)
     _version(cli, exp, gen, 12.0, seed=1)
-    comparison = build(
-        cli, resolve(cli, CFG.model_name, "@champion"), resolve(cli, CFG.model_name, "@challenger")
-    )
+    a = resolve(cli, CFG.model_name, "@champion")
+    comparison = build(cli, a, resolve(cli, CFG.model_name, "@challenger"), get("image").direction)
     page = tmp_path / "review.html"
     write_review_page(cli, comparison, page)
 

@@ -1,4 +1,6 @@
-"""The data kinds and the one place that picks one: `get(data.kind)`, `for_schema(schema)`.
+"""The data kinds and the one place that picks one: by data.kind (`get`), by a prepared data
+set (`for_schema`), by an exported generator or model config (`for_generator`,
+`for_model_config`) and by a loaded pyfunc (`for_model`).
 
 Adding a kind adds a folder here (and one under ganmodels/) and a line in KINDS.
 """
@@ -13,6 +15,7 @@ from pipeline.kinds.tabular.kind import TabularKind
 
 KINDS: dict[str, DataKind] = {kind.name: kind for kind in (ImageKind(), TabularKind())}
 NAMES = tuple(KINDS)
+KIND_METADATA = "gan_kind"  # a registered model's data kind, in its MLmodel metadata and tags
 
 
 def get(name: str) -> DataKind:
@@ -27,6 +30,30 @@ def for_schema(schema: dict[str, Any]) -> DataKind:
     return get(str(schema.get("kind")))
 
 
-def for_generator(state: dict[str, Any]) -> DataKind:
-    """The kind of an exported generator (its model config says)."""
-    return get(str(state.get("model_config", {}).get("kind")))
+def for_model_config(config: dict[str, Any], where: str = "model config") -> DataKind:
+    """The kind of a model config (a checkpoint's or an exported generator's)."""
+    kind = config.get("kind")
+    if kind is None:
+        raise ValueError(
+            f"{where} has no data kind (exported before kinds were recorded): rerun "
+            "`dvc repro train` to export it again"
+        )
+    if kind not in KINDS:
+        raise ValueError(f"{where} is of data kind {kind!r}, not a known kind ({', '.join(NAMES)})")
+    return KINDS[kind]
+
+
+def for_generator(state: dict[str, Any], where: str = "generator file") -> DataKind:
+    """The kind of an exported generator ({'model_config', 'state_dict', ...})."""
+    return for_model_config(state.get("model_config", {}), where)
+
+
+def for_model(model: Any) -> DataKind:
+    """The kind of a loaded pyfunc: recorded in its metadata at register time; a model
+    registered before kinds were recorded tells by its output signature (a tensor: images,
+    columns: a table)."""
+    recorded = (model.metadata.metadata or {}).get(KIND_METADATA)
+    if recorded:
+        return get(recorded)
+    outputs = model.metadata.get_output_schema()
+    return get("image" if outputs is not None and outputs.is_tensor_spec() else "tabular")

@@ -49,6 +49,7 @@ class RankData(Protocol):
 
     conditioning: Conditioning
     memory_format: torch.memory_format | None  # of G and D (None: as built)
+    probe_name: str  # what probe() measures: logged as monitor/<this>, kept as best_<this>
 
     def batch(self, index: int) -> Batch:
         """This rank's real batch number `index`, a pure function of (seed, rank, index)."""
@@ -71,6 +72,7 @@ class DataKind(ABC):
     architectures: ClassVar[tuple[str, ...]]  # model.architecture values it trains
     prepared_files: ClassVar[tuple[str, ...]] = ()  # files prepare writes beside schema.json
     noun: ClassVar[str]  # what one sample is called, plural: "images", "rows"
+    schema_keys: ClassVar[tuple[str, ...]] = ()  # schema.json keys logged as data.* params
 
     # -- params (light: no torch) --
     @abstractmethod
@@ -151,3 +153,7 @@ class DataKind(ABC):
     @abstractmethod
     def headline(self, metrics: dict[str, Any], primary: str) -> list[str]:
         """`gan summary`'s quality lines from metrics/eval.json."""
+
+    @abstractmethod
+    def direction(self, key: str) -> Direction:
+        """Which way a version's (flattened) metric is better, for `gan review`."""

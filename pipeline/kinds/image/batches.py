@@ -25,6 +25,8 @@ GRID = 64  # samples in the grid logged every train.sample_every steps
 class ImageBatches:
     """The train split's images (and labels of a conditional model), dealt by ShardSampler."""
 
+    probe_name = "fd_pixels"
+
     def __init__(
         self,
         prepared_dir: str,

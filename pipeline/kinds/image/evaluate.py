@@ -172,7 +172,7 @@ def evaluate_generator(
     params: Params, schema: dict[str, Any], generator: dict[str, Any], root: Path
 ) -> Evaluation:
     """The image kind's evaluate: the exported G against the holdout, with the sample grid."""
-    features = feature_extractor(params.evaluate, root)  # fails early without the weights
+    features = feature_extractor(params.evaluate, root)  # before any sampling: needs the weights
     clf, clf_ckpt = load_classifier(paths.CLASSIFIER)
     if clf_ckpt["data_hash"] != schema["data_hash"]:
         raise ValueError(

@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipeline.errors import PipelineError
 from pipeline.kinds.base import DataKind, Evaluation, FeatureSpace, RankData
 
 if TYPE_CHECKING:
@@ -22,6 +21,7 @@ class ImageKind(DataKind):
 
     name = "image"
     noun = "images"
+    schema_keys = ("image_size", "channels")
     architectures = ("dcgan", "resnet", "mlp")
 
     def check_params(self, params: Params) -> None:
@@ -83,21 +83,9 @@ class ImageKind(DataKind):
         self, params: Params, schema: dict[str, Any], prepared: Path | str
     ) -> dict[str, Any]:
         """params.model plus the images' shape and (conditional models) class count."""
-        m = params.model
-        if m.conditional and not schema.get("labeled"):
-            raise PipelineError(
-                f"model.conditional: true needs class labels, but data.source "
-                f"{schema['source']!r} is unlabeled (labels come from sub-folder names); set "
-                "model.conditional: false"
-            )
-        c, h, _ = schema["shape"]
-        return {
-            "kind": self.name,
-            **m.model_dump(exclude={"preset", "conditional"}),
-            "num_classes": int(schema["num_classes"]) if m.conditional else 0,
-            "channels": c,
-            "image_size": h,
-        }
+        from pipeline.kinds.image.model_config import model_config
+
+        return model_config(params, schema)
 
     def rank_data(
         self,
@@ -138,6 +126,12 @@ class ImageKind(DataKind):
         from pipeline.kinds.image.serving import write_samples
 
         return write_samples(samples, out)
+
+    def direction(self, key: str) -> Direction:
+        """FD family, ratios and KID lower; precision, recall, coverage, accuracies higher."""
+        from pipeline.kinds.image import metrics
+
+        return metrics.direction(key)
 
     def headline(self, metrics_: dict[str, Any], primary: str) -> list[str]:
         """FD against its floor, P/R, classes, KID, D/C, label accuracy."""

@@ -53,6 +53,23 @@ def image_written(fd_name: str, conditional: bool) -> dict[str, Direction]:
     return out
 
 
+_HIGHER = ("precision", "recall", "class_coverage", "density", "coverage", "accuracy")
+_LOWER = ("fid", "kid", "fd")
+
+
+def direction(key: str) -> Direction:
+    """Which way a (flattened) metric of a version is better: its last part decides, so
+    per_class.3.fd is an FD; source-named FDs and ratios are lower-is-better too."""
+    name = key.split(".")[-1]
+    if name in _LOWER or name.endswith("_ratio"):
+        return "lower"
+    if name.startswith("fd_") and not name.endswith("_floor"):
+        return "lower"
+    if name in _HIGHER or name.startswith("label_accuracy"):
+        return "higher"
+    return None
+
+
 def gate_hint(metric: str, source: str, feature_extractor: str) -> str:
     """Why a primary metric is not written, where the reason is a common slip."""
     if metric in CONDITIONAL:

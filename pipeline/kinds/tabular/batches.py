@@ -21,6 +21,7 @@ class TableBatches:
     """Encoded train rows and their condition vectors, a pure function of (seed, rank, index)."""
 
     memory_format = None  # rows are vectors: no layout to choose
+    probe_name = ""  # no probe
 
     def __init__(
         self,

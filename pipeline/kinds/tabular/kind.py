@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pipeline.kinds.base import DataKind, Evaluation, FeatureSpace, RankData
+from pipeline.kinds.tabular.pack import PAC
 
 if TYPE_CHECKING:
     import torch
@@ -14,8 +15,6 @@ if TYPE_CHECKING:
 
     from pipeline.config import DataConfig, EvaluateConfig, Params, TrainConfig
     from pipeline.metric_names import Direction
-
-PAC = 10  # rows per PacGAN pack (CTGAN's default)
 
 
 class TabularKind(DataKind):
@@ -81,20 +80,9 @@ class TabularKind(DataKind):
         self, params: Params, schema: dict[str, Any], prepared: Path | str
     ) -> dict[str, Any]:
         """params.model plus the encoded row's spans and the fitted transformer."""
-        from pipeline.kinds.tabular.shards import load_transformer
+        from pipeline.kinds.tabular.model_config import model_config
 
-        transformer = load_transformer(prepared)
-        spans = transformer.spans
-        return {
-            "kind": self.name,
-            **params.model.model_dump(exclude={"preset", "conditional"}),
-            "num_classes": 0,
-            "spans": [[s.activation, s.width] for s in spans],
-            "cond_dim": sum(s.width for s in spans if s.role == "level"),
-            "pac": PAC,
-            # The decoder travels with the weights: a checkpoint or export samples whole rows.
-            "transformer": transformer.to_dict(),
-        }
+        return model_config(params, prepared)
 
     def rank_data(
         self,
@@ -135,6 +123,12 @@ class TabularKind(DataKind):
         from pipeline.kinds.tabular.serving import write_samples
 
         return write_samples(samples, out)
+
+    def direction(self, key: str) -> Direction:
+        """Similarity scores higher, detection AUC lower."""
+        from pipeline.kinds.tabular import metrics
+
+        return metrics.direction(key)
 
     def headline(self, metrics_: dict[str, Any], primary: str) -> list[str]:
         """Quality against the real rows', detection AUC, efficacy, DCR."""

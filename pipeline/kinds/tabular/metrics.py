@@ -21,6 +21,17 @@ TABLE: dict[str, Direction] = {
 }
 
 
+_HIGHER = ("quality_score", "column_shapes", "pair_trends", "f1_synthetic")
+
+
+def direction(key: str) -> Direction:
+    """Which way a (flattened) metric of a version is better: similarity scores rise toward 1
+    (every per-column one too), the detection AUC falls toward 0.5 (indistinct)."""
+    if key.startswith("per_column.") or key.split(".")[-1] in _HIGHER:
+        return "higher"
+    return "lower" if key == "detection_auc" else None
+
+
 def summary_line(m: dict[str, Any], figure: Path) -> str:
     """evaluate's one human line of the headline metrics."""
     return (
@@ -42,7 +53,7 @@ def headline(ev: dict[str, Any]) -> list[str]:
     """`gan summary`'s quality lines."""
     efficacy = ev.get("ml_efficacy", {})
     return [
-        f" Quality   quality_score {ev['quality_score']:.3f} (real rows "
+        f" Quality   quality_score {ev.get('quality_score', float('nan')):.3f} (real rows "
         f"{ev.get('real_quality_score', float('nan')):.3f})  column shapes "
         f"{ev.get('column_shapes', 0):.3f}  pair trends {ev.get('pair_trends', 0):.3f}",
         f"           detection AUC {ev.get('detection_auc', float('nan')):.3f} (0.5 ideal)"
