@@ -54,6 +54,8 @@ def test_gan_sample_imports_no_ganmodels_before_loading_the_model() -> None:
     # imported before would shadow it (and an older model's code would not find its names).
     code = (
         "import sys, pipeline.cli, pipeline.sample\n"
+        # What it writes with, after loading: the loaded model's ganmodels is the one in use.
+        "import pipeline.kinds.image.serving, pipeline.kinds.tabular.serving\n"
         "loaded = sorted(m for m in sys.modules if m.split('.')[0] == 'ganmodels')\n"
         "assert not loaded, loaded"
     )

@@ -9,13 +9,15 @@ import pandas as pd
 from mlflow.models import ModelSignature, infer_signature
 from mlflow.types import ColSpec, Schema
 
-from ganmodels.tabular.sampling import table_sampler_from_state
-
 SUFFIXES = (".parquet", ".pq", ".csv")
 
 
 def signature(generator: dict[str, Any]) -> tuple[ModelSignature, dict[str, list]]:
     """{n, seed[, condition_column, condition_value]} -> the table's columns, and an example."""
+    # Here, not at the top: `gan sample` imports this module after loading a model, whose own
+    # shipped ganmodels must stay the one imported.
+    from ganmodels.tabular.sampling import table_sampler_from_state
+
     cols = [
         ColSpec("long", "n"),
         ColSpec("long", "seed"),
