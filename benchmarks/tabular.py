@@ -42,10 +42,10 @@ from benchmarks.tabular_peers import (  # noqa: E402
     CTGAN_SCRIPT,
     ctgan,
     ctgan_available,
-    marginals,
     typed_like,
 )
 from benchmarks.tabular_report import report  # noqa: E402
+from ganmodels.tabular.metrics import marginals  # noqa: E402
 from ganmodels.tabular.sampling import table_sampler_from_state  # noqa: E402
 from pipeline.config import load_params  # noqa: E402
 from pipeline.kinds.tabular.evaluate import table_scores  # noqa: E402
@@ -215,6 +215,8 @@ def _scored(
             },
             **{k: score[k] for k in ("quality_score", "column_shapes", "pair_trends")},
             "detection_auc": score["detection_auc"],
+            "detection_auc_boosted": score["detection_auc_boosted"],
+            "column_detection_max": score["column_detection_max"],
             "ml_efficacy": score["ml_efficacy"]["f1_synthetic"],
             "dcr_ratio": score["dcr"]["ratio"],
         }

@@ -14,6 +14,8 @@ METRICS = [
     ("column_shapes", "col. shapes ↑"),
     ("pair_trends", "pair trends ↑"),
     ("detection_auc", "detection AUC ↓ (0.5 ideal)"),
+    ("detection_auc_boosted", "boosted detection AUC ↓"),
+    ("column_detection_max", "most detectable column AUC ↓"),
     ("ml_efficacy", "ML efficacy F1 ↑"),
     ("dcr_ratio", "DCR ratio (≈1: no copying)"),
     ("fit_s", "fit s"),

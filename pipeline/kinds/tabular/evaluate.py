@@ -12,9 +12,11 @@ import numpy as np
 import pandas as pd
 
 from ganmodels.tabular.metrics import (
+    column_detection,
     column_shapes,
     detection_auc,
     distance_to_closest_record,
+    marginals,
     ml_efficacy,
     pair_trends,
 )
@@ -28,6 +30,16 @@ from pipeline.metric_names import check_written
 
 if TYPE_CHECKING:
     from pipeline.config import Params
+
+
+# The fidelity scores also given for real rows (the ceiling) and the marginals (the floor).
+FIDELITY = (
+    "quality_score",
+    "column_shapes",
+    "pair_trends",
+    "detection_auc",
+    "detection_auc_boosted",
+)
 
 
 def fidelity_scores(
@@ -44,6 +56,8 @@ def fidelity_scores(
         "column_shapes": round(shape, 4),
         "pair_trends": round(trend, 4),
         "detection_auc": round(detection_auc(holdout, fake, columns, seed), 4),
+        # The same, by a gradient-boosted detector: it also sees what no line separates.
+        "detection_auc_boosted": round(detection_auc(holdout, fake, columns, seed, "boosted"), 4),
         "per_column": {k: round(v, 4) for k, v in shapes.items()},
         "per_pair": {k: round(v, 4) for k, v in trends.items()},
     }
@@ -57,8 +71,14 @@ def table_scores(
     label: str | None,
     seed: int,
 ) -> dict[str, Any]:
-    """Fidelity scores plus privacy (DCR) and, with a label, ML efficacy."""
+    """Fidelity scores, the column that gives the rows away most, privacy (DCR) and, with a
+    label, ML efficacy."""
     out = fidelity_scores(fake, holdout, columns, seed)
+    per_column = column_detection(holdout, fake, columns, seed)
+    worst = max(per_column, key=per_column.__getitem__)
+    out["column_detection"] = {k: round(v, 4) for k, v in per_column.items()}
+    out["column_detection_max"] = round(per_column[worst], 4)
+    out["most_detectable_column"] = {worst: round(per_column[worst], 4)}
     out["dcr"] = {
         k: round(v, 4) for k, v in distance_to_closest_record(fake, train, holdout, columns).items()
     }
@@ -85,10 +105,18 @@ def evaluate_table(
     # The ceiling needs only the fidelity scores: real rows' efficacy is f1_real already,
     # and their DCR to the train rows they are is 0.
     ceiling = fidelity_scores(real, holdout, columns, seed)
+    # The floor: each column resampled alone, the same number of rows (a trivial generator).
+    floor_rows = marginals(train, len(fake), seed)
+    floor = fidelity_scores(floor_rows, holdout, columns, seed)
     metrics["num_samples"] = len(fake)
     metrics["holdout_rows"] = len(holdout)
-    for key in ("quality_score", "column_shapes", "pair_trends", "detection_auc"):
+    for key in FIDELITY:
         metrics[f"real_{key}"] = ceiling[key]
+    for key in FIDELITY:
+        metrics[f"marginals_{key}"] = floor[key]
+    if label is not None:
+        efficacy = ml_efficacy(floor_rows, train, holdout, columns, label, seed)
+        metrics["ml_efficacy"]["f1_marginals"] = round(efficacy["f1_synthetic"], 4)
     return check_written(metrics, TABLE), fake
 
 
