@@ -54,13 +54,18 @@ class TrainResult:
 
 
 def _open_run(
-    params: Params, root: Path, uri: str, schema: dict[str, Any], key: str
+    params: Params,
+    root: Path,
+    uri: str,
+    schema: dict[str, Any],
+    key: str,
+    schema_keys: tuple[str, ...],
 ) -> TrainingRun:
     """The run's MLflow run, found (a resume) or created with every param and the data's keys."""
     tags = {"data_hash": schema["data_hash"], "git_commit": git_commit(root)}
     # The stage reads only `model` and `train`; the data is described by its schema.
     logged = flatten({"model": params.model.model_dump(), "train": params.train.model_dump()})
-    keys = ("kind", "source", *kinds.for_schema(schema).schema_keys, "data_hash")
+    keys = ("kind", "source", *schema_keys, "data_hash")
     data = {f"data.{k}": schema[k] for k in keys if k in schema}
     experiment = params.train.experiment_name
     return TrainingRun.open(uri, experiment, root, key, tags, {**logged, **data})
@@ -79,7 +84,7 @@ def fit(params: Params, root: Path, prepared: Path | str) -> tuple[TrainResult, 
     t = params.train
     with ThreadPoolExecutor(1) as pool:
         # The MLflow run opens while Ray starts: each takes seconds, mostly waiting on I/O.
-        opening = pool.submit(_open_run, params, root, uri, schema, key)
+        opening = pool.submit(_open_run, params, root, uri, schema, key, kind.schema_keys)
         driver = Driver(t)
         run = opening.result()
     for note in driver.notes():

@@ -50,6 +50,28 @@ def write_params(path: Path, *overrides: dict[str, Any]) -> Path:
     return path
 
 
+def repo_params() -> dict:
+    """The repo's params.yaml as a plain mapping (to edit before parse_params)."""
+    return yaml.safe_load((REPO / "params.yaml").read_text())
+
+
+def params_error(raw: dict) -> str:
+    """The ConfigError parse_params raises for raw (fails the test when it raises none)."""
+    import pytest
+
+    from pipeline.config import ConfigError, parse_params
+
+    with pytest.raises(ConfigError) as exc:
+        parse_params(raw)
+    return str(exc.value)
+
+
+def image_config(source: str | Path, **overrides: object) -> Any:
+    """A data section for an image source at 8x8 grayscale, one shard per 1024 rows."""
+    fields = {"source": str(source), "image_size": 8, "channels": 1, "split_seed": 0}
+    return data_config(**{**fields, "rows_per_shard": 1024, "on_bad_file": "fail", **overrides})
+
+
 def data_config(**overrides: Any) -> Any:
     """params.yaml's data section with overrides, as a DataConfig."""
     from pipeline.config import DataConfig, apply_kind

@@ -7,21 +7,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import yaml
 
-from pipeline.config import ConfigError, parse_params
+from pipeline.config import parse_params
+from tests.helpers import params_error, repo_params
 
 REPO = Path(__file__).resolve().parents[1]
 
-
-def _raw() -> dict:
-    return yaml.safe_load((REPO / "params.yaml").read_text())
-
-
-def _error(raw: dict) -> str:
-    with pytest.raises(ConfigError) as exc:
-        parse_params(raw)
-    return str(exc.value)
+_raw, _error = repo_params, params_error  # short names: every test uses them
 
 
 def test_preset_fills_nulls_and_explicit_keys_win() -> None:

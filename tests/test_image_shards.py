@@ -14,16 +14,12 @@ import pytest
 import torch
 
 from ganmodels.image.sampling import to_uint8
-from pipeline.config import DataConfig
 from pipeline.data import PreparedDataError, read_schema
 from pipeline.kinds.image.shards import load_split, to_unit_range
 from pipeline.prepare import prepare
-from tests.helpers import data_config
+from tests.helpers import image_config
 
-
-def _cfg(source: str | Path, **overrides: object) -> DataConfig:
-    fields = {"source": str(source), "image_size": 8, "channels": 1, "split_seed": 0}
-    return data_config(**{**fields, "rows_per_shard": 1024, "on_bad_file": "fail", **overrides})
+_cfg = image_config
 
 
 def test_reader_rejects_missing_or_mismatched_shards(tmp_path: Path) -> None:

@@ -14,19 +14,15 @@ import yaml
 from PIL import Image
 
 from pipeline import prepare as prepare_mod
-from pipeline.config import DataConfig
 from pipeline.data import PreparedDataError, read_schema
 from pipeline.kinds.image.read import DataError, read_digits
 from pipeline.kinds.image.shards import load_split
 from pipeline.prepare import prepare
-from tests.helpers import data_config
+from tests.helpers import image_config
 
 REPO = Path(__file__).resolve().parents[1]
 
-
-def _cfg(source: str | Path, **overrides: object) -> DataConfig:
-    fields = {"source": str(source), "image_size": 8, "channels": 1, "split_seed": 0}
-    return data_config(**{**fields, "rows_per_shard": 1024, "on_bad_file": "fail", **overrides})
+_cfg = image_config
 
 
 def _table(out: Path, split: str) -> pa.Table:

@@ -21,8 +21,7 @@ if TYPE_CHECKING:
     from ganmodels.conditioning import Conditioning
     from pipeline.config import DataConfig, EvaluateConfig, Params, TrainConfig
     from pipeline.metric_names import Direction
-
-Batch = tuple["torch.Tensor", "torch.Tensor | None"]  # real rows, their condition (or None)
+    from pipeline.phases import Batch  # real rows, their condition (or None)
 
 
 @dataclass(frozen=True)

@@ -111,9 +111,7 @@ def evaluate_table(
     metrics["num_samples"] = len(fake)
     metrics["holdout_rows"] = len(holdout)
     for key in FIDELITY:
-        metrics[f"real_{key}"] = ceiling[key]
-    for key in FIDELITY:
-        metrics[f"marginals_{key}"] = floor[key]
+        metrics[f"real_{key}"], metrics[f"marginals_{key}"] = ceiling[key], floor[key]
     if label is not None:
         efficacy = ml_efficacy(floor_rows, train, holdout, columns, label, seed)
         metrics["ml_efficacy"]["f1_marginals"] = round(efficacy["f1_synthetic"], 4)
