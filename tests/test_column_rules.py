@@ -1,0 +1,129 @@
+"""Value rules of numeric columns (ganmodels/tabular/rules.py): prepare learns each column's
+step, heaps, levels and range into transformer.json, data.columns overrides them, and decoded
+rows, from any generator output and from a short fit, keep only values the rules allow."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from ganmodels.ema import make_ema, update_ema
+from ganmodels.regularizers import gradient_penalty
+from ganmodels.tabular.nets import PacDiscriminator, TabularGenerator
+from ganmodels.tabular.rules import RuleSettings
+from ganmodels.tabular.transformer import TableTransformer
+from pipeline.kinds.tabular.prepare import prepare_table
+from pipeline.kinds.tabular.read import TableError, infer_schema
+from pipeline.kinds.tabular.shards import TRANSFORMER, load_transformer
+from tests.helpers import data_config
+
+SHARES = {0.0: 0.5, 1000.0: 0.2, 2000.0: 0.1}  # amount's heaps; the other 20% spread
+SETTINGS = RuleSettings(step_share=0.99, heap_share=0.01, max_levels=20)
+
+
+def _ruled(n: int = 2000, seed: int = 0) -> pd.DataFrame:
+    """Zero-inflated, heaped amounts in hundreds; prices in cents; a 14-value rating."""
+    rng = np.random.default_rng(seed)
+    heap = rng.choice([0.0, 1000.0, 2000.0, -1.0], n, p=[*SHARES.values(), 0.2])
+    spread = rng.choice(np.arange(3, 91) * 100.0, n)  # 300..9000, never a heap
+    amount = np.where(heap < 0, spread, heap).astype(np.int64)
+    amount[0] = 9000  # the range's top, present
+    price = np.round(rng.uniform(1, 50, n), 2)
+    rating = rng.integers(1, 15, n)
+    city = rng.choice(["Oslo", "Lima", "Pune"], n)
+    return pd.DataFrame({"amount": amount, "price": price, "rating": rating, "city": city})
+
+
+def _prepared(tmp_path: Path, **columns: object) -> tuple[TableTransformer, dict]:
+    (tmp_path / "out").mkdir(parents=True)
+    _ruled().to_csv(tmp_path / "t.csv", index=False)
+    prepare_table(data_config(kind="tabular", source="t.csv", columns=columns), tmp_path / "out",
+                  tmp_path)  # fmt: skip
+    state = json.loads((tmp_path / "out" / TRANSFORMER).read_text())
+    by_name = {c["name"]: e for c, e in zip(state["columns"], state["encoders"], strict=True)}
+    return load_transformer(tmp_path / "out"), by_name
+
+
+def test_prepare_learns_step_heaps_levels_and_range_into_transformer_json(tmp_path: Path) -> None:
+    _, rules = _prepared(tmp_path)
+    amount = rules["amount"]
+    assert amount["step"] == 100 and amount["heaps"] == [0.0, 1000.0, 2000.0]
+    assert amount["heap_shares"] == pytest.approx(list(SHARES.values()), abs=0.04)
+    assert (amount["min"], amount["max"], amount["levels"]) == (0.0, 9000.0, False)
+    assert rules["price"]["step"] == 0.01 and rules["price"]["heaps"] == []
+    assert rules["rating"]["levels"] and sorted(rules["rating"]["heaps"]) == list(range(1, 15))
+    assert rules["rating"]["means"] == []  # levels only: no continuous part
+    assert all(r["declared"] == [] for r in (amount, rules["price"], rules["rating"]))
+
+
+def test_data_columns_override_learned_rules_and_refuse_them_on_discrete_columns(
+    tmp_path: Path,
+) -> None:
+    declared = {"amount": {"step": 500.0, "heaps": [0.0], "max": 5000.0}, "price": {"step": 0.0}}
+    _, rules = _prepared(tmp_path, **declared)
+    amount = rules["amount"]
+    assert (amount["step"], amount["heaps"], amount["max"]) == (500.0, [0.0], 5000.0)
+    assert amount["heap_shares"] == pytest.approx([0.5], abs=0.04)  # measured, not declared
+    assert amount["declared"] == ["heaps", "max", "step"]
+    assert rules["price"]["step"] is None  # 0: no rounding
+    with pytest.raises(TableError, match=r"data.columns.city: step apply to numeric columns"):
+        _prepared(tmp_path / "again", city={"step": 5.0})
+
+
+def _check_rules(rows: pd.DataFrame) -> None:
+    """Only values the learned rules allow: steps, levels, range."""
+    amount = rows["amount"].to_numpy(dtype=np.float64)
+    assert (amount % 100 == 0).all() and amount.min() >= 0 and amount.max() <= 9000
+    cents = rows["price"].to_numpy() * 100
+    assert np.allclose(cents, np.round(cents), atol=1e-6) and rows["price"].between(1, 50).all()
+    assert set(rows["rating"]) <= set(range(1, 15))
+
+
+def test_any_generator_output_decodes_to_allowed_values_and_real_rows_exactly(
+    tmp_path: Path,
+) -> None:
+    t, _ = _prepared(tmp_path)
+    noise = np.random.default_rng(1).uniform(-3, 3, (5000, t.width))  # far outside tanh's range
+    _check_rules(t.inverse_transform(noise))
+    real = _ruled()
+    back = t.inverse_transform(t.transform(real))
+    assert (back["amount"] == real["amount"]).all() and (back["rating"] == real["rating"]).all()
+    # The remainder is exact too, but for a tail value beyond alpha's 4 stds of its mode.
+    assert ((back["price"] - real["price"]).abs() < 1e-9).mean() > 0.99
+
+
+def test_a_short_fit_generates_the_heaps_at_their_shares() -> None:
+    df = _ruled()
+    cols = [c.to_dict() for c in infer_schema(df, "t", 50)]
+    t = TableTransformer.fit(df, cols, max_modes=5, rules=SETTINGS)
+    data = torch.from_numpy(t.transform(df))
+    spans = [(s.activation, s.width) for s in t.spans]
+    torch.manual_seed(0)
+    G, D = TabularGenerator(16, spans, hidden=(64, 64)), PacDiscriminator(t.width, pac=10)
+    opt_g = torch.optim.Adam(G.parameters(), lr=2e-3, betas=(0.5, 0.9))
+    opt_d = torch.optim.Adam(D.parameters(), lr=2e-3, betas=(0.5, 0.9))
+    gen, G_ema = torch.Generator().manual_seed(0), make_ema(G)
+    for _ in range(300):
+        real = data[torch.randint(0, len(df), (200,), generator=gen)]
+        fake = G(torch.randn(200, 16, generator=gen), generator=gen)
+        loss_d = D(fake.detach()).mean() - D(real).mean()
+        loss_d = loss_d + 10 * gradient_penalty(D, real, fake, gen, pack=10).mean()
+        opt_d.zero_grad()
+        loss_d.backward()
+        opt_d.step()
+        loss_g = -D(G(torch.randn(200, 16, generator=gen), generator=gen)).mean()
+        opt_g.zero_grad()
+        loss_g.backward()
+        opt_g.step()
+        update_ema(G_ema, G, 0.99)
+    with torch.no_grad():
+        z = torch.randn(4000, 16, generator=gen)
+        rows = t.inverse_transform(G_ema.eval()(z, generator=gen).numpy())
+    _check_rules(rows)
+    for value, share in SHARES.items():  # exact values, about as often as in the data
+        assert abs((rows["amount"] == value).mean() - share) < 0.1, value
