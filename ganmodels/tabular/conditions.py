@@ -37,14 +37,20 @@ class ConditionSampler(ConditionLayout):
     def __init__(self, rows: np.ndarray, spans: Sequence[Span]) -> None:
         super().__init__(spans)
         starts = np.cumsum([0] + [s.width for s in spans])[:-1]
-        self.level_rows: list[list[np.ndarray]] = []
+        # Per discrete column: its rows sorted by level, where each level's run starts and how
+        # long it is, so matching rows are drawn for a whole batch at once (no per-row Python).
+        self.by_level: list[np.ndarray] = []
+        self.level_start: list[np.ndarray] = []
+        self.level_count: list[np.ndarray] = []
         self.log_freq: list[np.ndarray] = []
         for span, start in zip(spans, starts, strict=True):
             if span.role != "level":
                 continue
             codes = rows[:, start : start + span.width].argmax(axis=1)
-            counts = np.bincount(codes, minlength=span.width).astype(np.float64)
-            self.level_rows.append([np.flatnonzero(codes == k) for k in range(span.width)])
+            counts = np.bincount(codes, minlength=span.width)
+            self.by_level.append(np.argsort(codes, kind="stable"))
+            self.level_start.append(np.cumsum([0, *counts[:-1]]))
+            self.level_count.append(counts)
             log = np.log(counts + 1.0) * (counts > 0)  # a level absent from train is never asked
             self.log_freq.append(log / log.sum())
 
@@ -55,16 +61,24 @@ class ConditionSampler(ConditionLayout):
         if not self.columns:  # no discrete column: nothing to condition on
             return np.zeros((n, 0), np.float32), np.zeros(n, np.int64), np.zeros(n, np.int64)
         cols = rng.integers(0, len(self.columns), n)
-        levels = np.array([rng.choice(self.widths[c], p=self.log_freq[c]) for c in cols])
+        levels = np.zeros(n, dtype=np.int64)
+        for c in range(len(self.columns)):
+            rows = np.flatnonzero(cols == c)
+            levels[rows] = rng.choice(self.widths[c], size=len(rows), p=self.log_freq[c])
         return self.vectors(cols, levels), cols, levels
 
     def matching_rows(
         self, cols: np.ndarray, levels: np.ndarray, rng: np.random.Generator
     ) -> np.ndarray:
         """For each (column, level), a random real row that has it."""
-        return np.array(
-            [rng.choice(self.level_rows[c][k]) for c, k in zip(cols, levels, strict=True)]
-        )
+        out = np.zeros(len(cols), dtype=np.int64)
+        u = rng.random(len(cols))
+        for c in range(len(self.columns)):
+            rows = np.flatnonzero(cols == c)
+            k = levels[rows]
+            pick = self.level_start[c][k] + (u[rows] * self.level_count[c][k]).astype(np.int64)
+            out[rows] = self.by_level[c][pick]
+        return out
 
 
 class Conditioner:

@@ -24,7 +24,6 @@ STEPS = sorted(
 # A heap must stand out from its neighbours, not only pass the share: a value this many times
 # the median count of the column's values (in a small table every value of a fine grid holds 1%).
 HEAP_CONTRAST = 3.0
-RULE_KEYS = ("step", "heaps", "levels", "min", "max")
 
 
 @dataclass(frozen=True)

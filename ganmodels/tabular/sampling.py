@@ -59,7 +59,8 @@ class TableSampler:
 
     def _levels(self, column: str) -> list[Any]:
         names = [col["name"] for col in self.transformer.columns]
-        return self.transformer.encoders[names.index(column)]["levels"]
+        enc = self.transformer.encoders[names.index(column)]
+        return enc["heaps"] if "heaps" in enc else enc["levels"]  # a numeric one: its heaps
 
     @torch.no_grad()
     def _draw(self, cond: np.ndarray, gen: torch.Generator) -> pd.DataFrame:
@@ -112,7 +113,10 @@ def _text(value: Any) -> str:
     """A level's text form for matching user input ("2008" == 2008, "true" == True)."""
     if isinstance(value, bool | np.bool_):
         return "true" if value else "false"
-    text = str(value.item() if isinstance(value, np.generic) else value).strip()
+    value = value.item() if isinstance(value, np.generic) else value
+    if isinstance(value, float) and value.is_integer():  # a numeric column's heap: 3.0 is "3"
+        value = int(value)
+    text = str(value).strip()
     if text.lower() in TRUE_WORDS:
         return "true"
     return "false" if text.lower() in FALSE_WORDS else text

@@ -35,6 +35,7 @@ class Span:
     activation: str  # "tanh" | "softmax"
     width: int
     role: str  # "scalar" (alpha) | "mode" | "level" (a discrete column's one-hot) | "null"
+    # (a numeric column of heaps only is discrete: its heaps' one-hot is a "level" span)
 
 
 def numbers(s: pd.Series, kind: str) -> np.ndarray:
@@ -108,6 +109,10 @@ class TableTransformer:
                 rest = x[is_heap(x, found["heaps"]) < 0]  # the mixture models what heaps don't
                 means, stds = _fit_modes(rest, max_modes, seed) if len(rest) else ([], [])
                 enc = {"means": means, "stds": stds, **found}
+                if not means:  # heaps only: a discrete column, conditioned on as one
+                    heap = is_heap(full[~np.isnan(full)], found["heaps"])
+                    enc["counts"] = np.bincount(heap[heap >= 0], minlength=len(found["heaps"]))
+                    enc["counts"] = enc["counts"].astype(int).tolist()
             else:
                 enc = {"levels": list(col["categories"])}
                 s = df[col["name"]]
@@ -124,10 +129,12 @@ class TableTransformer:
         out = []
         for col, enc in zip(self.columns, self.encoders, strict=True):
             if col["kind"] in NUMERIC:
-                if enc["means"]:  # a column of heaps only (levels) has no continuous part
-                    out.append(Span(col["name"], "tanh", 1, "scalar"))
                 modes = len(enc.get("heaps", [])) + len(enc["means"])
-                out.append(Span(col["name"], "softmax", modes, "mode"))
+                if enc["means"]:
+                    out.append(Span(col["name"], "tanh", 1, "scalar"))
+                    out.append(Span(col["name"], "softmax", modes, "mode"))
+                else:  # heaps only (levels): no continuous part; a discrete column's one-hot
+                    out.append(Span(col["name"], "softmax", modes, "level"))
             else:
                 out.append(Span(col["name"], "softmax", len(enc["levels"]), "level"))
             if col["nullable"]:
