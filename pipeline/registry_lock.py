@@ -34,7 +34,8 @@ def _holder(cli: MlflowClient, name: str) -> tuple[str, float] | None:
         if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
             return None  # released meanwhile
         raise
-    return tags.get("owner", "?"), float(tags.get("acquired_at", "0"))
+    # No acquired_at yet (read while its holder writes it): held now, never mistaken for stale.
+    return tags.get("owner", "?"), float(tags.get("acquired_at", time.time()))
 
 
 @contextmanager
@@ -64,7 +65,7 @@ def promotion_lock(
             continue
         owner, since = holder
         if time.time() - since > stale_s:
-            cli.delete_registered_model(name)  # its holder died before releasing it
+            _release(cli, name)  # its holder died before releasing it
             continue
         if time.monotonic() > deadline:
             raise PipelineError(
@@ -76,4 +77,13 @@ def promotion_lock(
     try:
         yield
     finally:
+        _release(cli, name)
+
+
+def _release(cli: MlflowClient, name: str) -> None:
+    """Delete the lock; one already gone (broken as stale by a racer) is released already."""
+    try:
         cli.delete_registered_model(name)
+    except MlflowException as exc:
+        if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
+            raise
