@@ -153,3 +153,39 @@ def wait_for(
                 f"waiting for {what}: not within {timeout:.0f} s; last seen: {seen}\n{output}"
             )
         time.sleep(0.05)
+
+
+def short_table_fit(
+    t: Any, df: Any, steps: int, d_hidden: tuple[int, ...], dropout: float, n: int = 4000
+) -> Any:
+    """A plain-torch WGAN-GP fit of CTGAN's nets on df's encoded rows; n rows decoded from an
+    EMA of G (as the pipeline exports: a short WGAN fit's raw G oscillates, so its marginals
+    depend on where the last step lands; the average is stable across seeds)."""
+    from ganmodels.ema import make_ema, update_ema
+    from ganmodels.regularizers import gradient_penalty
+    from ganmodels.tabular.nets import PacDiscriminator, TabularGenerator
+
+    data = torch.from_numpy(t.transform(df))
+    spans = [(s.activation, s.width) for s in t.spans]
+    torch.manual_seed(0)
+    G = TabularGenerator(16, spans, hidden=(64, 64))
+    D = PacDiscriminator(t.width, pac=10, hidden=d_hidden, dropout=dropout)
+    opt_g = torch.optim.Adam(G.parameters(), lr=2e-3, betas=(0.5, 0.9))
+    opt_d = torch.optim.Adam(D.parameters(), lr=2e-3, betas=(0.5, 0.9))
+    gen, G_ema = torch.Generator().manual_seed(0), make_ema(G)
+    for _ in range(steps):
+        real = data[torch.randint(0, len(df), (200,), generator=gen)]
+        fake = G(torch.randn(200, 16, generator=gen), generator=gen)
+        loss_d = D(fake.detach()).mean() - D(real).mean()
+        loss_d = loss_d + 10 * gradient_penalty(D, real, fake, gen, pack=10).mean()
+        opt_d.zero_grad()
+        loss_d.backward()
+        opt_d.step()
+        loss_g = -D(G(torch.randn(200, 16, generator=gen), generator=gen)).mean()
+        opt_g.zero_grad()
+        loss_g.backward()
+        opt_g.step()
+        update_ema(G_ema, G, 0.99)
+    with torch.no_grad():
+        z = torch.randn(n, 16, generator=gen)
+        return t.inverse_transform(G_ema.eval()(z, generator=gen).numpy())

@@ -10,19 +10,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 
-from ganmodels.ema import make_ema, update_ema
-from ganmodels.regularizers import gradient_penalty
 from ganmodels.tabular.conditions import ConditionLayout
-from ganmodels.tabular.nets import PacDiscriminator, TabularGenerator
+from ganmodels.tabular.nets import TabularGenerator
 from ganmodels.tabular.rules import RuleSettings
 from ganmodels.tabular.sampling import TableSampler
 from ganmodels.tabular.transformer import TableTransformer
 from pipeline.kinds.tabular.prepare import prepare_table
 from pipeline.kinds.tabular.read import TableError, infer_schema
 from pipeline.kinds.tabular.shards import TRANSFORMER, load_transformer
-from tests.helpers import data_config
+from tests.helpers import data_config, short_table_fit
 
 SHARES = {0.0: 0.5, 1000.0: 0.2, 2000.0: 0.1}  # amount's heaps; the other 20% spread
 SETTINGS = RuleSettings(step_share=0.99, heap_share=0.01, max_levels=30)
@@ -103,29 +100,7 @@ def test_a_short_fit_generates_the_heaps_at_their_shares() -> None:
     df = _ruled()
     cols = [c.to_dict() for c in infer_schema(df, "t", 50)]
     t = TableTransformer.fit(df, cols, max_modes=5, rules=SETTINGS)
-    data = torch.from_numpy(t.transform(df))
-    spans = [(s.activation, s.width) for s in t.spans]
-    torch.manual_seed(0)
-    G, D = TabularGenerator(16, spans, hidden=(64, 64)), PacDiscriminator(t.width, pac=10)
-    opt_g = torch.optim.Adam(G.parameters(), lr=2e-3, betas=(0.5, 0.9))
-    opt_d = torch.optim.Adam(D.parameters(), lr=2e-3, betas=(0.5, 0.9))
-    gen, G_ema = torch.Generator().manual_seed(0), make_ema(G)
-    for _ in range(300):
-        real = data[torch.randint(0, len(df), (200,), generator=gen)]
-        fake = G(torch.randn(200, 16, generator=gen), generator=gen)
-        loss_d = D(fake.detach()).mean() - D(real).mean()
-        loss_d = loss_d + 10 * gradient_penalty(D, real, fake, gen, pack=10).mean()
-        opt_d.zero_grad()
-        loss_d.backward()
-        opt_d.step()
-        loss_g = -D(G(torch.randn(200, 16, generator=gen), generator=gen)).mean()
-        opt_g.zero_grad()
-        loss_g.backward()
-        opt_g.step()
-        update_ema(G_ema, G, 0.99)
-    with torch.no_grad():
-        z = torch.randn(4000, 16, generator=gen)
-        rows = t.inverse_transform(G_ema.eval()(z, generator=gen).numpy())
+    rows = short_table_fit(t, df, 300, d_hidden=(256, 256), dropout=0.5)
     _check_rules(rows)
     for value, share in SHARES.items():  # exact values, about as often as in the data
         assert abs((rows["amount"] == value).mean() - share) < 0.1, value

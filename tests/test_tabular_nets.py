@@ -8,12 +8,12 @@ import pandas as pd
 import pytest
 import torch
 
-from ganmodels.ema import make_ema, update_ema
 from ganmodels.regularizers import gradient_penalty
 from ganmodels.tabular.conditions import Conditioner, ConditionSampler
 from ganmodels.tabular.nets import PacDiscriminator, TabularGenerator
 from ganmodels.tabular.sampling import MAX_ROUNDS, TableSampler
 from ganmodels.tabular.transformer import TableTransformer
+from tests.helpers import short_table_fit
 
 STEPS = 400
 SPANS = [("tanh", 1), ("softmax", 3), ("softmax", 2), ("tanh", 1)]
@@ -73,35 +73,7 @@ def test_a_short_wgan_gp_fit_learns_a_mixed_tables_marginals() -> None:
          "categories": ["a", "b", "c"]},
     ]  # fmt: skip
     t = TableTransformer.fit(df, cols, max_modes=5)
-    data = torch.from_numpy(t.transform(df))
-    spans = [(s.activation, s.width) for s in t.spans]
-    torch.manual_seed(0)
-    G = TabularGenerator(16, spans, hidden=(64, 64))
-    D = PacDiscriminator(t.width, pac=10, hidden=(64, 64), dropout=0.0)
-    opt_g = torch.optim.Adam(G.parameters(), lr=2e-3, betas=(0.5, 0.9))
-    opt_d = torch.optim.Adam(D.parameters(), lr=2e-3, betas=(0.5, 0.9))
-    gen = torch.Generator().manual_seed(0)
-    # Sampled from an EMA of G, as the pipeline exports (ctgan's ema_decay): the raw G of a
-    # short WGAN fit oscillates, so its marginals depend on where the last step lands (even on
-    # the float summation order of the thread count); the average is stable across seeds.
-    G_ema = make_ema(G)
-    for _ in range(STEPS):
-        real = data[torch.randint(0, n, (200,), generator=gen)]
-        fake = G(torch.randn(200, 16, generator=gen), generator=gen)
-        loss_d = D(fake.detach()).mean() - D(real).mean()
-        loss_d = loss_d + 10 * gradient_penalty(D, real, fake, gen, pack=10).mean()
-        opt_d.zero_grad()
-        loss_d.backward()
-        opt_d.step()
-        loss_g = -D(G(torch.randn(200, 16, generator=gen), generator=gen)).mean()
-        opt_g.zero_grad()
-        loss_g.backward()
-        opt_g.step()
-        update_ema(G_ema, G, 0.99)
-    with torch.no_grad():
-        sample = t.inverse_transform(
-            G_ema.eval()(torch.randn(4000, 16, generator=gen), generator=gen).numpy()
-        )
+    sample = short_table_fit(t, df, STEPS, d_hidden=(64, 64), dropout=0.0)
     share = sample["c"].value_counts(normalize=True)
     assert abs(share.get("a", 0) - 0.6) < 0.1 and abs(share.get("b", 0) - 0.3) < 0.1
     low = (sample["x"] < 0).mean()  # both modes, in about the right proportion
