@@ -138,12 +138,25 @@ def submit(
         ),
     }
     size = _dir_size(root)
-    client.submit_job(
-        entrypoint=entrypoint,
-        submission_id=sid,
-        runtime_env={"working_dir": str(root), "excludes": EXCLUDES, "env_vars": env},
-        metadata={"project": root.name, "params": params_path},
-    )
+    try:
+        client.submit_job(
+            entrypoint=entrypoint,
+            submission_id=sid,
+            runtime_env={"working_dir": str(root), "excludes": EXCLUDES, "env_vars": env},
+            metadata={"project": root.name, "params": params_path},
+        )
+    except RuntimeError as e:
+        if "No available agent" not in str(e):
+            raise
+        # Ray's own words ("try again later") hide the usual cause: the head's dashboard agent
+        # could not bind its port, so the head lists jobs but can run none.
+        raise PipelineError(
+            f"submit: the cluster at {jobs_address(address)} has no job agent on its head node "
+            "(Ray: 'No available agent to submit job'). A head whose agent cannot bind "
+            "--dashboard-agent-listen-port (default 52365, taken by any other Ray on that "
+            "machine) never gets one: see dashboard_agent.log in the head's session logs, and "
+            "restart the head with a free --dashboard-agent-listen-port."
+        ) from e
     print(
         f"submit: job {sid} ({size / 1e6:.2f} MB working dir) -> {jobs_address(address)}",
         flush=True,

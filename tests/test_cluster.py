@@ -33,10 +33,10 @@ class Head:
     port: int
 
 
-def _jobs_api_answers(url: str) -> tuple[bool, str]:
-    """Whether the Jobs API lists jobs (with the token `ray start` wrote); else what it said."""
+def _answers(url: str) -> tuple[bool, str]:
+    """Whether a GET of url answers 200 (with the token `ray start` wrote); else what it said."""
     token = Path.home() / ".ray" / "auth_token"
-    request = urllib.request.Request(f"{url}/api/jobs/")
+    request = urllib.request.Request(url)
     if token.is_file():
         request.add_header("Authorization", f"Bearer {token.read_text().strip()}")
     try:
@@ -65,7 +65,9 @@ def ray_head(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Head]:
     `ray start --block` in its own process group, so teardown stops this head alone (`ray stop`
     would stop every Ray on the machine).
     """
-    port, dash = _free_port(), _free_port()
+    # Our own agent port: every local Ray on this machine (other tests' fits) binds the default
+    # 52365, and a head whose agent cannot bind has no agent to run jobs ("No available agent").
+    port, dash, agent = _free_port(), _free_port(), _free_port()
     log = tmp_path_factory.mktemp("ray_head") / "ray_start.log"
     with log.open("w") as out:
         head = subprocess.Popen(
@@ -82,6 +84,8 @@ def ray_head(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Head]:
                 "127.0.0.1",
                 "--dashboard-port",
                 str(dash),
+                "--dashboard-agent-listen-port",
+                str(agent),
                 "--include-dashboard",
                 "true",
                 "--disable-usage-stats",
@@ -94,7 +98,11 @@ def ray_head(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Head]:
     try:
         url = f"http://127.0.0.1:{dash}"
         # Sized for a loaded 2-core machine: the head starts GCS, raylet, dashboard and agents.
-        wait_for(lambda: _jobs_api_answers(url), f"the Jobs API at {url}", 300, head, log)
+        wait_for(lambda: _answers(f"{url}/api/jobs/"), f"the Jobs API at {url}", 300, head, log)
+        # Listing jobs needs only the head; submitting one needs the head node's agent, which
+        # registers itself once its HTTP server is up.
+        health = f"http://127.0.0.1:{agent}/api/healthz"
+        wait_for(lambda: _answers(health), f"the job agent at {health}", 300, head, log)
         # `ray start` records its head as this machine's cluster last of all, after the Jobs
         # API is up: the moment a bare ray.init() would join it.
         wait_for(lambda: _recorded(port), "ray_current_cluster naming the head", 120, head, log)
