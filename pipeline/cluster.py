@@ -138,13 +138,25 @@ def submit(
         ),
     }
     size = _dir_size(root)
+    _submit_job(
+        client,
+        address,
+        entrypoint=entrypoint,
+        submission_id=sid,
+        runtime_env={"working_dir": str(root), "excludes": EXCLUDES, "env_vars": env},
+        metadata={"project": root.name, "params": params_path},
+    )
+    print(
+        f"submit: job {sid} ({size / 1e6:.2f} MB working dir) -> {jobs_address(address)}",
+        flush=True,
+    )
+    return client, sid, outputs
+
+
+def _submit_job(client: Any, address: str, **job: Any) -> None:
+    """client.submit_job(**job), naming the usual cause of Ray's 'No available agent'."""
     try:
-        client.submit_job(
-            entrypoint=entrypoint,
-            submission_id=sid,
-            runtime_env={"working_dir": str(root), "excludes": EXCLUDES, "env_vars": env},
-            metadata={"project": root.name, "params": params_path},
-        )
+        client.submit_job(**job)
     except RuntimeError as e:
         if "No available agent" not in str(e):
             raise
@@ -157,11 +169,6 @@ def submit(
             "machine) never gets one: see dashboard_agent.log in the head's session logs, and "
             "restart the head with a free --dashboard-agent-listen-port."
         ) from e
-    print(
-        f"submit: job {sid} ({size / 1e6:.2f} MB working dir) -> {jobs_address(address)}",
-        flush=True,
-    )
-    return client, sid, outputs
 
 
 def follow(client: Any, sid: str, poll_s: float = 1.0) -> str:

@@ -22,7 +22,7 @@ from pipeline.kinds.tabular.shards import TRANSFORMER, load_transformer
 from tests.helpers import data_config, short_table_fit
 
 SHARES = {0.0: 0.5, 1000.0: 0.2, 2000.0: 0.1}  # amount's heaps; the other 20% spread
-SETTINGS = RuleSettings(step_share=0.99, heap_share=0.01, max_levels=30)
+SETTINGS = RuleSettings(step_share=0.99, heap_share=0.01, max_levels=30, derived=True)
 
 
 def _ruled(n: int = 2000, seed: int = 0) -> pd.DataFrame:
@@ -115,3 +115,82 @@ def test_a_levels_column_is_discrete_conditioned_on_and_sampled_by_value(tmp_pat
     G = TabularGenerator(8, spans, layout.cond_dim, (16,)).eval()
     rows = TableSampler(G, t).sample(50, seed=0, column="rating", value="3")
     assert (rows["rating"] == 3).all() and len(rows) == 50
+
+
+def _linked(n: int = 1500, seed: int = 1) -> pd.DataFrame:
+    """Two columns computed from others (F from C; log income, missing where income is) and a
+    correlated one that is no function of anything."""
+    rng = np.random.default_rng(seed)
+    celsius = np.round(rng.normal(12, 8, n), 2)
+    income = np.round(rng.lognormal(10, 0.6, n), 0)
+    income[rng.random(n) < 0.1] = np.nan
+    return pd.DataFrame(
+        {
+            "celsius": celsius,
+            "income": income,
+            "fahrenheit": np.round(celsius * 1.8 + 32, 3),
+            "log_income": np.log(income),
+            "humidity": np.round(60 - celsius + rng.normal(0, 5, n), 1),
+        }
+    )
+
+
+def _prepare_linked(tmp_path: Path, **overrides: object) -> tuple[TableTransformer, dict]:
+    (tmp_path / "out").mkdir(parents=True)
+    _linked().to_csv(tmp_path / "t.csv", index=False)
+    cfg = data_config(kind="tabular", source="t.csv", **overrides)
+    prepare_table(cfg, tmp_path / "out", tmp_path)
+    state = json.loads((tmp_path / "out" / TRANSFORMER).read_text())
+    by_name = {c["name"]: e for c, e in zip(state["columns"], state["encoders"], strict=True)}
+    return load_transformer(tmp_path / "out"), by_name
+
+
+def test_columns_that_are_functions_of_others_are_computed_not_generated(tmp_path: Path) -> None:
+    t, rules = _prepare_linked(tmp_path)
+    found = {name: enc.get("derived_from") for name, enc in rules.items()}
+    assert found == {
+        "celsius": None,
+        "income": None,
+        "fahrenheit": "celsius",
+        "log_income": "income",
+        "humidity": None,
+    }
+    assert {s.column for s in t.spans} == {"celsius", "income", "humidity"}
+    # Any generator output decodes to rows that keep both relations exactly where the real
+    # rows have them (within the lookup table's interpolation), nulls included.
+    noise = np.random.default_rng(2).normal(0, 1.5, (3000, t.width))
+    rows = t.inverse_transform(noise)
+    assert list(rows.columns) == list(_linked().columns)
+    assert np.allclose(rows["fahrenheit"], rows["celsius"] * 1.8 + 32, atol=2e-3)
+    has = rows["income"].notna()
+    assert 0 < has.mean() < 1 and rows["log_income"].isna().equals(~has)
+    # Linear between the train rows' knots: exact at them, close where they are dense, and
+    # monotone everywhere (the sparse top of a log-normal is where the chord strays most).
+    income, logged = rows["income"][has].to_numpy(), rows["log_income"][has].to_numpy()
+    error = np.abs(logged - np.log(income))
+    assert np.median(error) < 1e-5 and error.max() < 0.01
+    assert (np.diff(logged[np.argsort(income)]) >= 0).all()
+    # Turned off, every column is generated.
+    t_off, _ = _prepare_linked(tmp_path / "off", find_derived=False)
+    assert {s.column for s in t_off.spans} == set(_linked().columns)
+
+
+def test_declared_derived_columns_are_checked_at_prepare(tmp_path: Path) -> None:
+    _, rules = _prepare_linked(
+        tmp_path, find_derived=False, columns={"humidity": {"derived_from": "celsius"}}
+    )
+    assert rules["humidity"]["derived_from"] == "celsius" and "fahrenheit" not in {
+        r.get("derived_from") for r in rules.values()
+    }
+    assert rules["humidity"]["declared"] == ["derived_from"]
+    bad = {
+        "itself": {"humidity": {"derived_from": "humidity"}},
+        "not a column": {"humidity": {"derived_from": "wind"}},
+        "is derived itself": {
+            "fahrenheit": {"derived_from": "celsius"},
+            "humidity": {"derived_from": "fahrenheit"},
+        },
+    }
+    for i, (why, columns) in enumerate(bad.items()):
+        with pytest.raises(TableError, match=rf"data.columns.humidity.derived_from: .*{why}"):
+            _prepare_linked(tmp_path / str(i), columns=columns)

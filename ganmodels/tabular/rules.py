@@ -33,6 +33,7 @@ class RuleSettings:
     step_share: float  # the step is the coarsest grid that holds at least this share of values
     heap_share: float  # a value holding at least this share of rows is a heap
     max_levels: int  # a column with at most this many distinct values is generated as levels
+    derived: bool  # find columns that are a monotone function of an earlier one (derived.py)
 
 
 def _on_grid(x: np.ndarray, step: float) -> np.ndarray:

@@ -5,7 +5,9 @@ Numeric columns (continuous, integer, datetime as seconds): each heap (an exact 
 notable share of rows, e.g. zero inflation) is a mode of its own, generated exactly; a Bayesian
 Gaussian mixture over the remaining values picks each value's mode, and the value becomes
 alpha = (x - mean) / (4 std) in [-1, 1]; the mode is one-hot. Decoding snaps the remainder to
-the column's rounding step and range. Categorical and boolean columns: one-hot. A nullable
+the column's rounding step and range. A numeric column that is a function of an earlier one
+(derived.py) takes no part of the row: it is computed from that column. Categorical and boolean
+columns: one-hot. A nullable
 column also gets a 2-way [present, null] one-hot, so missing values are modelled, not dropped.
 The fitted state is plain JSON (means, stds, rules, levels): saving it runs no pickle, and the
 inverse needs numpy only.
@@ -20,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ganmodels.tabular.derived import derive, derived_columns, fit_knots
 from ganmodels.tabular.rules import RuleSettings, is_heap, learn_rules, snap
 
 NUMERIC = ("continuous", "integer", "datetime")
@@ -94,16 +97,26 @@ class TableTransformer:
         numeric columns' rules learned with `rules` (None: range only), `declared` ones win."""
         rng = np.random.default_rng(seed)
         sample = df if len(df) <= fit_rows else df.iloc[rng.choice(len(df), fit_rows, False)]
+        declared = declared or {}
+        values = {
+            c["name"]: numbers(df[c["name"]], c["kind"]) for c in columns if c["kind"] in NUMERIC
+        }
+        derived = derived_columns(values, rules, declared)
         encoders = []
         for col in columns:
             if col["kind"] in NUMERIC:
-                full = numbers(df[col["name"]], col["kind"])
+                full = values[col["name"]]
                 found = learn_rules(
                     full[~np.isnan(full)],
                     col["kind"] == "integer",
                     rules,
-                    (declared or {}).get(col["name"], {}),
+                    declared.get(col["name"], {}),
                 )
+                if col["name"] in derived:  # computed from its source: nothing to generate
+                    source = derived[col["name"]]
+                    knots = fit_knots(values[source], full, source, col["name"])
+                    encoders.append({"means": [], "stds": [], **found, **knots})
+                    continue
                 x = numbers(sample[col["name"]], col["kind"])
                 x = x[~np.isnan(x)]
                 rest = x[is_heap(x, found["heaps"]) < 0]  # the mixture models what heaps don't
@@ -128,6 +141,8 @@ class TableTransformer:
         """The encoded row's layout, in order."""
         out = []
         for col, enc in zip(self.columns, self.encoders, strict=True):
+            if "derived_from" in enc:
+                continue
             if col["kind"] in NUMERIC:
                 modes = len(enc.get("heaps", [])) + len(enc["means"])
                 if enc["means"]:
@@ -150,6 +165,8 @@ class TableTransformer:
         """Rows [N, D] float32; fails naming the column and row of an unknown category."""
         parts = []
         for col, enc in zip(self.columns, self.encoders, strict=True):
+            if "derived_from" in enc:
+                continue
             s = df[col["name"]]
             null = s.isna().to_numpy()
             if col["kind"] in NUMERIC:
@@ -207,8 +224,10 @@ class TableTransformer:
     def inverse_transform(self, rows: np.ndarray) -> pd.DataFrame:
         """A DataFrame with the original column names, dtypes and categories."""
         rows = np.asarray(rows, dtype=np.float64)
-        at, out = 0, {}
+        at, out, raw = 0, {}, {}
         for col, enc in zip(self.columns, self.encoders, strict=True):
+            if "derived_from" in enc:
+                continue
             if col["kind"] in NUMERIC:
                 values: Any = self._decode_numeric(rows, at, enc)
                 at += int(bool(enc["means"])) + len(enc.get("heaps", [])) + len(enc["means"])
@@ -220,8 +239,14 @@ class TableTransformer:
             if col["nullable"]:
                 null = rows[:, at + 1] > rows[:, at]
                 at += 2
+            if col["kind"] in NUMERIC:
+                raw[col["name"]] = np.where(null, np.nan, values)
             out[col["name"]] = _restore(values, null, col)
-        return pd.DataFrame(out)
+        for col, enc in zip(self.columns, self.encoders, strict=True):
+            if "derived_from" in enc:
+                source = raw[enc["derived_from"]]
+                out[col["name"]] = _restore(snap(derive(source, enc), enc), np.isnan(source), col)
+        return pd.DataFrame({col["name"]: out[col["name"]] for col in self.columns})
 
     @staticmethod
     def _decode_numeric(rows: np.ndarray, at: int, enc: dict) -> np.ndarray:

@@ -22,6 +22,7 @@ class ColumnSpec(BaseModel):
     levels: bool | None = None  # true: generate only the column's observed values
     min: float | None = None
     max: float | None = None
+    derived_from: str | None = Field(default=None, min_length=1)  # computed from that column
 
     @model_validator(mode="after")
     def _consistent(self) -> ColumnSpec:
@@ -45,7 +46,7 @@ class ColumnSpec(BaseModel):
 
     def rules(self) -> dict[str, Any]:
         """The declared value rules (not the kind), as the transformer takes them."""
-        keys = ("step", "heaps", "levels", "min", "max")
+        keys = ("step", "heaps", "levels", "min", "max", "derived_from")
         return {k: getattr(self, k) for k in keys if getattr(self, k) is not None}
 
 

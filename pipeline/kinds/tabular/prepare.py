@@ -57,6 +57,21 @@ def _declared_rules(cfg: DataConfig, columns: list[Column]) -> dict[str, dict[st
                 f"(continuous, integer, datetime); {name!r} is {kinds[name]}"
             )
         out[name] = rules
+    for name, rules in out.items():
+        source = rules.get("derived_from")
+        if source is None:
+            continue
+        if kinds.get(source) not in NUMERIC or source == name:
+            what = "itself" if source == name else f"{kinds.get(source, 'not a column')}"
+            raise TableError(
+                f"data.columns.{name}.derived_from: {source!r} must be another numeric column "
+                f"of the table ({source!r} is {what})"
+            )
+        if out.get(source, {}).get("derived_from"):
+            raise TableError(
+                f"data.columns.{name}.derived_from: {source!r} is derived itself; name the "
+                f"column it is derived from, {out[source]['derived_from']!r}"
+            )
     return out
 
 
@@ -116,7 +131,7 @@ def prepare_table(cfg: DataConfig, out_dir: Path, root: Path) -> dict[str, Any]:
         max_modes=cfg.max_modes,
         fit_rows=cfg.fit_rows,
         seed=cfg.split_seed,
-        rules=RuleSettings(cfg.step_share, cfg.heap_share, cfg.max_levels),
+        rules=RuleSettings(cfg.step_share, cfg.heap_share, cfg.max_levels, cfg.find_derived),
         declared=declared,
     )
     # Values only the holdout has cannot be encoded: name them now, not at evaluation.
