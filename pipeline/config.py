@@ -108,6 +108,7 @@ class TrainConfig(_Section):
     r1_gamma: float = Field(ge=0.0)
     r1_interval: int = Field(ge=1)
     gp_weight: float = Field(ge=0.0)
+    label_share: float | None = Field(ge=0.0, le=1.0)
     ema_decay: float = Field(ge=0.0, lt=1.0)
     augment: list[Augmentation]
     augment_p: float = Field(ge=0.0, le=1.0)

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from ganmodels.regularizers import gradient_penalty
-from ganmodels.tabular.conditions import Conditioner, ConditionSampler
+from ganmodels.tabular.conditions import Conditioner, ConditionSampler, column_shares
 from ganmodels.tabular.nets import PacDiscriminator, TabularGenerator
 from ganmodels.tabular.sampling import MAX_ROUNDS, TableSampler
 from ganmodels.tabular.transformer import TableTransformer
@@ -116,6 +116,12 @@ def test_training_by_sampling_follows_log_frequency_and_matches_rows() -> None:
     want = names[sampler.offsets[picked[:500]] + levels[:500]]
     got = np.where(picked[:500] == 0, df["c"].to_numpy()[matched], df["b"].to_numpy()[matched])
     assert (got == want).all()
+    # train.label_share: the label column conditioned on that often, the others alike.
+    favoured = ConditionSampler(rows, t.spans, column_shares(sampler.columns, "b", 0.8))
+    _, picked_b, _ = favoured.train_conditions(30_000, np.random.default_rng(1))
+    assert abs((picked_b == 1).mean() - 0.8) < 0.02
+    with pytest.raises(ValueError, match=r"'x' is not a discrete column"):
+        column_shares(sampler.columns, "x", 0.5)
     # Sampling a trained G: conditions at the data's own frequencies (from the fitted counts).
     G = TabularGenerator(8, [(s.activation, s.width) for s in t.spans], sampler.cond_dim, (16,))
     table = TableSampler(G.eval(), t)

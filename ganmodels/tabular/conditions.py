@@ -31,11 +31,25 @@ class ConditionLayout:
         return cond
 
 
+def column_shares(columns: Sequence[str], favoured: str, share: float) -> np.ndarray:
+    """Probabilities of conditioning on each column: `share` on `favoured`, the rest alike."""
+    if favoured not in columns:
+        raise ValueError(f"{favoured!r} is not a discrete column (those are {list(columns)})")
+    if len(columns) == 1:
+        return np.ones(1)
+    p = np.full(len(columns), (1.0 - share) / (len(columns) - 1))
+    p[list(columns).index(favoured)] = share
+    return p
+
+
 class ConditionSampler(ConditionLayout):
     """Training-by-sampling: condition vectors by log-frequency, and real rows matching them."""
 
-    def __init__(self, rows: np.ndarray, spans: Sequence[Span]) -> None:
+    def __init__(
+        self, rows: np.ndarray, spans: Sequence[Span], column_p: np.ndarray | None = None
+    ) -> None:
         super().__init__(spans)
+        self.column_p = column_p  # how often each discrete column is conditioned on (None: alike)
         starts = np.cumsum([0] + [s.width for s in spans])[:-1]
         # Per discrete column: its rows sorted by level, where each level's run starts and how
         # long it is, so matching rows are drawn for a whole batch at once (no per-row Python).
@@ -57,10 +71,14 @@ class ConditionSampler(ConditionLayout):
     def train_conditions(
         self, n: int, rng: np.random.Generator
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(cond [n, cond_dim], column [n], level [n]): a column uniformly, a level by log-freq."""
+        """(cond [n, cond_dim], column [n], level [n]): a column (uniformly, or by column_p),
+        a level by log-freq."""
         if not self.columns:  # no discrete column: nothing to condition on
             return np.zeros((n, 0), np.float32), np.zeros(n, np.int64), np.zeros(n, np.int64)
-        cols = rng.integers(0, len(self.columns), n)
+        if self.column_p is None:
+            cols = rng.integers(0, len(self.columns), n)
+        else:
+            cols = rng.choice(len(self.columns), n, p=self.column_p)
         levels = np.zeros(n, dtype=np.int64)
         for c in range(len(self.columns)):
             rows = np.flatnonzero(cols == c)

@@ -8,13 +8,25 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from ganmodels.tabular.conditions import Conditioner, ConditionSampler
+from ganmodels.tabular.conditions import Conditioner, ConditionSampler, column_shares
+from ganmodels.tabular.transformer import Span
+from pipeline.data import read_schema
 from pipeline.kinds.tabular.shards import load_table_split, load_transformer
 from pipeline.phases import Batch
 from pipeline.streams import seeded, to_device
 
 if TYPE_CHECKING:
     from pipeline.config import TrainConfig
+
+
+def _label_shares(prepared_dir: str, spans: list[Span], train: TrainConfig) -> np.ndarray | None:
+    """How often training-by-sampling conditions on each discrete column (None: alike)."""
+    if train.label_share is None:
+        return None
+    label = read_schema(prepared_dir).get("label")
+    if label is None:
+        raise ValueError("train.label_share needs a label: set data.label to a discrete column")
+    return column_shares([s.column for s in spans if s.role == "level"], label, train.label_share)
 
 
 class TableBatches:
@@ -35,7 +47,9 @@ class TableBatches:
         transformer = load_transformer(prepared_dir)
         rows = transformer.transform(load_table_split(prepared_dir, "train"))
         self.data = torch.from_numpy(rows).to(device)
-        self.sampler = ConditionSampler(rows, transformer.spans)
+        self.sampler = ConditionSampler(
+            rows, transformer.spans, _label_shares(prepared_dir, transformer.spans, train)
+        )
         self.conditioning = Conditioner(self.sampler, transformer.spans)
         self.per_rank, self.rank, self.seed = train.batch_size // world, rank, train.seed
         self.device = device
