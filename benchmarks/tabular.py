@@ -11,8 +11,9 @@ our `prepare` makes the train/holdout split, then for each seed
   - independent marginals: each column resampled alone from the train rows (the floor);
   - real: train rows themselves (the ceiling),
 each scored by the evaluate stage's metrics against the holdout. Both budgets are calibrated
-per table from two short fits (fixed cost + per-step cost) and the measured fit times are
-reported beside the results.
+per table from short fits (fixed cost + per-step cost); then, seed by seed, CTGAN fits its
+epochs and ours is fitted to CTGAN's realised time (its step count corrected from each realised
+fit, at most 3 fits, the closest kept). The measured fit times are reported beside the results.
 
 Run (not in CI; about 3 x budget x 2 x seeds x tables plus calibration):
   .venv/bin/python benchmarks/tabular.py --budget-s 60

@@ -36,9 +36,9 @@ TABLES = {
         ("ISLR", "Wage"),
         "jobclass",
         note=(
-            "`logwage` is `log(wage)` exactly: a boosted detector on the two columns tells any "
-            "generator that draws them apart (the marginals too); drop the derived column and "
-            "recompute it from the synthetic `wage`."
+            "`logwage` is `log(wage)` exactly: ours finds that at prepare and computes `wage` "
+            "from the generated `logwage` (`derived_from` in transformer.json); CTGAN and the "
+            "marginals draw the two apart, which a boosted detector on the pair tells at once."
         ),
     ),  # fmt: skip
     "hmda": Table("hmda", ("AER", "HMDA"), "deny"),

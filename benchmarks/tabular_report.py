@@ -159,10 +159,11 @@ def report(rows: list[dict[str, Any]], args: argparse.Namespace, command: str, w
         "- Fit times count preprocessing on both sides: ours is `prepare` (reading the table, "
         "the column rules, the mixtures) plus `fit` (one Ray Train worker in the benchmark's "
         "process, its start and teardown included); CTGAN's is its `fit`, transformer "
-        "included. CTGAN's vary by several seconds between seeds at the same epoch count."
+        "included. CTGAN's vary by several seconds between seeds at the same epoch count, so "
+        "ours is fitted to each seed's realised CTGAN time (up to 3 fits, the closest kept)."
         + (
             f" The budget is not equal where the mean fit times lie more than 5% apart "
-            f"({', '.join(uneven)}): the calibration's prediction missed the realised times."
+            f"({', '.join(uneven)}): the step-count correction did not reach them."
             if uneven
             else " Every table's mean fit times lie within 5% of each other."
         ),
