@@ -52,6 +52,7 @@ class DataConfig(_Section):
     step_share: float = Field(gt=0.5, le=1.0)
     heap_share: float = Field(gt=0.0, lt=1.0)
     max_levels: int = Field(ge=0)
+    support_share: float = Field(gt=0.0, le=1.0)
     find_derived: bool
 
     _specs = field_validator("columns", mode="before")(as_specs)

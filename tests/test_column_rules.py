@@ -22,7 +22,7 @@ from pipeline.kinds.tabular.shards import TRANSFORMER, load_transformer
 from tests.helpers import data_config, short_table_fit
 
 SHARES = {0.0: 0.5, 1000.0: 0.2, 2000.0: 0.1}  # amount's heaps; the other 20% spread
-SETTINGS = RuleSettings(step_share=0.99, heap_share=0.01, max_levels=30, derived=True)
+SETTINGS = RuleSettings(0.99, 0.01, max_levels=30, derived=True, support_share=0.8)
 
 
 def _ruled(n: int = 2000, seed: int = 0) -> pd.DataFrame:
@@ -86,12 +86,16 @@ def _check_rules(rows: pd.DataFrame) -> None:
 def test_any_generator_output_decodes_to_allowed_values_and_real_rows_exactly(
     tmp_path: Path,
 ) -> None:
-    t, _ = _prepared(tmp_path)
+    t, rules = _prepared(tmp_path)
     noise = np.random.default_rng(1).uniform(-3, 3, (5000, t.width))  # far outside tanh's range
     _check_rules(t.inverse_transform(noise))
     real = _ruled()
     back = t.inverse_transform(t.transform(real))
-    assert (back["amount"] == real["amount"]).all() and (back["rating"] == real["rating"]).all()
+    # amount's values recur: it keeps to its train values (a holdout-only one goes to the
+    # nearest), and the real rows' train values come back exactly.
+    seen = real["amount"].isin(rules["amount"]["support"])
+    assert seen.mean() > 0.99 and (back["amount"][seen] == real["amount"][seen]).all()
+    assert (back["rating"] == real["rating"]).all()
     # The remainder is exact too, but for a tail value beyond alpha's 4 stds of its mode.
     assert ((back["price"] - real["price"]).abs() < 1e-9).mean() > 0.99
 
@@ -194,3 +198,28 @@ def test_declared_derived_columns_are_checked_at_prepare(tmp_path: Path) -> None
     for i, (why, columns) in enumerate(bad.items()):
         with pytest.raises(TableError, match=rf"data.columns.humidity.derived_from: .*{why}"):
             _prepare_linked(tmp_path / str(i), columns=columns)
+
+
+def test_a_column_whose_values_recur_generates_only_its_train_values() -> None:
+    rng = np.random.default_rng(4)
+    ratios = np.round(rng.uniform(0.2, 1.2, 150), 6)  # e.g. loan/value of round amounts
+    df = pd.DataFrame(
+        {
+            "ratio": rng.choice(ratios, 2000),  # every row's value recurs
+            "price": np.round(rng.uniform(1, 50, 2000), 2),  # a third of the rows' values recur
+        }
+    )
+    columns = [c.to_dict() for c in infer_schema(df, "t.csv", 50)]
+    t = TableTransformer.fit(df, columns, rules=SETTINGS)
+    rules = {c["name"]: e for c, e in zip(t.columns, t.encoders, strict=True)}
+    assert rules["ratio"]["support"] == sorted(set(df["ratio"]))
+    assert rules["price"]["support"] is None
+    rows = t.inverse_transform(np.random.default_rng(5).normal(0, 1.5, (5000, t.width)))
+    assert set(rows["ratio"]) <= set(df["ratio"]) and rows["ratio"].nunique() > 100
+    assert rows["price"].nunique() > 1000  # the others keep their continuous remainder
+    # Declared: off for one column, on for another, and narrowed by a declared range.
+    declared = {"ratio": {"support": False}, "price": {"support": True, "max": 25.0}}
+    t = TableTransformer.fit(df, columns, rules=SETTINGS, declared=declared)
+    rules = {c["name"]: e for c, e in zip(t.columns, t.encoders, strict=True)}
+    assert rules["ratio"]["support"] is None
+    assert rules["price"]["support"] == sorted(v for v in set(df["price"]) if v <= 25.0)

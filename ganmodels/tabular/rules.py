@@ -1,8 +1,9 @@
 """What a numeric column's values can be, learned from its train values (as RDT learns rounding
 and min/max): the rounding step (multiples of 5, of 100, two decimals), the exact values that
 hold a notable share of rows (point masses: zero inflation, heaping; every value when the column
-has only a few: levels) and the observed range. The encoder makes each heap a mode of its own,
-generated exactly; decoding snaps the continuous remainder to the step and the range.
+has only a few: levels), the observed range, and the support (the train values themselves, when
+most rows hold a value that recurs). The encoder makes each heap a mode of its own, generated
+exactly; decoding snaps the continuous remainder to the step, the range and the support.
 
 A column's rules are plain JSON in its encoder state (transformer.json), where a user reads
 them; `data.columns` can declare any of them instead (`declared` lists which were).
@@ -34,6 +35,7 @@ class RuleSettings:
     heap_share: float  # a value holding at least this share of rows is a heap
     max_levels: int  # a column with at most this many distinct values is generated as levels
     derived: bool  # find columns that are a monotone function of an earlier one (derived.py)
+    support_share: float  # a column whose recurring values hold this share of rows keeps them
 
 
 def _on_grid(x: np.ndarray, step: float) -> np.ndarray:
@@ -68,6 +70,16 @@ def learn_heaps(x: np.ndarray, settings: RuleSettings) -> tuple[list[float], lis
     return [float(v) for v in heaps], [round(float(s), 6) for s in shares], levels
 
 
+def learn_support(x: np.ndarray, share: float) -> list[float] | None:
+    """The distinct values of x when those seen at least twice hold `share` of its rows (a
+    ratio of round amounts, salaries in thousands: the values come from a finite set), else
+    None. Decoding then keeps to them, as levels do for columns with few values."""
+    values, counts = np.unique(x, return_counts=True)
+    if not len(x) or counts[counts > 1].sum() < share * len(x):
+        return None
+    return [float(v) for v in values]
+
+
 def learn_rules(
     x: np.ndarray, integral: bool, settings: RuleSettings | None, declared: dict[str, Any]
 ) -> dict[str, Any]:
@@ -78,18 +90,24 @@ def learn_rules(
         rules["step"] = learn_step(x, settings.step_share, integral)
         heaps, shares, levels = learn_heaps(x, settings)
         rules |= {"heaps": heaps, "heap_shares": shares, "levels": levels}
+        rules["support"] = None if levels else learn_support(x, settings.support_share)
     for key, value in declared.items():
         if key == "heaps":  # declared heaps: their shares are measured, as learned ones are
             value = [float(v) for v in value]
             rules["heap_shares"] = [round(float(np.mean(x == v)), 6) for v in value]
         if key == "step" and value == 0:  # step 0: no rounding
             value = 1.0 if integral else None
+        if key == "support":  # declared true: every train value, whatever share recurs
+            value = [float(v) for v in np.unique(x)] if value else None
         rules[key] = value
     if rules["levels"] and "heaps" not in declared:
         # Declared levels: every distinct value is a heap.
         values, counts = np.unique(x, return_counts=True)
         rules["heaps"] = [float(v) for v in values]
         rules["heap_shares"] = [round(float(c / len(x)), 6) for c in counts]
+    if rules.get("support"):  # a declared range narrows the values kept
+        kept = [v for v in rules["support"] if rules["min"] <= v <= rules["max"]]
+        rules["support"] = kept or None
     rules["declared"] = sorted(declared)
     return rules
 
@@ -103,7 +121,7 @@ def is_heap(x: np.ndarray, heaps: list[float]) -> np.ndarray:
 
 
 def snap(x: np.ndarray, rules: dict[str, Any]) -> np.ndarray:
-    """Continuous values onto the column's grid, inside its range."""
+    """Continuous values onto the column's grid, inside its range, onto its support."""
     lo, hi, step = rules["min"], rules["max"], rules.get("step")
     if step:
         # The range's own grid points, so clipping cannot leave the grid.
@@ -113,4 +131,11 @@ def snap(x: np.ndarray, rules: dict[str, Any]) -> np.ndarray:
         x = np.round(x / step) * step
         # Float noise off (0.1 * 3 -> 0.30000000000000004): as many decimals as the step has.
         x = np.round(x, max(0, int(np.ceil(-np.log10(step) - 1e-9))) + 1)
-    return np.clip(x, lo, hi)
+    x = np.clip(x, lo, hi)
+    support = rules.get("support")
+    if support:  # the nearest value the column takes (x lies inside their range by now)
+        values = np.asarray(support, dtype=np.float64)
+        at = np.clip(np.searchsorted(values, x), 1, max(len(values) - 1, 1))
+        lower, upper = values[at - 1], values[np.minimum(at, len(values) - 1)]
+        x = np.where(x - lower <= upper - x, lower, upper)
+    return x

@@ -22,6 +22,7 @@ class ColumnSpec(BaseModel):
     levels: bool | None = None  # true: generate only the column's observed values
     min: float | None = None
     max: float | None = None
+    support: bool | None = None  # true: generate only the column's train values (nearest)
     derived_from: str | None = Field(default=None, min_length=1)  # computed from that column
 
     @model_validator(mode="after")
@@ -46,7 +47,7 @@ class ColumnSpec(BaseModel):
 
     def rules(self) -> dict[str, Any]:
         """The declared value rules (not the kind), as the transformer takes them."""
-        keys = ("step", "heaps", "levels", "min", "max", "derived_from")
+        keys = ("step", "heaps", "levels", "min", "max", "support", "derived_from")
         return {k: getattr(self, k) for k in keys if getattr(self, k) is not None}
 
 

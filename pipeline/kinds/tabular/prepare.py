@@ -131,7 +131,9 @@ def prepare_table(cfg: DataConfig, out_dir: Path, root: Path) -> dict[str, Any]:
         max_modes=cfg.max_modes,
         fit_rows=cfg.fit_rows,
         seed=cfg.split_seed,
-        rules=RuleSettings(cfg.step_share, cfg.heap_share, cfg.max_levels, cfg.find_derived),
+        rules=RuleSettings(
+            cfg.step_share, cfg.heap_share, cfg.max_levels, cfg.find_derived, cfg.support_share
+        ),
         declared=declared,
     )
     # Values only the holdout has cannot be encoded: name them now, not at evaluation.
