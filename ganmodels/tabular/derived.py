@@ -45,9 +45,14 @@ def find_derived(columns: dict[str, np.ndarray], min_distinct: int) -> dict[str,
     """{column: the earlier column it is a monotone function of}, in the given order; a column
     another follows is never itself derived, so every source is generated."""
     names, out = list(columns), {}
+    # A strictly monotone function maps distinct values one to one: only columns with as many
+    # distinct values can be a pair, so a wide table is not checked pair by pair in full.
+    distinct = {c: len(np.unique(v[~np.isnan(v)])) for c, v in columns.items()}
     for j, y in enumerate(names):
         for x in names[:j]:
-            if x not in out and is_monotone_function(columns[x], columns[y], min_distinct):
+            if x in out or distinct[x] != distinct[y]:
+                continue
+            if is_monotone_function(columns[x], columns[y], min_distinct):
                 out[y] = x
                 break
     return out
