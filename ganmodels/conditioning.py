@@ -36,6 +36,10 @@ class Conditioning(Protocol):
         """G's loss for latents z under condition y (asked: what sample() said of it)."""
         ...
 
+    def discriminator_loss(self, D: nn.Module, real: torch.Tensor) -> torch.Tensor | None:
+        """A term D's loss adds on real rows (an auxiliary classifier's), or None."""
+        ...
+
 
 class ClassLabels:
     """Class-conditional G (uniform random labels), or no condition when num_classes is 0."""
@@ -62,3 +66,7 @@ class ClassLabels:
         """The adversarial loss of D on augmented fakes."""
         fake = G(z, y).float()
         return adversarial(D(augment(fake), y).float())
+
+    def discriminator_loss(self, D: nn.Module, real: torch.Tensor) -> torch.Tensor | None:
+        """None: class labels add nothing to D's loss (the projection head sees them)."""
+        return None

@@ -1,7 +1,6 @@
-"""Typed, validated view of params.yaml: the only home of defaults.
-
-Every section is a frozen pydantic model that forbids unknown keys and does no type coercion,
-so a typo or a wrong type fails loudly with the dotted key in the message.
+"""Typed, validated view of params.yaml, the only home of defaults: every section is a frozen
+pydantic model that forbids unknown keys and does no type coercion, so a typo or a wrong type
+fails loudly with the dotted key in the message.
 """
 
 from __future__ import annotations
@@ -24,7 +23,7 @@ from pydantic import (
 
 from pipeline import kinds, metric_names, params_fill
 from pipeline.errors import ConfigError, PipelineError
-from pipeline.kinds.tabular.columns import ColumnSpec, as_specs
+from pipeline.kinds.tabular.columns import ColumnSpec, as_specs, off_or_most
 
 __all__ = ["ConfigError", "PipelineError"]  # re-exported: raised by params loading
 
@@ -54,8 +53,10 @@ class DataConfig(_Section):
     max_levels: int = Field(ge=0)
     support_share: float = Field(gt=0.0, le=1.0)
     find_derived: bool
+    implication_share: float = Field(ge=0.0, le=1.0)
 
     _specs = field_validator("columns", mode="before")(as_specs)
+    _share = field_validator("implication_share")(off_or_most)
 
     @model_validator(mode="after")
     def _power_of_two(self) -> DataConfig:
@@ -78,6 +79,8 @@ class ModelConfig(_Section):
     z_dim: int = Field(ge=1)
     g_channels: int = Field(ge=1)
     d_channels: int = Field(ge=1)
+    condition_modes: bool  # tables: also condition on numeric columns' modes (CTAB-GAN)
+    aux_classifier: float = Field(ge=0.0)  # tables: weight of D's label classifier (0: none)
 
     @field_validator("architecture")
     @classmethod

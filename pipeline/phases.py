@@ -175,6 +175,9 @@ class Phases:
         with self._autocast():
             real_logits, fake_logits = D(real, y).float(), D(fake, y_fake).float()
             loss = self.d_loss(real_logits, fake_logits)
+            extra = self.conditioning.discriminator_loss(D, real)
+            if extra is not None:  # e.g. a table's label classifier, trained on real rows
+                loss = loss + extra
             if self.r.gp_weight:
                 critic = lambda x: D(x, y).float()  # noqa: E731
                 gp = gradient_penalty(critic, real, fake, alpha=alpha, pack=self.pack)

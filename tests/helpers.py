@@ -168,7 +168,7 @@ def short_table_fit(
     data = torch.from_numpy(t.transform(df))
     spans = [(s.activation, s.width) for s in t.spans]
     torch.manual_seed(0)
-    G = TabularGenerator(16, spans, hidden=(64, 64))
+    G = TabularGenerator(16, spans, hidden=(64, 64), implications=t.rule_positions)
     D = PacDiscriminator(t.width, pac=10, hidden=d_hidden, dropout=dropout)
     opt_g = torch.optim.Adam(G.parameters(), lr=2e-3, betas=(0.5, 0.9))
     opt_d = torch.optim.Adam(D.parameters(), lr=2e-3, betas=(0.5, 0.9))

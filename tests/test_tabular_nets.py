@@ -11,6 +11,7 @@ import torch
 from ganmodels.regularizers import gradient_penalty
 from ganmodels.tabular.conditions import Conditioner, ConditionSampler, column_shares
 from ganmodels.tabular.nets import PacDiscriminator, TabularGenerator
+from ganmodels.tabular.rules import RuleSettings
 from ganmodels.tabular.sampling import MAX_ROUNDS, TableSampler
 from ganmodels.tabular.transformer import TableTransformer
 from tests.helpers import short_table_fit
@@ -185,3 +186,72 @@ def test_conditional_loss_is_low_only_when_g_gives_the_asked_level() -> None:
     assert cond.loss(obeying, asked) < 1e-6 < 5 < cond.loss(defying, asked)
     again, _ = cond.sample(64, torch.Generator().manual_seed(0))
     assert torch.equal(vectors, again)
+
+
+def test_conditioning_on_modes_draws_real_rows_of_the_asked_heap_or_mode() -> None:
+    # model.condition_modes: a numeric column's modes (its heap 0 and its mixture modes) are
+    # conditioned on too, and the real rows drawn for "hours in its 0 heap" all have hours 0.
+    rng = np.random.default_rng(0)
+    hours = np.where(rng.random(600) < 0.3, 0.0, rng.normal(2000, 300, 600).round())
+    df = pd.DataFrame({"hours": hours, "c": rng.choice(["a", "b"], 600)})
+    cols = [
+        {"name": "hours", "kind": "continuous", "nullable": False, "dtype": "float64"},
+        {"name": "c", "kind": "categorical", "nullable": False, "dtype": "str",
+         "categories": ["a", "b"]},
+    ]  # fmt: skip
+    rules = RuleSettings(0.99, 0.01, 30, derived=False, support_share=0.8)
+    t = TableTransformer.fit(df, cols, max_modes=3, rules=rules)
+    enc = t.encoders[0]
+    assert enc["heaps"] == [0.0] and sum(enc["mode_counts"]) == 600
+    assert enc["mode_counts"][0] == int((hours == 0).sum())
+    rows = t.transform(df)
+    levels_only = ConditionSampler(rows, t.spans)
+    sampler = ConditionSampler(rows, t.spans, modes=True)
+    assert levels_only.columns == ["c"] and sampler.columns == ["hours", "c"]
+    width = len(enc["mode_counts"])
+    assert sampler.cond_dim == width + 2
+    cols_, levels = np.zeros(400, np.int64), np.zeros(400, np.int64)  # hours, its heap 0
+    matched = sampler.matching_rows(cols_, levels, np.random.default_rng(1))
+    assert (hours[matched] == 0).all()
+    # Sampling a trained G: mode conditions at the data's own mode frequencies.
+    G = TabularGenerator(8, [(s.activation, s.width) for s in t.spans], sampler.cond_dim, (16,))
+    table = TableSampler(G.eval(), t, modes=True)
+    drawn = table._conditions(20_000, np.random.default_rng(3))[:, :width]
+    drawn = drawn[drawn.sum(1) == 1]
+    want = np.asarray(enc["mode_counts"]) / 600
+    np.testing.assert_allclose(drawn.mean(0), want, atol=0.02)
+    assert len(table.sample(30, seed=0)) == 30
+    with pytest.raises(ValueError, match=r"cannot condition on 'hours'.*\['c'\]"):
+        table.level_of("hours", 0)
+
+
+def test_an_auxiliary_classifier_learns_the_label_from_the_other_columns_only() -> None:
+    # model.aux_classifier (CTAB-GAN): D's classifier predicts the label from the other columns;
+    # G is then penalised for a row whose label its other columns contradict.
+    rng = np.random.default_rng(0)
+    hint = rng.choice(["x", "y"], 400)
+    df = pd.DataFrame({"hint": hint, "label": np.where(hint == "x", "a", "b")})
+    cols = [
+        {"name": n, "kind": "categorical", "nullable": False, "dtype": "str", "categories": c}
+        for n, c in (("hint", ["x", "y"]), ("label", ["a", "b"]))
+    ]
+    t = TableTransformer.fit(df, cols)
+    rows = torch.from_numpy(t.transform(df))
+    torch.manual_seed(0)
+    D = PacDiscriminator(4, pac=10, hidden=(16,), label=(2, 2, 16))
+    cond = Conditioner(ConditionSampler(rows.numpy(), t.spans), t.spans, (2, 2), 1.0)
+    opt = torch.optim.Adam(D.parameters(), lr=1e-2)
+    for _ in range(100):
+        opt.zero_grad()
+        cond.discriminator_loss(D, rows).backward()
+        opt.step()
+    assert cond.discriminator_loss(D, rows) < 0.05
+    # The label's own span is hidden from it: flipping it leaves the prediction as it was.
+    flipped = rows.clone()
+    flipped[:, 2:4] = 1 - flipped[:, 2:4]
+    torch.testing.assert_close(D(flipped, classify=True), D(rows, classify=True))
+    assert cond._label_loss(D, flipped) > 3  # rows whose label contradicts their hint
+    no_aux = Conditioner(ConditionSampler(rows.numpy(), t.spans), t.spans)
+    assert no_aux.discriminator_loss(D, rows) is None
+    with pytest.raises(ValueError, match="no label classifier"):
+        PacDiscriminator(4, pac=10, hidden=(16,))(rows, classify=True)

@@ -65,9 +65,9 @@ def test_two_workers_train_a_table_that_samples_evaluates_and_serves(tmp_path: P
     assert set(metrics["per_column"]) == set(source.columns)
     for key in ("quality_score", "column_shapes", "pair_trends", "detection_auc"):
         assert 0.0 <= metrics[key] <= 1.0
-    assert metrics["quality_score"] == round(
-        (metrics["column_shapes"] + metrics["pair_trends"]) / 2, 4
-    )
+    # The mean of the two unrounded scores: within rounding of the mean of the rounded ones.
+    mean = (metrics["column_shapes"] + metrics["pair_trends"]) / 2
+    assert abs(metrics["quality_score"] - mean) <= 1e-4
     assert metrics["real_column_shapes"] > 0.85 and metrics["real_detection_auc"] < 0.7
     assert metrics["real_column_shapes"] > metrics["column_shapes"]  # 40 steps: far from real
     assert 0.0 <= metrics["ml_efficacy"]["f1_synthetic"] <= 1.0

@@ -14,13 +14,21 @@ from ganmodels.conditioning import Loss
 from ganmodels.tabular.transformer import Span
 
 
-class ConditionLayout:
-    """Where each discrete column's levels sit in the condition vector (their one-hots, in
-    column order): shared by training-by-sampling and by sampling a trained G."""
+def condition_roles(modes: bool) -> tuple[str, ...]:
+    """The span roles a condition vector covers: discrete columns' levels (CTGAN), and with
+    `modes` also each numeric column's mode (its heaps and mixture modes, as CTAB-GAN), so G
+    learns which heaps and modes go together across columns (e.g. no hours, no earnings)."""
+    return ("level", "mode") if modes else ("level",)
 
-    def __init__(self, spans: Sequence[Span]) -> None:
-        self.columns = [s.column for s in spans if s.role == "level"]
-        self.widths = [s.width for s in spans if s.role == "level"]
+
+class ConditionLayout:
+    """Where each conditioned column's levels (or modes) sit in the condition vector (their
+    one-hots, in column order): shared by training-by-sampling and by sampling a trained G."""
+
+    def __init__(self, spans: Sequence[Span], modes: bool = False) -> None:
+        self.roles = condition_roles(modes)
+        self.columns = [s.column for s in spans if s.role in self.roles]
+        self.widths = [s.width for s in spans if s.role in self.roles]
         self.offsets = np.cumsum([0] + self.widths)[:-1]  # of each column in the condition
         self.cond_dim = int(sum(self.widths))
 
@@ -46,9 +54,13 @@ class ConditionSampler(ConditionLayout):
     """Training-by-sampling: condition vectors by log-frequency, and real rows matching them."""
 
     def __init__(
-        self, rows: np.ndarray, spans: Sequence[Span], column_p: np.ndarray | None = None
+        self,
+        rows: np.ndarray,
+        spans: Sequence[Span],
+        column_p: np.ndarray | None = None,
+        modes: bool = False,
     ) -> None:
-        super().__init__(spans)
+        super().__init__(spans, modes)
         self.column_p = column_p  # how often each discrete column is conditioned on (None: alike)
         starts = np.cumsum([0] + [s.width for s in spans])[:-1]
         # Per discrete column: its rows sorted by level, where each level's run starts and how
@@ -58,7 +70,7 @@ class ConditionSampler(ConditionLayout):
         self.level_count: list[np.ndarray] = []
         self.log_freq: list[np.ndarray] = []
         for span, start in zip(spans, starts, strict=True):
-            if span.role != "level":
+            if span.role not in self.roles:
                 continue
             codes = rows[:, start : start + span.width].argmax(axis=1)
             counts = np.bincount(codes, minlength=span.width)
@@ -103,12 +115,20 @@ class Conditioner:
     """ConditionSampler for the training step: torch condition vectors drawn from a torch
     generator's stream, and CTGAN's conditional loss (G must produce the asked level)."""
 
-    def __init__(self, sampler: ConditionSampler, spans: Sequence[Span]) -> None:
+    def __init__(
+        self,
+        sampler: ConditionSampler,
+        spans: Sequence[Span],
+        aux_label: Sequence[int] | None = None,
+        aux_weight: float = 0.0,
+    ) -> None:
         self.sampler = sampler
+        # The label's one-hot (start, width) in the row, for D's auxiliary classifier (CTAB-GAN).
+        self.aux_label, self.aux_weight = aux_label, aux_weight if aux_label else 0.0
         starts = np.cumsum([0] + [s.width for s in spans])[:-1]
-        # Where each discrete column's level one-hot sits in the encoded row (and G's logits).
+        # Where each conditioned one-hot sits in the encoded row (and G's logits).
         self.level_starts = [
-            int(a) for s, a in zip(spans, starts, strict=True) if s.role == "level"
+            int(a) for s, a in zip(spans, starts, strict=True) if s.role in sampler.roles
         ]
 
     def sample(
@@ -132,7 +152,19 @@ class Conditioner:
         """D's adversarial loss plus CTGAN's: G must also produce the level its condition asks
         for (tables take no augmentation)."""
         fake, logits = G(z, y, with_logits=True)
-        return adversarial(D(fake.float(), y).float()) + self.loss(logits.float(), asked)
+        loss = adversarial(D(fake.float(), y).float()) + self.loss(logits.float(), asked)
+        if self.aux_weight:  # the fake row's label must be the one its other columns imply
+            loss = loss + self.aux_weight * self._label_loss(D, fake.float())
+        return loss
+
+    def discriminator_loss(self, D: nn.Module, real: torch.Tensor) -> torch.Tensor | None:
+        """The auxiliary classifier's loss on real rows (None without one)."""
+        return self.aux_weight * self._label_loss(D, real) if self.aux_weight else None
+
+    def _label_loss(self, D: nn.Module, rows: torch.Tensor) -> torch.Tensor:
+        start, width = self.aux_label  # type: ignore[misc]
+        target = rows[:, start : start + width].detach().argmax(dim=1)
+        return F.cross_entropy(D(rows, None, classify=True).float(), target)
 
     def loss(self, logits: torch.Tensor, asked: tuple[np.ndarray, np.ndarray]) -> torch.Tensor:
         """Mean cross-entropy of G's logits for each asked column against the asked level."""

@@ -42,10 +42,13 @@ class TabularGenerator(nn.Module):
 
     def __init__(
         self, z_dim: int, spans: Spans, cond_dim: int = 0, hidden: Sequence[int] = (256, 256),
-        tau: float = 0.2,
+        tau: float = 0.2, implications: Sequence[Any] = (),
     ) -> None:  # fmt: skip
         super().__init__()
         self.z_dim, self.cond_dim, self.spans, self.tau = z_dim, cond_dim, list(spans), tau
+        # [premise (span, index) pairs, consequence pairs]: ganmodels/tabular/implications.py
+        self.implications = [([tuple(p) for p in a], [tuple(p) for p in b])
+                             for a, b in implications]  # fmt: skip
         self.num_classes = 0  # the image code paths ask; tables condition through `cond`
         blocks, dim = [], z_dim + cond_dim
         for width in hidden:
@@ -74,7 +77,7 @@ class TabularGenerator(nn.Module):
         return (rows, raw) if with_logits else rows
 
     def activate(self, raw: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        """tanh on scalar spans, Gumbel-softmax on one-hot spans."""
+        """tanh on scalar spans, Gumbel-softmax on one-hot spans, then the implications."""
         parts, at = [], 0
         for activation, width in self.spans:
             piece = raw[:, at : at + width]
@@ -84,18 +87,40 @@ class TabularGenerator(nn.Module):
                 else gumbel_softmax(piece, self.tau, generator)
             )
             at += width
+        for premise, then in self.implications:
+            # The premise's probability pulls each consequence toward its value: differentiable,
+            # so G learns the rest of the row under the implication (decoding makes it exact).
+            p = torch.ones_like(raw[:, :1])
+            for span, i in premise:
+                p = p * parts[span][:, i : i + 1]
+            for span, i in then:
+                target = torch.zeros_like(parts[span])
+                target[:, i] = 1.0
+                parts[span] = p * target + (1 - p) * parts[span]
         return torch.cat(parts, dim=1)
 
 
 class PacDiscriminator(nn.Module):
-    """Rows [N, row_dim] (+ cond) -> one logit per pack of `pac` consecutive rows [N / pac]."""
+    """Rows [N, row_dim] (+ cond) -> one logit per pack of `pac` consecutive rows [N / pac].
+    With `label` (start, width, hidden) of the label's one-hot in the row, it also holds an
+    auxiliary classifier (CTAB-GAN) of each row's label from its other columns."""
 
     def __init__(
         self, row_dim: int, cond_dim: int = 0, pac: int = 10, hidden: Sequence[int] = (256, 256),
-        dropout: float = 0.5,
+        dropout: float = 0.5, label: Sequence[int] | None = None,
     ) -> None:  # fmt: skip
         super().__init__()
         self.pac, self.cond_dim = pac, cond_dim
+        self.label = tuple(label) if label else None
+        if self.label:
+            start, width, size = self.label
+            keep = torch.ones(row_dim)
+            keep[start : start + width] = 0  # the classifier must not see the label it predicts
+            self.register_buffer("keep", keep, persistent=False)
+            self.classifier = nn.Sequential(
+                nn.Linear(row_dim, size), nn.LeakyReLU(0.2), nn.Linear(size, size),
+                nn.LeakyReLU(0.2), nn.Linear(size, width),
+            )  # fmt: skip
         layers: list[nn.Module] = []
         dim = (row_dim + cond_dim) * pac
         for width in hidden:
@@ -104,8 +129,15 @@ class PacDiscriminator(nn.Module):
         layers.append(nn.Linear(dim, 1))
         self.net = nn.Sequential(*layers)
 
-    def forward(self, rows: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
-        """Logits [N / pac]; N must be a multiple of pac."""
+    def forward(
+        self, rows: torch.Tensor, cond: torch.Tensor | None = None, classify: bool = False
+    ) -> torch.Tensor:
+        """Logits [N / pac] (N a multiple of pac); with classify, label logits [N, width]
+        (through forward, so DDP sees every call)."""
+        if classify:
+            if not self.label:
+                raise ValueError("this discriminator has no label classifier")
+            return self.classifier(rows * self.keep)
         if rows.shape[0] % self.pac:
             raise ValueError(
                 f"PacGAN needs a batch divisible by pac={self.pac}, got {rows.shape[0]}"
@@ -123,11 +155,18 @@ def build_generator(cfg: dict[str, Any]) -> nn.Module:
     """CTGAN's residual-MLP generator for a table model config."""
     spans = [(a, int(w)) for a, w in cfg["spans"]]
     width = cfg["g_channels"]
-    return TabularGenerator(cfg["z_dim"], spans, cfg["cond_dim"], (width, width))
+    implications = cfg.get("implications", [])  # none in exports made before them
+    return TabularGenerator(
+        cfg["z_dim"], spans, cfg["cond_dim"], (width, width), implications=implications
+    )
 
 
 def build_discriminator(cfg: dict[str, Any]) -> nn.Module:
     """CTGAN's PacGAN discriminator for a table model config."""
     row_dim = sum(int(w) for _, w in cfg["spans"])
     width = cfg["d_channels"]
-    return PacDiscriminator(row_dim, cfg["cond_dim"], cfg["pac"], (width, width))
+    label = cfg.get("aux_label")  # [start, width] of the label's one-hot, or None
+    return PacDiscriminator(
+        row_dim, cfg["cond_dim"], cfg["pac"], (width, width),
+        label=[*label, width] if label else None,
+    )  # fmt: skip

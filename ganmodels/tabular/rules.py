@@ -36,6 +36,7 @@ class RuleSettings:
     max_levels: int  # a column with at most this many distinct values is generated as levels
     derived: bool  # find columns that are a monotone function of an earlier one (derived.py)
     support_share: float  # a column whose recurring values hold this share of rows keeps them
+    implication_share: float = 0.0  # implications.py: kept when they hold this share (0: none)
 
 
 def _on_grid(x: np.ndarray, step: float) -> np.ndarray:

@@ -23,13 +23,18 @@ MAX_ROUNDS = 50  # conditional draws: at most this many rounds of max(n, 256) ro
 class TableSampler:
     """Samples a tabular G (eval mode) through its fitted transformer."""
 
-    def __init__(self, G: torch.nn.Module, transformer: TableTransformer) -> None:
+    def __init__(
+        self, G: torch.nn.Module, transformer: TableTransformer, modes: bool = False
+    ) -> None:
         self.G, self.transformer = G, transformer
-        self.layout = ConditionLayout(transformer.spans)
+        self.layout = ConditionLayout(transformer.spans, modes)
+        self.discrete = [s.column for s in transformer.spans if s.role == "level"]
+        key = {"level": "counts", "mode": "mode_counts"}
+        roles = {s.column: s.role for s in transformer.spans if s.role in self.layout.roles}
         counts = {
-            col["name"]: np.asarray(enc["counts"], dtype=np.float64)
+            col["name"]: np.asarray(enc[key[roles[col["name"]]]], dtype=np.float64)
             for col, enc in zip(transformer.columns, transformer.encoders, strict=True)
-            if "counts" in enc
+            if col["name"] in roles and key[roles[col["name"]]] in enc
         }
         missing = [c for c in self.layout.columns if c not in counts]
         if missing:
@@ -46,9 +51,9 @@ class TableSampler:
 
     def level_of(self, column: str, value: Any) -> tuple[int, int]:
         """(column index, level index) of `column == value`; value may be the level's text."""
-        if column not in self.layout.columns:
+        if column not in self.discrete:
             raise ValueError(
-                f"cannot condition on {column!r}: the discrete columns are {self.layout.columns}"
+                f"cannot condition on {column!r}: the discrete columns are {self.discrete}"
             )
         c = self.layout.columns.index(column)
         levels = self._levels(column)
@@ -105,7 +110,9 @@ def table_sampler_from_state(state: dict[str, Any]) -> TableSampler:
     if "transformer" not in config:
         raise ValueError("not a tabular generator export: its model_config has no transformer")
     return TableSampler(
-        generator_from_state(state), TableTransformer.from_dict(config["transformer"])
+        generator_from_state(state),
+        TableTransformer.from_dict(config["transformer"]),
+        bool(config.get("condition_modes", False)),  # exports before the option: levels only
     )
 
 

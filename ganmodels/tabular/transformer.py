@@ -15,7 +15,6 @@ inverse needs numpy only.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,11 +22,13 @@ import numpy as np
 import pandas as pd
 
 from ganmodels.tabular.derived import derive, derived_columns, fit_knots
+from ganmodels.tabular.implications import apply_exactly, find_implications, positions, slots
+from ganmodels.tabular.modes import fit_modes
+from ganmodels.tabular.restore import restore
 from ganmodels.tabular.rules import RuleSettings, is_heap, learn_rules, snap
 
 NUMERIC = ("continuous", "integer", "datetime")
 TRUE_WORDS, FALSE_WORDS = frozenset({"true", "yes", "t", "y"}), frozenset({"false", "no", "f", "n"})
-MIN_WEIGHT = 0.005  # mixture components lighter than this are dropped
 
 
 @dataclass(frozen=True)
@@ -50,37 +51,22 @@ def numbers(s: pd.Series, kind: str) -> np.ndarray:
     return pd.to_numeric(s, errors="coerce").to_numpy(dtype=np.float64)
 
 
-def _fit_modes(x: np.ndarray, max_modes: int, seed: int) -> tuple[list[float], list[float]]:
-    """Means and stds of the mixture components that carry weight."""
-    # Fitting only: serving (inverse_transform) never needs scikit-learn.
-    from sklearn.exceptions import ConvergenceWarning
-    from sklearn.mixture import BayesianGaussianMixture
-
-    distinct = np.unique(x)
-    if len(distinct) == 1:
-        return [float(distinct[0])], [max(abs(float(distinct[0])) * 1e-3, 1e-3)]
-    with warnings.catch_warnings():
-        # max_iter bounds the fit on purpose; a not-quite-converged mixture still finds the modes.
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        gmm = BayesianGaussianMixture(
-            n_components=min(max_modes, len(distinct)),
-            weight_concentration_prior_type="dirichlet_process",
-            weight_concentration_prior=0.001,
-            max_iter=200,
-            random_state=seed,
-        ).fit(x.reshape(-1, 1))
-    keep = gmm.weights_ > MIN_WEIGHT
-    means = gmm.means_.ravel()[keep]
-    stds = np.sqrt(gmm.covariances_.ravel()[keep])
-    floor = 1e-3 * (x.max() - x.min())  # a spike of identical values must not divide by ~0
-    return means.tolist(), np.maximum(stds, floor).tolist()
-
-
 class TableTransformer:
     """Encodes a DataFrame to float32 rows [N, D] and back (see the module docstring)."""
 
-    def __init__(self, columns: list[dict[str, Any]], encoders: list[dict[str, Any]]) -> None:
+    def __init__(
+        self,
+        columns: list[dict[str, Any]],
+        encoders: list[dict[str, Any]],
+        implications: list[dict[str, Any]] | None = None,
+    ) -> None:
         self.columns, self.encoders = columns, encoders
+        self.implications = implications or []  # implications.py: exact values that go together
+        self.rule_positions = positions(self.implications, self.slots())
+
+    def slots(self) -> list[Any]:
+        """Every exact value an encoded row can take (implications.slots)."""
+        return slots(self.columns, self.encoders, self.spans)
 
     @classmethod
     def fit(
@@ -120,8 +106,12 @@ class TableTransformer:
                 x = numbers(sample[col["name"]], col["kind"])
                 x = x[~np.isnan(x)]
                 rest = x[is_heap(x, found["heaps"]) < 0]  # the mixture models what heaps don't
-                means, stds = _fit_modes(rest, max_modes, seed) if len(rest) else ([], [])
+                means, stds = fit_modes(rest, max_modes, seed) if len(rest) else ([], [])
                 enc = {"means": means, "stds": stds, **found}
+                if means:  # how often each mode occurs: unconditional sampling's conditions
+                    present = full[~np.isnan(full)]
+                    onehot = cls._encode_numeric(present, np.zeros(len(present), bool), enc)[-1]
+                    enc["mode_counts"] = onehot.sum(axis=0).astype(int).tolist()
                 if not means:  # heaps only: a discrete column, conditioned on as one
                     heap = is_heap(full[~np.isnan(full)], found["heaps"])
                     enc["counts"] = np.bincount(heap[heap >= 0], minlength=len(found["heaps"]))
@@ -134,7 +124,15 @@ class TableTransformer:
                 # Level frequencies: what unconditional sampling draws its conditions from.
                 enc["counts"] = onehot[~null].sum(axis=0).astype(int).tolist()
             encoders.append(enc)
-        return cls(columns, encoders)
+        fitted = cls(columns, encoders)
+        share = rules.implication_share if rules is not None else 0.0
+        return fitted.with_implications(df, share) if share else fitted
+
+    def with_implications(self, df: pd.DataFrame, share: float) -> TableTransformer:
+        """This encoding with the implications that `share` of df's rows hold."""
+        widths = [s.width for s in self.spans]
+        found = find_implications(self.transform(df), widths, self.slots(), share)
+        return type(self)(self.columns, self.encoders, found)
 
     @property
     def spans(self) -> list[Span]:
@@ -224,6 +222,8 @@ class TableTransformer:
     def inverse_transform(self, rows: np.ndarray) -> pd.DataFrame:
         """A DataFrame with the original column names, dtypes and categories."""
         rows = np.asarray(rows, dtype=np.float64)
+        if self.rule_positions:
+            rows = apply_exactly(rows, [s.width for s in self.spans], self.rule_positions)
         at, out, raw = 0, {}, {}
         for col, enc in zip(self.columns, self.encoders, strict=True):
             if "derived_from" in enc:
@@ -241,11 +241,11 @@ class TableTransformer:
                 at += 2
             if col["kind"] in NUMERIC:
                 raw[col["name"]] = np.where(null, np.nan, values)
-            out[col["name"]] = _restore(values, null, col)
+            out[col["name"]] = restore(values, null, col)
         for col, enc in zip(self.columns, self.encoders, strict=True):
             if "derived_from" in enc:
                 source = raw[enc["derived_from"]]
-                out[col["name"]] = _restore(snap(derive(source, enc), enc), np.isnan(source), col)
+                out[col["name"]] = restore(snap(derive(source, enc), enc), np.isnan(source), col)
         return pd.DataFrame({col["name"]: out[col["name"]] for col in self.columns})
 
     @staticmethod
@@ -267,34 +267,10 @@ class TableTransformer:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready state."""
-        return {"columns": self.columns, "encoders": self.encoders}
+        return {"columns": self.columns, "encoders": self.encoders,
+                "implications": self.implications}  # fmt: skip
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TableTransformer:
-        """Inverse of to_dict."""
-        return cls(list(d["columns"]), list(d["encoders"]))
-
-
-def _is_int(dtype: str) -> bool:
-    return dtype.lower().startswith(("int", "uint"))
-
-
-def _restore(values: np.ndarray, null: np.ndarray, col: dict[str, Any]) -> pd.Series:
-    """Values decoded for one column -> a Series of the column's original dtype."""
-    kind, dtype, nullable = col["kind"], col["dtype"], col["nullable"]
-    if kind == "datetime":
-        seconds = np.where(null, 0.0, values.astype(np.float64))
-        when = pd.Series(pd.to_datetime(np.round(seconds * 1e9).astype("int64")))
-        return when.mask(null)
-    if kind == "boolean" and dtype.lower() in ("bool", "boolean"):
-        return pd.Series(values, dtype=object).mask(null).astype("boolean")
-    if kind in ("categorical", "boolean"):  # a text boolean decodes to its words
-        series = pd.Series(values, dtype=object).mask(null)
-        if _is_int(dtype):
-            return series.astype("Int64" if nullable else dtype)
-        return series.astype(dtype)
-    x = np.round(values.astype(np.float64)) if kind == "integer" else values.astype(np.float64)
-    if _is_int(dtype):
-        series = pd.Series(pd.array(np.where(null, 0, x).astype(np.int64), dtype="Int64"))
-        return series.mask(null) if nullable else series.astype(dtype)
-    return pd.Series(np.where(null, np.nan, x)).astype(dtype)
+        """Inverse of to_dict (a transformer saved before implications has none)."""
+        return cls(list(d["columns"]), list(d["encoders"]), list(d.get("implications", [])))

@@ -8,7 +8,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from ganmodels.tabular.conditions import Conditioner, ConditionSampler, column_shares
+from ganmodels.tabular.conditions import (
+    Conditioner,
+    ConditionSampler,
+    column_shares,
+    condition_roles,
+)
 from ganmodels.tabular.transformer import Span
 from pipeline.data import read_schema
 from pipeline.kinds.tabular.shards import load_table_split, load_transformer
@@ -19,14 +24,17 @@ if TYPE_CHECKING:
     from pipeline.config import TrainConfig
 
 
-def _label_shares(prepared_dir: str, spans: list[Span], train: TrainConfig) -> np.ndarray | None:
-    """How often training-by-sampling conditions on each discrete column (None: alike)."""
+def _label_shares(
+    prepared_dir: str, spans: list[Span], train: TrainConfig, modes: bool
+) -> np.ndarray | None:
+    """How often training-by-sampling conditions on each conditioned column (None: alike)."""
     if train.label_share is None:
         return None
     label = read_schema(prepared_dir).get("label")
     if label is None:
         raise ValueError("train.label_share needs a label: set data.label to a discrete column")
-    return column_shares([s.column for s in spans if s.role == "level"], label, train.label_share)
+    roles = condition_roles(modes)
+    return column_shares([s.column for s in spans if s.role in roles], label, train.label_share)
 
 
 class TableBatches:
@@ -47,10 +55,15 @@ class TableBatches:
         transformer = load_transformer(prepared_dir)
         rows = transformer.transform(load_table_split(prepared_dir, "train"))
         self.data = torch.from_numpy(rows).to(device)
-        self.sampler = ConditionSampler(
-            rows, transformer.spans, _label_shares(prepared_dir, transformer.spans, train)
+        modes = bool(model_config.get("condition_modes", False))
+        shares = _label_shares(prepared_dir, transformer.spans, train, modes)
+        self.sampler = ConditionSampler(rows, transformer.spans, shares, modes)
+        self.conditioning = Conditioner(
+            self.sampler,
+            transformer.spans,
+            model_config.get("aux_label"),
+            float(model_config.get("aux_classifier", 0.0)),
         )
-        self.conditioning = Conditioner(self.sampler, transformer.spans)
         self.per_rank, self.rank, self.seed = train.batch_size // world, rank, train.seed
         self.device = device
 

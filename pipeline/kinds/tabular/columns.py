@@ -56,3 +56,11 @@ def as_specs(value: Any) -> Any:
     if not isinstance(value, dict):
         return value
     return {k: ({"kind": v} if isinstance(v, str) else v) for k, v in value.items()}
+
+
+def off_or_most(value: float) -> float:
+    """data.implication_share: 0 (off) or a majority ("a goes with b in 30% of rows" is not
+    an implication)."""
+    if 0 < value <= 0.5:
+        raise ValueError(f"must be 0 (off) or above 0.5, got {value}")
+    return value

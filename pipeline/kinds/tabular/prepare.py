@@ -45,6 +45,14 @@ def _label_codes(df: pd.DataFrame, columns: list[Column], label: str | None) -> 
     return values.map({v: i for i, v in enumerate(col.categories)}).to_numpy(dtype=np.int64)
 
 
+def _rule_settings(cfg: DataConfig) -> RuleSettings:
+    """How prepare learns value rules and implications (params.yaml's data keys)."""
+    return RuleSettings(
+        cfg.step_share, cfg.heap_share, cfg.max_levels, cfg.find_derived, cfg.support_share,
+        cfg.implication_share,
+    )  # fmt: skip
+
+
 def _declared_rules(cfg: DataConfig, columns: list[Column]) -> dict[str, dict[str, Any]]:
     """data.columns' value rules by column; fails naming a rule on a column that takes none."""
     kinds = {c.name: c.kind for c in columns}
@@ -131,9 +139,7 @@ def prepare_table(cfg: DataConfig, out_dir: Path, root: Path) -> dict[str, Any]:
         max_modes=cfg.max_modes,
         fit_rows=cfg.fit_rows,
         seed=cfg.split_seed,
-        rules=RuleSettings(
-            cfg.step_share, cfg.heap_share, cfg.max_levels, cfg.find_derived, cfg.support_share
-        ),
+        rules=_rule_settings(cfg),
         declared=declared,
     )
     # Values only the holdout has cannot be encoded: name them now, not at evaluation.
