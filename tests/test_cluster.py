@@ -203,7 +203,8 @@ def test_submit_then_dvc_repro_on_the_cluster(
 
 
 def test_jobs_stop_ends_a_running_job(project: Path, ray_head: Head, tmp_path: Path) -> None:
-    write_params(project / "params.yaml", {"train": {"steps": 100000, "log_every": 50}})
+    # Baby nets, a progress line every 10 steps: the job is seen training within seconds.
+    write_params(project / "params.yaml", BABY, {"train": {"steps": 100000, "log_every": 10}})
     env = clean_env(RAY_AUTH_MODE="token", MLFLOW_TRACKING_URI=f"sqlite:///{tmp_path / 'm.db'}")
     assert _gan(project, env, "prepare").returncode == 0
     log = (tmp_path / "submit.log").open("w")
