@@ -41,10 +41,11 @@ browser:
 		$$SUDO apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
-# Two workers, one test file each at a time (a file's shared fixtures are made once); the ten
+# Two workers, one test file each at a time (a file's shared fixtures are made once; a test that
+# names its own xdist_group runs apart), longest first in tests/conftest.py's order; the ten
 # slowest tests are listed at the end.
 test: install browser
-	python -m pytest -q -n 2 --dist loadfile --durations=10
+	python -m pytest -q -n 2 --dist loadgroup --no-loadscope-reorder --durations=10
 
 lint: install
 	ruff check . && ruff format --check .

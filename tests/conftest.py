@@ -21,30 +21,40 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 torch.set_num_threads(1)
 
 
-# The longest files first: `make test` hands whole files to two workers in collection order, so
-# a long file collected last would run alone at the end (longest-first keeps both busy).
-# Measured with --durations on a 2-core machine; a file not listed runs after these.
+# The longest work first. `make test` runs `--dist loadgroup --no-loadscope-reorder`: xdist hands
+# out work units in collection order (without the flag it would reorder them by test count,
+# starting a long file of few tests last, alone), and a unit is a test file (its module fixtures
+# are made once) unless a test names its own xdist_group: test_resume.py's kill tests do, so
+# they run on both workers beside each other. Measured with --durations on a 2-core machine; a
+# file not listed runs after these.
 SLOW_FIRST = (
     "test_resume.py",
-    "test_pipeline_e2e.py",
-    "test_own_data.py",
-    "test_benchmarks.py",
-    "test_divergence.py",
-    "test_collapse.py",
     "test_cluster.py",
+    "test_pipeline_e2e.py",
+    "test_benchmarks.py",
     "test_in_process.py",
-    "test_checkpoint_faults.py",
     "test_ddp.py",
-    "test_tabular_train.py",
+    "test_own_data.py",
+    "test_checkpoint_faults.py",
     "test_local_mode.py",
+    "test_divergence.py",
     "test_register.py",
+    "test_column_rules.py",
+    "test_collapse.py",
+    "test_tabular_train.py",
+    "test_preflight.py",
 )
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Order test files longest first (a stable sort keeps each file's own order)."""
+    """Order test files longest first (a stable sort keeps each file's own order), and group
+    each test with its file unless it names a group of its own."""
     rank = {name: i for i, name in enumerate(SLOW_FIRST)}
     items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(item.path.stem))
 
 
 @pytest.fixture(autouse=True)
