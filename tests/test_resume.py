@@ -8,6 +8,7 @@ actors, with the same losses step by step after the resume point, in one MLflow 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import shutil
@@ -104,34 +105,58 @@ def _wait_for_checkpoints(root: Path, proc: subprocess.Popen, n: int, log: Path)
     wait_for(whole, f"{n} whole checkpoint(s)", 300, proc, log)
 
 
-@pytest.fixture(scope="module")
-def reference_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+@pytest.fixture(scope="session")
+def reference_root(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
     """A project that trained uninterrupted on Ray actors, uploading checkpoints asynchronously.
 
     The interrupted runs below upload synchronously, most of them from local processes, and
     must still end bitwise equal to it; Ray deletes each local copy after its upload.
+
+    Trained once per session: the kill tests run on both xdist workers (xdist_group), so the
+    first to ask trains it in the session's shared temp folder under a lock the other waits on.
     """
-    root = copy_project(tmp_path_factory.mktemp("reference") / "proj")
-    train = {**TRAIN, "checkpoint_upload": "async", "in_process": False}
-    write_params(root / "params.yaml", BABY, {"train": train})
-    # A temp folder of its own (short: Ray's socket paths live under it), so other tests
-    # running beside this one cannot add or remove staged checkpoints there.
-    staging = Path(tempfile.mkdtemp(prefix="gr", dir="/tmp"))
-    env = clean_env(TMPDIR=str(staging))
-    for stage in ("prepare", "train"):
-        subprocess.run([str(BIN / "gan"), stage], cwd=root, env=env, check=True, timeout=600)
-    assert (staging / "ray").is_dir()  # Ray and its workers did use this temp folder
-    assert not list(staging.glob("gan-checkpoint-*"))  # each staged copy deleted after upload
-    shutil.rmtree(staging, ignore_errors=True)
+    base = tmp_path_factory.getbasetemp()
+    shared = (base.parent if worker_id != "master" else base) / "resume-reference"
+    root, done = shared / "proj", shared / "trained"
+    shared.mkdir(exist_ok=True)
+    with (shared / "lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, also on a failure
+        if done.is_file():
+            return root
+        shutil.rmtree(root, ignore_errors=True)  # a failed attempt's leftovers
+        copy_project(root)
+        train = {**TRAIN, "checkpoint_upload": "async", "in_process": False}
+        write_params(root / "params.yaml", BABY, {"train": train})
+        # A temp folder of its own (short: Ray's socket paths live under it), so other tests
+        # running beside this one cannot add or remove staged checkpoints there.
+        staging = Path(tempfile.mkdtemp(prefix="gr", dir="/tmp"))
+        env = clean_env(TMPDIR=str(staging))
+        for stage in ("prepare", "train"):
+            subprocess.run([str(BIN / "gan"), stage], cwd=root, env=env, check=True, timeout=600)
+        assert (staging / "ray").is_dir()  # Ray and its workers did use this temp folder
+        assert not list(staging.glob("gan-checkpoint-*"))  # each staged copy deleted after upload
+        shutil.rmtree(staging, ignore_errors=True)
+        done.touch()
     return root
 
 
 @pytest.fixture(scope="module")
-def reference(reference_root: Path) -> tuple[dict[str, Any], dict]:
-    """The uninterrupted run's final state and its losses per logged step."""
-    return _final_state(reference_root), _losses(reference_root)
+def prepared(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The data the reference trained on (prepare is deterministic; its hash is in the run
+    key), so a kill test starts without waiting for the reference."""
+    root = copy_project(tmp_path_factory.mktemp("prepared") / "proj")
+    write_params(root / "params.yaml", BABY, {"train": TRAIN})
+    subprocess.run([str(BIN / "gan"), "prepare"], cwd=root, env=clean_env(), check=True)
+    return root / "data/prepared"
 
 
+def _reference(request: pytest.FixtureRequest) -> tuple[dict[str, Any], dict]:
+    """The reference's final state and losses per logged step (asked for at a test's end)."""
+    root = request.getfixturevalue("reference_root")
+    return _final_state(root), _losses(root)
+
+
+@pytest.mark.xdist_group("resume_reference")
 def test_retention_keeps_the_last_checkpoints_and_the_best(reference_root: Path) -> None:
     kept = [load_checkpoint_dir(p)["step"] for p in _checkpoints(reference_root)]
     assert kept == [STEPS - EVERY, STEPS]  # train.keep_checkpoints: 2
@@ -148,8 +173,10 @@ def test_retention_keeps_the_last_checkpoints_and_the_best(reference_root: Path)
     assert generator["step"] == best_step  # train.export: best
 
 
-def test_killed_dvc_repro_resumes_at_its_checkpoint_exactly(project: Path, reference) -> None:
-    want_state, want_losses = reference
+@pytest.mark.xdist_group("resume_dvc_repro")
+def test_killed_dvc_repro_resumes_at_its_checkpoint_exactly(
+    project: Path, request: pytest.FixtureRequest
+) -> None:
     write_params(project / "params.yaml", BABY, {"train": TRAIN})
     log = project / "first_attempt.log"
     proc = _start(project, [str(BIN / "dvc"), "repro"], log)
@@ -182,6 +209,7 @@ def test_killed_dvc_repro_resumes_at_its_checkpoint_exactly(project: Path, refer
     assert starts == [0.0, float(start)]
     losses = _losses(project)
     assert set(losses) == set(range(LOG, STEPS + 1, LOG))  # no gaps
+    want_state, want_losses = _reference(request)
     assert losses == want_losses  # same losses, step by step, before and after the resume
     _assert_same_state(_final_state(project), want_state)
 
@@ -218,9 +246,8 @@ def _kill_one_worker(project: Path, prepared: Path, marker: str, **train: Any) -
     return log.read_text(), newest
 
 
-def _assert_restarted_exactly(project: Path, newest: int, reference) -> None:
+def _assert_restarted_exactly(project: Path, newest: int, request: pytest.FixtureRequest) -> None:
     """The run restarted once from a checkpoint at least as new as `newest` and ended equal."""
-    want_state, want_losses = reference
     metrics = json.loads((project / "metrics/train.json").read_text())
     assert metrics["step"] == STEPS and newest <= metrics["start_step"] < STEPS, metrics
     cli, run_id = _run(project)
@@ -232,31 +259,34 @@ def _assert_restarted_exactly(project: Path, newest: int, reference) -> None:
     assert [m.step for m in lost] == [metrics["start_step"]]
     losses = _losses(project)
     assert set(losses) == set(range(LOG, STEPS + 1, LOG))
+    want_state, want_losses = _reference(request)
     assert losses == want_losses
     _assert_same_state(_final_state(project), want_state)
     shutil.rmtree(project / "ray_runs")
 
 
+@pytest.mark.xdist_group("resume_reference")
 def test_killed_worker_is_restarted_by_ray_and_resumes_exactly(
-    project: Path, reference_root: Path, reference
+    project: Path, prepared: Path, request: pytest.FixtureRequest
 ) -> None:
-    prepared = reference_root / "data/prepared"
     _, newest = _kill_one_worker(project, prepared, RAY_WORKER, in_process=False)
-    _assert_restarted_exactly(project, newest, reference)
+    _assert_restarted_exactly(project, newest, request)
 
 
+@pytest.mark.xdist_group("resume_local_group")
 def test_killed_rank_of_a_local_group_is_restarted_and_resumes_exactly(
-    project: Path, reference_root: Path, reference
+    project: Path, prepared: Path, request: pytest.FixtureRequest
 ) -> None:
-    log, newest = _kill_one_worker(project, reference_root / "data/prepared", RANK)
+    log, newest = _kill_one_worker(project, prepared, RANK)
     assert "(local processes, no Ray cluster)" in log
     assert "retrying from the newest checkpoint (1 of train.max_failures=1)" in log
-    _assert_restarted_exactly(project, newest, reference)
+    _assert_restarted_exactly(project, newest, request)
 
 
-def test_killed_stage_takes_its_rank_processes_along(project: Path, reference_root: Path) -> None:
+@pytest.mark.xdist_group("resume_local_group")
+def test_killed_stage_takes_its_rank_processes_along(project: Path, prepared: Path) -> None:
     write_params(project / "params.yaml", BABY, {"train": TRAIN})  # local processes: the default
-    shutil.copytree(reference_root / "data/prepared", project / "data/prepared")
+    shutil.copytree(prepared, project / "data/prepared")
     log = project / "train.log"
     proc = _start(project, [str(BIN / "gan"), "train"], log)
     # Both ranks are in the loop once the run's first metrics are logged.
