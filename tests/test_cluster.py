@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -27,10 +28,11 @@ from tests.helpers import BABY, BIN, clean_env, wait_for, write_params
 
 @dataclass(frozen=True)
 class Head:
-    """A running `ray start --head`: its Jobs API URL and GCS port."""
+    """A running `ray start --head`: its Jobs API URL, GCS port and Ray temp root."""
 
     url: str
     port: int
+    tmp: Path
 
 
 def _answers(url: str) -> tuple[bool, str]:
@@ -48,12 +50,10 @@ def _answers(url: str) -> tuple[bool, str]:
         return False, str(e)
 
 
-CURRENT = Path(tempfile.gettempdir()) / "ray" / "ray_current_cluster"
-
-
-def _recorded(port: int) -> tuple[bool, str]:
-    """Whether Ray's address file names the head on this port; else what it holds."""
-    text = CURRENT.read_text().strip() if CURRENT.is_file() else "no file"
+def _recorded(tmp: Path, port: int) -> tuple[bool, str]:
+    """Whether Ray's address file under tmp names the head on this port; else what it holds."""
+    current = tmp / "ray" / "ray_current_cluster"
+    text = current.read_text().strip() if current.is_file() else "no file"
     return text.endswith(f":{port}"), text
 
 
@@ -68,6 +68,10 @@ def ray_head(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Head]:
     # Our own agent port: every local Ray on this machine (other tests' fits) binds the default
     # 52365, and a head whose agent cannot bind has no agent to run jobs ("No available agent").
     port, dash, agent = _free_port(), _free_port(), _free_port()
+    # Its own Ray temp root (short: socket paths live under it). A job's driver finds its
+    # cluster through the address file there; in the shared /tmp/ray, a local Ray that another
+    # test starts meanwhile could be the one the job joins instead.
+    tmp = Path(tempfile.mkdtemp(prefix="rh", dir="/tmp"))
     log = tmp_path_factory.mktemp("ray_head") / "ray_start.log"
     with log.open("w") as out:
         head = subprocess.Popen(
@@ -89,6 +93,8 @@ def ray_head(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Head]:
                 "--include-dashboard",
                 "true",
                 "--disable-usage-stats",
+                "--temp-dir",
+                str(tmp / "ray"),
             ],
             env=clean_env(),
             start_new_session=True,
@@ -105,8 +111,8 @@ def ray_head(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Head]:
         wait_for(lambda: _answers(health), f"the job agent at {health}", 300, head, log)
         # `ray start` records its head as this machine's cluster last of all, after the Jobs
         # API is up: the moment a bare ray.init() would join it.
-        wait_for(lambda: _recorded(port), "ray_current_cluster naming the head", 120, head, log)
-        yield Head(url, port)
+        wait_for(lambda: _recorded(tmp, port), "ray_current_cluster naming it", 120, head, log)
+        yield Head(url, port, tmp)
     finally:
         os.killpg(head.pid, signal.SIGTERM)  # the head's GCS, raylet and workers share its group
         try:
@@ -114,9 +120,7 @@ def ray_head(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Head]:
         except subprocess.TimeoutExpired:
             os.killpg(head.pid, signal.SIGKILL)
             head.wait(timeout=20)
-        # A killed head leaves its address behind for Ray's address lookup: remove ours.
-        if _recorded(port)[0]:
-            CURRENT.unlink()
+        shutil.rmtree(tmp, ignore_errors=True)  # its address file and session logs
 
 
 def test_a_local_ray_never_joins_a_running_ray_start_cluster(
@@ -126,8 +130,10 @@ def test_a_local_ray_never_joins_a_running_ray_start_cluster(
 
     from pipeline.ray_driver import NO_STATE_API, init_ray
 
-    # `ray start` recorded its head as this machine's cluster: a bare ray.init() would join it.
-    assert _recorded(ray_head.port)[0]
+    # `ray start` recorded its head as the cluster of Ray's temp root (the head's own, set as
+    # this test's): a bare ray.init() would join it.
+    monkeypatch.setenv("RAY_TMPDIR", str(ray_head.tmp))
+    assert _recorded(ray_head.tmp, ray_head.port)[0]
     # init_ray sets this for its own Ray; set here, it is removed again after the test.
     monkeypatch.setenv("RAY_API_SERVER_ADDRESS", NO_STATE_API)
     ray.shutdown()
