@@ -60,17 +60,14 @@ def _recorded(tmp: Path, port: int) -> tuple[bool, str]:
 @pytest.fixture(scope="module")
 def ray_head(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Head]:
     """A head node with token auth (Ray's default) and its Jobs API, shared by this module's
-    tests; always stopped.
-
-    `ray start --block` in its own process group, so teardown stops this head alone (`ray stop`
-    would stop every Ray on the machine).
+    tests; always stopped. `ray start --block` in its own process group, so teardown stops this
+    head alone (`ray stop` would stop every Ray on the machine).
     """
     # Our own agent port: every local Ray on this machine (other tests' fits) binds the default
     # 52365, and a head whose agent cannot bind has no agent to run jobs ("No available agent").
     port, dash, agent = _free_port(), _free_port(), _free_port()
-    # Its own Ray temp root (short: socket paths live under it). A job's driver finds its
-    # cluster through the address file there; in the shared /tmp/ray, a local Ray that another
-    # test starts meanwhile could be the one the job joins instead.
+    # Its own Ray temp root (short: socket paths live under it), where a job's driver finds its
+    # cluster's address file: in /tmp/ray, another test's local Ray could be found instead.
     tmp = Path(tempfile.mkdtemp(prefix="rh", dir="/tmp"))
     log = tmp_path_factory.mktemp("ray_head") / "ray_start.log"
     with log.open("w") as out:
@@ -93,8 +90,7 @@ def ray_head(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Head]:
                 "--include-dashboard",
                 "true",
                 "--disable-usage-stats",
-                "--temp-dir",
-                str(tmp / "ray"),
+                f"--temp-dir={tmp / 'ray'}",
             ],
             env=clean_env(),
             start_new_session=True,
