@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -16,6 +17,7 @@ from pipeline.kinds.tabular.prepare import prepare_table
 from pipeline.kinds.tabular.shards import TRANSFORMER, load_transformer
 from tests.helpers import data_config, short_table_fit
 
+Prepared = tuple[Any, list[dict]]  # (transformer, transformer.json's implications)
 LINKED = {"hours", "earnings", "employment", "commute"}
 
 
@@ -32,7 +34,7 @@ def _jobs(n: int = 2000, seed: int = 0) -> pd.DataFrame:
                          "rating": rng.integers(1, 15, n)})  # fmt: skip
 
 
-def _prepare(tmp_path: Path, **overrides: object) -> tuple[object, list[dict]]:
+def _prepare(tmp_path: Path, **overrides: object) -> Prepared:
     (tmp_path / "out").mkdir(parents=True)
     _jobs().to_csv(tmp_path / "t.csv", index=False)
     cfg = data_config(kind="tabular", source="t.csv", **overrides)
@@ -51,8 +53,16 @@ def _holds(rows: pd.DataFrame) -> None:
     assert (rows["hours"][none] == 0).all() and rows["commute"][none].isna().all()
 
 
-def test_prepare_finds_the_implications_the_data_holds_and_no_others(tmp_path: Path) -> None:
-    t, found = _prepare(tmp_path)
+@pytest.fixture(scope="module")
+def jobs(tmp_path_factory: pytest.TempPathFactory) -> Prepared:
+    """The jobs table prepared once with the default data.implication_share."""
+    return _prepare(tmp_path_factory.mktemp("jobs"))
+
+
+def test_prepare_finds_the_implications_the_data_holds_and_no_others(
+    jobs: Prepared, tmp_path: Path
+) -> None:
+    t, found = jobs
     pairs = {(r["if"]["column"], r["then"]["column"]) for r in found}
     # Only the linked columns: 2,000 rows of three cities and 14 ratings hold none by chance.
     assert {c for pair in pairs for c in pair} <= LINKED
@@ -63,14 +73,14 @@ def test_prepare_finds_the_implications_the_data_holds_and_no_others(tmp_path: P
     assert ({"column": "employment", "value": "none"}, zero) in sides
     assert all(r["share"] >= 0.99 and r["rows"] >= 20 for r in found)
     assert len(t.rule_positions) == len(found)
-    _, off = _prepare(tmp_path / "off", implication_share=0.0)
+    _, off = _prepare(tmp_path, implication_share=0.0)
     assert off == []
     with pytest.raises(ValueError, match="must be 0 \\(off\\) or above 0.5"):
         data_config(kind="tabular", source="t.csv", implication_share=0.3)
 
 
-def test_any_generator_output_decodes_to_rows_that_keep_them(tmp_path: Path) -> None:
-    t, _ = _prepare(tmp_path)
+def test_any_generator_output_decodes_to_rows_that_keep_them(jobs: Prepared) -> None:
+    t, _ = jobs
     noise = np.random.default_rng(1).uniform(-3, 3, (5000, t.width))
     rows = t.inverse_transform(noise)
     assert (rows["hours"] == 0).mean() > 0.05  # premises do occur in the noise
@@ -80,8 +90,8 @@ def test_any_generator_output_decodes_to_rows_that_keep_them(tmp_path: Path) -> 
     assert back["employment"].equals(real["employment"]) and back["hours"].equals(real["hours"])
 
 
-def test_g_applies_them_softly_and_differentiably(tmp_path: Path) -> None:
-    t, _ = _prepare(tmp_path)
+def test_g_applies_them_softly_and_differentiably(jobs: Prepared) -> None:
+    t, _ = jobs
     spans = [(s.activation, s.width) for s in t.spans]
     torch.manual_seed(0)
     G = TabularGenerator(8, spans, hidden=(16,), implications=t.rule_positions)
@@ -98,8 +108,8 @@ def test_g_applies_them_softly_and_differentiably(tmp_path: Path) -> None:
     assert all(param.grad is not None for param in G.parameters())
 
 
-def test_a_short_fit_keeps_them_at_the_datas_shares(tmp_path: Path) -> None:
-    t, _ = _prepare(tmp_path)
+def test_a_short_fit_keeps_them_at_the_datas_shares(jobs: Prepared) -> None:
+    t, _ = jobs
     df = _jobs()
     rows = short_table_fit(t, df, 300, d_hidden=(256, 256), dropout=0.5)
     _holds(rows)
