@@ -14,19 +14,14 @@ from ganmodels.conditioning import Loss
 from ganmodels.tabular.transformer import Span
 
 
-def condition_roles(modes: bool) -> tuple[str, ...]:
-    """The span roles a condition vector covers: discrete columns' levels (CTGAN), and with
-    `modes` also each numeric column's mode (its heaps and mixture modes, as CTAB-GAN), so G
-    learns which heaps and modes go together across columns (e.g. no hours, no earnings)."""
-    return ("level", "mode") if modes else ("level",)
-
-
 class ConditionLayout:
     """Where each conditioned column's levels (or modes) sit in the condition vector (their
     one-hots, in column order): shared by training-by-sampling and by sampling a trained G."""
 
     def __init__(self, spans: Sequence[Span], modes: bool = False) -> None:
-        self.roles = condition_roles(modes)
+        # Discrete columns' levels (CTGAN); with `modes` also each numeric column's mode (its
+        # heaps and mixture modes, as CTAB-GAN), so G learns which modes go together.
+        self.roles = ("level", "mode") if modes else ("level",)
         self.columns = [s.column for s in spans if s.role in self.roles]
         self.widths = [s.width for s in spans if s.role in self.roles]
         self.offsets = np.cumsum([0] + self.widths)[:-1]  # of each column in the condition

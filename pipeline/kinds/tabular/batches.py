@@ -10,9 +10,9 @@ import torch
 
 from ganmodels.tabular.conditions import (
     Conditioner,
+    ConditionLayout,
     ConditionSampler,
     column_shares,
-    condition_roles,
 )
 from ganmodels.tabular.transformer import Span
 from pipeline.data import read_schema
@@ -33,8 +33,7 @@ def _label_shares(
     label = read_schema(prepared_dir).get("label")
     if label is None:
         raise ValueError("train.label_share needs a label: set data.label to a discrete column")
-    roles = condition_roles(modes)
-    return column_shares([s.column for s in spans if s.role in roles], label, train.label_share)
+    return column_shares(ConditionLayout(spans, modes).columns, label, train.label_share)
 
 
 class TableBatches:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ganmodels.tabular.conditions import condition_roles
+from ganmodels.tabular.conditions import ConditionLayout
 from pipeline.kinds.tabular.pack import PAC
 from pipeline.kinds.tabular.shards import load_transformer
 
@@ -20,7 +20,6 @@ def model_config(params: Params, prepared: Path | str) -> dict[str, Any]:
     """The table model config, read from the prepared folder's transformer."""
     transformer = load_transformer(prepared)
     spans = transformer.spans
-    roles = condition_roles(params.model.condition_modes)
     starts = np.cumsum([0] + [s.width for s in spans])[:-1]
     label = [
         [int(at), s.width]
@@ -33,7 +32,7 @@ def model_config(params: Params, prepared: Path | str) -> dict[str, Any]:
         **params.model.model_dump(exclude={"preset", "conditional"}),
         "num_classes": 0,
         "spans": [[s.activation, s.width] for s in spans],
-        "cond_dim": sum(s.width for s in spans if s.role in roles),
+        "cond_dim": ConditionLayout(spans, params.model.condition_modes).cond_dim,
         "pac": PAC,
         "implications": transformer.rule_positions,  # G applies them (implications.py)
         "aux_label": aux,  # where D's auxiliary classifier finds the label (None: no classifier)
