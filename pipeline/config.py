@@ -12,14 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from pipeline import kinds, metric_names, params_fill
 from pipeline.errors import ConfigError, PipelineError
@@ -54,9 +47,10 @@ class DataConfig(_Section):
     support_share: float = Field(gt=0.0, le=1.0)
     find_derived: bool
     implication_share: float = Field(ge=0.0, le=1.0)
+    order_share: float = Field(ge=0.0, le=1.0)
 
     _specs = field_validator("columns", mode="before")(as_specs)
-    _share = field_validator("implication_share")(off_or_most)
+    _share = field_validator("implication_share", "order_share")(off_or_most)
 
     @model_validator(mode="after")
     def _power_of_two(self) -> DataConfig:

@@ -37,7 +37,8 @@ def slots(columns: Sequence[dict], encoders: Sequence[dict], spans: Sequence[Any
         name = col["name"]
         null = at.get((name, "null"))
         present = [(null, 0)] if null is not None else []
-        for role in ("level", "mode"):
+        # An upper column's modes are its excess over another column's value: no exact value.
+        for role in ("level", "mode") if "at_least" not in enc else ():
             if (name, role) not in at:
                 continue
             values = enc["heaps"] if "heaps" in enc else enc["levels"]

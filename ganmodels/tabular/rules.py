@@ -37,6 +37,7 @@ class RuleSettings:
     derived: bool  # find columns that are a monotone function of an earlier one (derived.py)
     support_share: float  # a column whose recurring values hold this share of rows keeps them
     implication_share: float = 0.0  # implications.py: kept when they hold this share (0: none)
+    order_share: float = 0.0  # orders.py: "a <= b" kept when it holds in this share (0: none)
 
 
 def _on_grid(x: np.ndarray, step: float) -> np.ndarray:

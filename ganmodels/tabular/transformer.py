@@ -6,11 +6,11 @@ notable share of rows, e.g. zero inflation) is a mode of its own, generated exac
 Gaussian mixture over the remaining values picks each value's mode, and the value becomes
 alpha = (x - mean) / (4 std) in [-1, 1]; the mode is one-hot. Decoding snaps the remainder to
 the column's rounding step and range. A numeric column that is a function of an earlier one
-(derived.py) takes no part of the row: it is computed from that column. Categorical and boolean
-columns: one-hot. A nullable
-column also gets a 2-way [present, null] one-hot, so missing values are modelled, not dropped.
-The fitted state is plain JSON (means, stds, rules, levels): saving it runs no pickle, and the
-inverse needs numpy only.
+(derived.py) takes no part of the row: it is computed from that column; one never below
+another (orders.py) is generated as its excess over it. Each column's part: encoders.py.
+Categorical and boolean columns: one-hot. A nullable column also gets a 2-way [present, null]
+one-hot, so missing values are modelled, not dropped. The fitted state is plain JSON (means,
+stds, rules, levels): saving it runs no pickle, and the inverse needs numpy only.
 """
 
 from __future__ import annotations
@@ -21,14 +21,23 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ganmodels.tabular.derived import derive, derived_columns, fit_knots
+from ganmodels.tabular.derived import derive, derived_columns
+from ganmodels.tabular.encoders import (
+    FALSE_WORDS,
+    NUMERIC,
+    TRUE_WORDS,
+    column_encoder,
+    decode_numeric,
+    encode_discrete,
+    encode_numeric,
+    numbers,
+)
 from ganmodels.tabular.implications import apply_exactly, find_implications, positions, slots
-from ganmodels.tabular.modes import fit_modes
+from ganmodels.tabular.orders import decode_upper, excess, order_columns
 from ganmodels.tabular.restore import restore
-from ganmodels.tabular.rules import RuleSettings, is_heap, learn_rules, snap
+from ganmodels.tabular.rules import RuleSettings, snap
 
-NUMERIC = ("continuous", "integer", "datetime")
-TRUE_WORDS, FALSE_WORDS = frozenset({"true", "yes", "t", "y"}), frozenset({"false", "no", "f", "n"})
+__all__ = ["FALSE_WORDS", "NUMERIC", "TRUE_WORDS", "Span", "TableTransformer", "numbers"]
 
 
 @dataclass(frozen=True)
@@ -40,15 +49,6 @@ class Span:
     width: int
     role: str  # "scalar" (alpha) | "mode" | "level" (a discrete column's one-hot) | "null"
     # (a numeric column of heaps only is discrete: its heaps' one-hot is a "level" span)
-
-
-def numbers(s: pd.Series, kind: str) -> np.ndarray:
-    """A numeric column as float64 (datetimes as seconds since the epoch); missing -> NaN."""
-    if kind == "datetime":
-        when = pd.to_datetime(s, errors="coerce", format="mixed")
-        # Seconds since the epoch, whatever the unit pandas stores (ns, us...); NaT -> NaN.
-        return ((when - pd.Timestamp(0)) / pd.Timedelta(seconds=1)).to_numpy(dtype=np.float64)
-    return pd.to_numeric(s, errors="coerce").to_numpy(dtype=np.float64)
 
 
 class TableTransformer:
@@ -82,54 +82,37 @@ class TableTransformer:
         """Fit on df (mixtures on at most fit_rows sampled rows, so large tables don't hang);
         numeric columns' rules learned with `rules` (None: range only), `declared` ones win."""
         rng = np.random.default_rng(seed)
-        sample = df if len(df) <= fit_rows else df.iloc[rng.choice(len(df), fit_rows, False)]
+        pick = rng.choice(len(df), fit_rows, False) if len(df) > fit_rows else slice(None)
         declared = declared or {}
         values = {
             c["name"]: numbers(df[c["name"]], c["kind"]) for c in columns if c["kind"] in NUMERIC
         }
         derived = derived_columns(values, rules, declared)
-        encoders = []
-        for col in columns:
-            if col["kind"] in NUMERIC:
-                full = values[col["name"]]
-                found = learn_rules(
-                    full[~np.isnan(full)],
-                    col["kind"] == "integer",
-                    rules,
-                    declared.get(col["name"], {}),
-                )
-                if col["name"] in derived:  # computed from its source: nothing to generate
-                    source = derived[col["name"]]
-                    knots = fit_knots(values[source], full, source, col["name"])
-                    encoders.append({"means": [], "stds": [], **found, **knots})
-                    continue
-                x = numbers(sample[col["name"]], col["kind"])
-                x = x[~np.isnan(x)]
-                rest = x[is_heap(x, found["heaps"]) < 0]  # the mixture models what heaps don't
-                means, stds = fit_modes(rest, max_modes, seed) if len(rest) else ([], [])
-                enc = {"means": means, "stds": stds, **found}
-                if means:  # how often each mode occurs: unconditional sampling's conditions
-                    present = full[~np.isnan(full)]
-                    onehot = cls._encode_numeric(present, np.zeros(len(present), bool), enc)[-1]
-                    enc["mode_counts"] = onehot.sum(axis=0).astype(int).tolist()
-                if not means:  # heaps only: a discrete column, conditioned on as one
-                    heap = is_heap(full[~np.isnan(full)], found["heaps"])
-                    enc["counts"] = np.bincount(heap[heap >= 0], minlength=len(found["heaps"]))
-                    enc["counts"] = enc["counts"].astype(int).tolist()
-            else:
-                enc = {"levels": list(col["categories"])}
-                s = df[col["name"]]
-                null = s.isna().to_numpy()
-                onehot = cls._encode_discrete(s, null, col, enc)
-                # Level frequencies: what unconditional sampling draws its conditions from.
-                enc["counts"] = onehot[~null].sum(axis=0).astype(int).tolist()
-            encoders.append(enc)
-        fitted = cls(columns, encoders)
+        fit = dict(df=df, values=values, pick=pick, rules=rules, declared=declared,
+                   derived=derived, max_modes=max_modes, seed=seed)  # fmt: skip
+        encoders = [column_encoder(col, **fit) for col in columns]
         share = rules.implication_share if rules is not None else 0.0
-        return fitted.with_implications(df, share) if share else fitted
+        fitted = cls(columns, encoders).with_implications(df, share)
+        # Orders among the columns no implication holds (those keep their exact values), and
+        # declared ones: each upper column's encoder refitted on its excess.
+        held = {rule[side]["column"] for rule in fitted.implications for side in ("if", "then")}
+        discrete = {c["name"] for c, e in zip(columns, encoders, strict=True) if not e.get("means")}
+        found = order_columns(values, rules.order_share if rules else 0.0, declared,
+                              set(derived) | held | discrete)  # fmt: skip
+        changed = False
+        for k, col in enumerate(columns):
+            if col["name"] in found:
+                enc = column_encoder(col, **fit, lower=found[col["name"]])
+                # An excess of few values would be a discrete column, whose levels a condition
+                # `column == value` would read as the column's own: the plain encoder stays.
+                if enc["means"]:
+                    encoders[k], changed = enc, True
+        return cls(columns, encoders).with_implications(df, share) if changed else fitted
 
     def with_implications(self, df: pd.DataFrame, share: float) -> TableTransformer:
-        """This encoding with the implications that `share` of df's rows hold."""
+        """This encoding with the implications that `share` of df's rows hold (0: none)."""
+        if not share:
+            return type(self)(self.columns, self.encoders)
         widths = [s.width for s in self.spans]
         found = find_implications(self.transform(df), widths, self.slots(), share)
         return type(self)(self.columns, self.encoders, found)
@@ -168,56 +151,17 @@ class TableTransformer:
             s = df[col["name"]]
             null = s.isna().to_numpy()
             if col["kind"] in NUMERIC:
-                parts += self._encode_numeric(numbers(s, col["kind"]), null, enc)
+                x = numbers(s, col["kind"])
+                if "at_least" in enc:
+                    lower = next(c for c in self.columns if c["name"] == enc["at_least"])
+                    below = numbers(df[lower["name"]], lower["kind"])
+                    x = excess(x, below, col["name"], lower["name"])
+                parts += encode_numeric(x, null, enc)
             else:
-                parts.append(self._encode_discrete(s, null, col, enc))
+                parts.append(encode_discrete(s, null, col, enc))
             if col["nullable"]:
                 parts.append(np.stack([~null, null], axis=1).astype(np.float32))
         return np.concatenate(parts, axis=1).astype(np.float32)
-
-    @staticmethod
-    def _encode_numeric(x: np.ndarray, null: np.ndarray, enc: dict) -> list[np.ndarray]:
-        heaps = np.array(enc.get("heaps", []), dtype=np.float64)
-        means, stds = np.array(enc["means"]), np.array(enc["stds"])
-        modes = np.zeros(len(x), dtype=np.int64)  # a null row: the first mode, alpha 0
-        alpha = np.zeros(len(x))
-        heap = is_heap(np.where(null, np.nan, x), heaps.tolist())
-        if len(means):
-            rest = (heap < 0) & ~null
-            # The most likely mixture mode (equal weights: the kept modes all matter).
-            score = -0.5 * ((x[rest, None] - means) / stds) ** 2 - np.log(stds)
-            mode = score.argmax(axis=1)
-            modes[rest] = len(heaps) + mode
-            alpha[rest] = np.clip((x[rest] - means[mode]) / (4 * stds[mode]), -0.99, 0.99)
-        else:  # levels only: a value train never had (a holdout's) goes to the nearest level
-            off = (heap < 0) & ~null
-            heap[off] = np.abs(x[off, None] - heaps).argmin(axis=1)
-        modes[heap >= 0] = heap[heap >= 0]
-        onehot = np.eye(len(heaps) + len(means), dtype=np.float32)[modes]
-        return ([alpha[:, None].astype(np.float32)] if len(means) else []) + [onehot]
-
-    @staticmethod
-    def _encode_discrete(s: pd.Series, null: np.ndarray, col: dict, enc: dict) -> np.ndarray:
-        index = {v: i for i, v in enumerate(enc["levels"])}
-        values = s.to_numpy(dtype=object)
-        if col["kind"] == "boolean":
-            # Levels are (false, true), as booleans or as the file's words (no, yes).
-            index = {False: 0, True: 1}
-            values = [v if isinstance(v, bool) or v is None
-                      else str(v).strip().lower() in TRUE_WORDS
-                      for v in np.where(null, None, values)]  # fmt: skip
-        codes = np.zeros(len(s), dtype=np.int64)
-        for row, (v, is_null) in enumerate(zip(values, null, strict=True)):
-            if is_null:
-                continue
-            key = v.item() if isinstance(v, np.generic) else v
-            if key not in index:
-                raise ValueError(
-                    f"column {col['name']!r}, row {row + 1}: value {key!r} is not among the "
-                    f"fitted categories {enc['levels'][:10]}"
-                )
-            codes[row] = index[key]
-        return np.eye(len(enc["levels"]), dtype=np.float32)[codes]
 
     def inverse_transform(self, rows: np.ndarray) -> pd.DataFrame:
         """A DataFrame with the original column names, dtypes and categories."""
@@ -229,7 +173,7 @@ class TableTransformer:
             if "derived_from" in enc:
                 continue
             if col["kind"] in NUMERIC:
-                values: Any = self._decode_numeric(rows, at, enc)
+                values: Any = decode_numeric(rows, at, enc)
                 at += int(bool(enc["means"])) + len(enc.get("heaps", [])) + len(enc["means"])
             else:
                 k = len(enc["levels"])
@@ -243,27 +187,15 @@ class TableTransformer:
                 raw[col["name"]] = np.where(null, np.nan, values)
             out[col["name"]] = restore(values, null, col)
         for col, enc in zip(self.columns, self.encoders, strict=True):
+            if "at_least" in enc:  # the upper column: its lower one plus the generated excess
+                upper = decode_upper(raw[enc["at_least"]], raw[col["name"]], enc["own"])
+                raw[col["name"]] = upper
+                out[col["name"]] = restore(upper, np.isnan(upper), col)
+        for col, enc in zip(self.columns, self.encoders, strict=True):
             if "derived_from" in enc:
                 source = raw[enc["derived_from"]]
                 out[col["name"]] = restore(snap(derive(source, enc), enc), np.isnan(source), col)
         return pd.DataFrame({col["name"]: out[col["name"]] for col in self.columns})
-
-    @staticmethod
-    def _decode_numeric(rows: np.ndarray, at: int, enc: dict) -> np.ndarray:
-        """A numeric column from its span: heaps exactly, the rest snapped to its rules."""
-        heaps = np.array(enc.get("heaps", []), dtype=np.float64)
-        means, stds = np.array(enc["means"]), np.array(enc["stds"])
-        k = len(means)
-        alpha = rows[:, at] if k else np.zeros(len(rows))
-        at += int(bool(k))
-        modes = rows[:, at : at + len(heaps) + k].argmax(axis=1)
-        values = np.empty(len(rows))
-        heap = modes < len(heaps)
-        values[heap] = heaps[modes[heap]]
-        m = modes[~heap] - len(heaps)
-        rest = means[m] + np.clip(alpha[~heap], -1, 1) * 4 * stds[m]
-        values[~heap] = snap(rest, enc)
-        return values
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready state."""

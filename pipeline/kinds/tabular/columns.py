@@ -24,6 +24,7 @@ class ColumnSpec(BaseModel):
     max: float | None = None
     support: bool | None = None  # true: generate only the column's train values (nearest)
     derived_from: str | None = Field(default=None, min_length=1)  # computed from that column
+    at_least: str | None = Field(default=None, min_length=1)  # never below that column
 
     @model_validator(mode="after")
     def _consistent(self) -> ColumnSpec:
@@ -47,7 +48,7 @@ class ColumnSpec(BaseModel):
 
     def rules(self) -> dict[str, Any]:
         """The declared value rules (not the kind), as the transformer takes them."""
-        keys = ("step", "heaps", "levels", "min", "max", "support", "derived_from")
+        keys = ("step", "heaps", "levels", "min", "max", "support", "derived_from", "at_least")
         return {k: getattr(self, k) for k in keys if getattr(self, k) is not None}
 
 
@@ -59,8 +60,8 @@ def as_specs(value: Any) -> Any:
 
 
 def off_or_most(value: float) -> float:
-    """data.implication_share: 0 (off) or a majority ("a goes with b in 30% of rows" is not
-    an implication)."""
+    """data.implication_share, data.order_share: 0 (off) or a majority ("a goes with b in 30%
+    of rows" is not an implication, nor "a <= b" in 30% an order)."""
     if 0 < value <= 0.5:
         raise ValueError(f"must be 0 (off) or above 0.5, got {value}")
     return value

@@ -49,7 +49,7 @@ def _rule_settings(cfg: DataConfig) -> RuleSettings:
     """How prepare learns value rules and implications (params.yaml's data keys)."""
     return RuleSettings(
         cfg.step_share, cfg.heap_share, cfg.max_levels, cfg.find_derived, cfg.support_share,
-        cfg.implication_share,
+        cfg.implication_share, cfg.order_share,
     )  # fmt: skip
 
 
@@ -66,19 +66,31 @@ def _declared_rules(cfg: DataConfig, columns: list[Column]) -> dict[str, dict[st
             )
         out[name] = rules
     for name, rules in out.items():
-        source = rules.get("derived_from")
-        if source is None:
-            continue
-        if kinds.get(source) not in NUMERIC or source == name:
-            what = "itself" if source == name else f"{kinds.get(source, 'not a column')}"
+        for key in ("derived_from", "at_least"):
+            source = rules.get(key)
+            if source is None:
+                continue
+            if kinds.get(source) not in NUMERIC or source == name:
+                what = "itself" if source == name else f"{kinds.get(source, 'not a column')}"
+                raise TableError(
+                    f"data.columns.{name}.{key}: {source!r} must be another numeric column "
+                    f"of the table ({source!r} is {what})"
+                )
+            if out.get(source, {}).get("derived_from"):
+                raise TableError(
+                    f"data.columns.{name}.{key}: {source!r} is derived itself; name the "
+                    f"column it is derived from, {out[source]['derived_from']!r}"
+                )
+        lower = out.get(rules.get("at_least", ""), {}).get("at_least")
+        if lower:  # decoding needs no chain: the lower column is generated as it is
             raise TableError(
-                f"data.columns.{name}.derived_from: {source!r} must be another numeric column "
-                f"of the table ({source!r} is {what})"
+                f"data.columns.{name}.at_least: {rules['at_least']!r} is itself at least "
+                f"{lower!r}; name {lower!r}, or declare no order on {rules['at_least']!r}"
             )
-        if out.get(source, {}).get("derived_from"):
+        if rules.get("at_least") and rules.get("derived_from"):
             raise TableError(
-                f"data.columns.{name}.derived_from: {source!r} is derived itself; name the "
-                f"column it is derived from, {out[source]['derived_from']!r}"
+                f"data.columns.{name}: derived_from and at_least exclude each other (a derived "
+                "column is computed, not generated)"
             )
     return out
 

@@ -1,0 +1,147 @@
+"""One column's part of the table encoding (transformer.py): fitting its encoder from the train
+rows, encoding its values into its spans and decoding them back.
+
+A numeric column's encoder holds its rules (rules.py), its heaps and the Gaussian-mixture modes of
+what the heaps leave (CTGAN's mode-specific normalization); a derived column's, its lookup table
+(derived.py); an upper column's (orders.py), the same for its excess over the lower column, with
+its own rules under "own". A discrete column's holds its levels and their counts.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ganmodels.tabular.derived import fit_knots
+from ganmodels.tabular.modes import fit_modes
+from ganmodels.tabular.orders import excess
+from ganmodels.tabular.rules import RuleSettings, is_heap, learn_rules, snap
+
+NUMERIC = ("continuous", "integer", "datetime")
+TRUE_WORDS, FALSE_WORDS = frozenset({"true", "yes", "t", "y"}), frozenset({"false", "no", "f", "n"})
+
+
+def numbers(s: pd.Series, kind: str) -> np.ndarray:
+    """A numeric column as float64 (datetimes as seconds since the epoch); missing -> NaN."""
+    if kind == "datetime":
+        when = pd.to_datetime(s, errors="coerce", format="mixed")
+        # Seconds since the epoch, whatever the unit pandas stores (ns, us...); NaT -> NaN.
+        return ((when - pd.Timestamp(0)) / pd.Timedelta(seconds=1)).to_numpy(dtype=np.float64)
+    return pd.to_numeric(s, errors="coerce").to_numpy(dtype=np.float64)
+
+
+def column_encoder(
+    col: dict[str, Any],
+    df: pd.DataFrame,
+    values: dict[str, np.ndarray],
+    pick: Any,
+    rules: RuleSettings | None,
+    declared: dict[str, dict[str, Any]],
+    derived: dict[str, str],
+    max_modes: int,
+    seed: int,
+    lower: str | None = None,
+) -> dict[str, Any]:
+    """One column's encoder (a numeric one generated as its excess over `lower`, if any)."""
+    name = col["name"]
+    if col["kind"] not in NUMERIC:
+        enc: dict[str, Any] = {"levels": list(col["categories"])}
+        null = df[name].isna().to_numpy()
+        onehot = encode_discrete(df[name], null, col, enc)
+        # Level frequencies: what unconditional sampling draws its conditions from.
+        enc["counts"] = onehot[~null].sum(axis=0).astype(int).tolist()
+        return enc
+    full = values[name]
+    mine = {k: v for k, v in declared.get(name, {}).items() if k != "at_least"}  # not a rule
+    found = learn_rules(full[~np.isnan(full)], col["kind"] == "integer", rules, mine)
+    if name in derived:  # computed from its source: nothing to generate
+        knots = fit_knots(values[derived[name]], full, derived[name], name)
+        return {"means": [], "stds": [], **found, **knots}
+    order: dict[str, Any] = {}
+    if lower is not None:  # generated as its excess; its own rules kept for decoding
+        full = excess(full, values[lower], name, lower)
+        order = {"at_least": lower, "own": found}
+        found = learn_rules(full[~np.isnan(full)], False, rules, {})
+    return fit_numeric(full, full[pick], found, max_modes, seed) | order
+
+
+def fit_numeric(
+    full: np.ndarray, x: np.ndarray, found: dict[str, Any], max_modes: int, seed: int
+) -> dict[str, Any]:
+    """A generated numeric column's encoder: its rules, and mixture modes fitted on x (a
+    sample of full's rows) for what its heaps leave."""
+    x, present = x[~np.isnan(x)], full[~np.isnan(full)]
+    rest = x[is_heap(x, found["heaps"]) < 0]  # the mixture models what heaps don't
+    means, stds = fit_modes(rest, max_modes, seed) if len(rest) else ([], [])
+    enc = {"means": means, "stds": stds, **found}
+    if means:  # how often each mode occurs: unconditional sampling's conditions
+        onehot = encode_numeric(present, np.zeros(len(present), bool), enc)[-1]
+        enc["mode_counts"] = onehot.sum(axis=0).astype(int).tolist()
+    else:  # heaps only: a discrete column, conditioned on as one
+        heap = is_heap(present, found["heaps"])
+        counts = np.bincount(heap[heap >= 0], minlength=len(found["heaps"]))
+        enc["counts"] = counts.astype(int).tolist()
+    return enc
+
+
+def encode_numeric(x: np.ndarray, null: np.ndarray, enc: dict) -> list[np.ndarray]:
+    heaps = np.array(enc.get("heaps", []), dtype=np.float64)
+    means, stds = np.array(enc["means"]), np.array(enc["stds"])
+    modes = np.zeros(len(x), dtype=np.int64)  # a null row: the first mode, alpha 0
+    alpha = np.zeros(len(x))
+    heap = is_heap(np.where(null, np.nan, x), heaps.tolist())
+    if len(means):
+        rest = (heap < 0) & ~null
+        # The most likely mixture mode (equal weights: the kept modes all matter).
+        score = -0.5 * ((x[rest, None] - means) / stds) ** 2 - np.log(stds)
+        mode = score.argmax(axis=1)
+        modes[rest] = len(heaps) + mode
+        alpha[rest] = np.clip((x[rest] - means[mode]) / (4 * stds[mode]), -0.99, 0.99)
+    else:  # levels only: a value train never had (a holdout's) goes to the nearest level
+        off = (heap < 0) & ~null
+        heap[off] = np.abs(x[off, None] - heaps).argmin(axis=1)
+    modes[heap >= 0] = heap[heap >= 0]
+    onehot = np.eye(len(heaps) + len(means), dtype=np.float32)[modes]
+    return ([alpha[:, None].astype(np.float32)] if len(means) else []) + [onehot]
+
+
+def encode_discrete(s: pd.Series, null: np.ndarray, col: dict, enc: dict) -> np.ndarray:
+    index = {v: i for i, v in enumerate(enc["levels"])}
+    values = s.to_numpy(dtype=object)
+    if col["kind"] == "boolean":
+        # Levels are (false, true), as booleans or as the file's words (no, yes).
+        index = {False: 0, True: 1}
+        values = [v if isinstance(v, bool) or v is None
+                  else str(v).strip().lower() in TRUE_WORDS
+                  for v in np.where(null, None, values)]  # fmt: skip
+    codes = np.zeros(len(s), dtype=np.int64)
+    for row, (v, is_null) in enumerate(zip(values, null, strict=True)):
+        if is_null:
+            continue
+        key = v.item() if isinstance(v, np.generic) else v
+        if key not in index:
+            raise ValueError(
+                f"column {col['name']!r}, row {row + 1}: value {key!r} is not among the "
+                f"fitted categories {enc['levels'][:10]}"
+            )
+        codes[row] = index[key]
+    return np.eye(len(enc["levels"]), dtype=np.float32)[codes]
+
+
+def decode_numeric(rows: np.ndarray, at: int, enc: dict) -> np.ndarray:
+    """A numeric column from its span: heaps exactly, the rest snapped to its rules."""
+    heaps = np.array(enc.get("heaps", []), dtype=np.float64)
+    means, stds = np.array(enc["means"]), np.array(enc["stds"])
+    k = len(means)
+    alpha = rows[:, at] if k else np.zeros(len(rows))
+    at += int(bool(k))
+    modes = rows[:, at : at + len(heaps) + k].argmax(axis=1)
+    values = np.empty(len(rows))
+    heap = modes < len(heaps)
+    values[heap] = heaps[modes[heap]]
+    m = modes[~heap] - len(heaps)
+    rest = means[m] + np.clip(alpha[~heap], -1, 1) * 4 * stds[m]
+    values[~heap] = snap(rest, enc)
+    return values
