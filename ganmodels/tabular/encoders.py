@@ -87,6 +87,7 @@ def fit_numeric(
 
 
 def encode_numeric(x: np.ndarray, null: np.ndarray, enc: dict) -> list[np.ndarray]:
+    """A numeric column's spans: [alpha] (when it has mixture modes) and its mode one-hot."""
     heaps = np.array(enc.get("heaps", []), dtype=np.float64)
     means, stds = np.array(enc["means"]), np.array(enc["stds"])
     modes = np.zeros(len(x), dtype=np.int64)  # a null row: the first mode, alpha 0
@@ -108,6 +109,7 @@ def encode_numeric(x: np.ndarray, null: np.ndarray, enc: dict) -> list[np.ndarra
 
 
 def encode_discrete(s: pd.Series, null: np.ndarray, col: dict, enc: dict) -> np.ndarray:
+    """A discrete column's one-hot; fails naming the column and row of an unknown category."""
     index = {v: i for i, v in enumerate(enc["levels"])}
     values = s.to_numpy(dtype=object)
     if col["kind"] == "boolean":

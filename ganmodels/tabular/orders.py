@@ -89,15 +89,14 @@ def decode_upper(lower: np.ndarray, excess: np.ndarray, own: dict[str, Any]) -> 
     its rules would round below the lower one goes to the next value they allow."""
     raw = lower + excess
     out = snap(raw, own)
+    # Rounded below it: by the support's nearest value or the step's grid (a clip to the
+    # range's top below the lower value leaves nothing above it to go to).
     low = (out < lower) & (raw >= lower)
-    if low.any():
-        step, support = own.get("step"), own.get("support")
-        if support:
-            values = np.asarray(support, dtype=np.float64)
-            at = np.minimum(np.searchsorted(values, lower[low], side="left"), len(values) - 1)
-            out[low] = values[at]
-        elif step:
-            out[low] = np.minimum(np.ceil(lower[low] / step - 1e-9) * step, own["max"])
-        else:
-            out[low] = np.minimum(lower[low], own["max"])
+    step, support = own.get("step"), own.get("support")
+    if low.any() and support:
+        values = np.asarray(support, dtype=np.float64)
+        at = np.minimum(np.searchsorted(values, lower[low], side="left"), len(values) - 1)
+        out[low] = values[at]
+    elif low.any() and step:
+        out[low] = np.minimum(np.ceil(lower[low] / step - 1e-9) * step, own["max"])
     return out
