@@ -114,3 +114,38 @@ def test_a_short_fit_keeps_them_at_the_datas_shares(jobs: Prepared) -> None:
     rows = short_table_fit(t, df, 300, d_hidden=(256, 256), dropout=0.5)
     _holds(rows)
     assert abs((rows["hours"] == 0).mean() - 0.3) < 0.1
+
+
+def _one_by_one(G: TabularGenerator, rows: torch.Tensor) -> torch.Tensor:
+    """The implications applied in order, one at a time (what G's batches must equal)."""
+    widths = [w for _, w in G.spans]
+    parts = list(torch.split(rows, widths, dim=1))
+    for premise, then in G.implications:
+        p = torch.ones_like(rows[:, :1])
+        for span, i in premise:
+            p = p * parts[span][:, i : i + 1]
+        for span, i in then:
+            target = torch.zeros_like(parts[span])
+            target[:, i] = 1.0
+            parts[span] = p * target + (1 - p) * parts[span]
+    return torch.cat(parts, dim=1)
+
+
+def test_g_applies_them_in_batches_as_one_by_one(jobs: Prepared) -> None:
+    t, _ = jobs
+    rng = np.random.default_rng(0)  # and a tangle: chains, shared values, clashing values
+    tangle = []
+    for _ in range(40):
+        a, b, c = rng.choice(5, 3, replace=False)
+        premise = [[int(a), int(rng.integers(3))]] + [[int(c), 1]] * int(rng.random() < 0.3)
+        tangle.append([premise, [[int(b), int(rng.integers(3))]]])
+    spans = [(s.activation, s.width) for s in t.spans]
+    for spans, rules in ((spans, t.rule_positions), ([("softmax", 3)] * 5, tangle)):
+        G = TabularGenerator(4, spans, hidden=(8,), implications=rules)
+        assert G._batches < len(rules)  # batched, not one rule per batch
+        raw = torch.randn(300, sum(w for _, w in spans), dtype=torch.float64) * 3
+        rows = G.double().activate(raw, torch.Generator().manual_seed(1))
+        plain = TabularGenerator(4, spans, hidden=(8,))  # the activations alone
+        alone = plain.activate(raw, torch.Generator().manual_seed(1))
+        assert torch.allclose(rows, _one_by_one(G, alone), atol=1e-12)
+        assert not torch.allclose(rows, alone)  # and they did move rows

@@ -13,6 +13,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from ganmodels.tabular.implications import layers
+
 Spans = Sequence[tuple[str, int]]  # (activation "tanh" | "softmax", width), in row order
 
 
@@ -49,6 +51,7 @@ class TabularGenerator(nn.Module):
         # [premise (span, index) pairs, consequence pairs]: ganmodels/tabular/implications.py
         self.implications = [([tuple(p) for p in a], [tuple(p) for p in b])
                              for a, b in implications]  # fmt: skip
+        self._batches = self._plan([w for _, w in self.spans])
         self.num_classes = 0  # the image code paths ask; tables condition through `cond`
         blocks, dim = [], z_dim + cond_dim
         for width in hidden:
@@ -87,17 +90,41 @@ class TabularGenerator(nn.Module):
                 else gumbel_softmax(piece, self.tau, generator)
             )
             at += width
-        for premise, then in self.implications:
-            # The premise's probability pulls each consequence toward its value: differentiable,
-            # so G learns the rest of the row under the implication (decoding makes it exact).
-            p = torch.ones_like(raw[:, :1])
-            for span, i in premise:
-                p = p * parts[span][:, i : i + 1]
-            for span, i in then:
-                target = torch.zeros_like(parts[span])
-                target[:, i] = 1.0
-                parts[span] = p * target + (1 - p) * parts[span]
-        return torch.cat(parts, dim=1)
+        rows = torch.cat(parts, dim=1)
+        ones = rows.new_ones(rows.shape[0], 1)
+        for n in range(self._batches):
+            # Each consequence is pulled toward its value by its premise's probability:
+            # differentiable, so G learns the rest of the row under the implication (decoding
+            # makes it exact). Premises are products of one-hot entries (padded with a 1).
+            p = torch.cat([rows, ones], dim=1)[:, getattr(self, f"_premise{n}")].prod(dim=2)
+            # A value several rules write is pulled by 1 - prod(1 - p) (padded with p = 0).
+            stay = torch.cat([1 - p, ones], dim=1)[:, getattr(self, f"_writers{n}")].prod(dim=2)
+            pull = 1 - stay
+            rows = rows * (1 - pull @ getattr(self, f"_span{n}")) + pull @ getattr(
+                self, f"_value{n}"
+            )
+        return rows
+
+    def _plan(self, widths: list[int]) -> int:
+        """The implications as batches of index and mask buffers (not in the state dict)."""
+        starts = [sum(widths[:k]) for k in range(len(widths))]
+        width = sum(widths)
+        batches = layers(self.implications)
+        for n, (premises, written, writers) in enumerate(batches):
+            cols = [[starts[s] + i for s, i in p] for p in premises]
+            longest = max(len(c) for c in cols)
+            premise = torch.tensor([c + [width] * (longest - len(c)) for c in cols])
+            most = max(len(w) for w in writers)
+            fill = len(premises)  # the padding column of p
+            writer = torch.tensor([w + [fill] * (most - len(w)) for w in writers])
+            span, value = torch.zeros(len(written), width), torch.zeros(len(written), width)
+            for g, (s, i) in enumerate(written):
+                span[g, starts[s] : starts[s] + widths[s]] = 1.0
+                value[g, starts[s] + i] = 1.0
+            for name, t in (("premise", premise), ("writers", writer), ("span", span),
+                            ("value", value)):  # fmt: skip
+                self.register_buffer(f"_{name}{n}", t, persistent=False)
+        return len(batches)
 
 
 class PacDiscriminator(nn.Module):
