@@ -22,12 +22,14 @@ SETTINGS = RuleSettings(0.99, 0.01, 30, True, 0.8, implication_share=0.99, order
 
 
 def _loans(n: int = 2000, seed: int = 0) -> pd.DataFrame:
-    """A housing ratio never above the total ratio; a free ratio; years beyond both ranges."""
+    """A housing ratio never above the total ratio (20% of it at 0.6); a free ratio; years
+    beyond both ranges."""
     rng = np.random.default_rng(seed)
     housing = np.round(rng.uniform(0.1, 0.5, n), 2)
+    total = np.round(housing + rng.gamma(2.0, 0.05, n), 2)
     return pd.DataFrame(
         {
-            "total": np.round(housing + rng.gamma(2.0, 0.05, n), 2),  # at least housing
+            "total": np.where(rng.random(n) < 0.2, 0.6, total),  # at least housing; heaped
             "housing": housing,
             "other": np.round(rng.uniform(0.0, 1.0, n), 2),  # below either in a share of rows
             "years": rng.integers(5, 30, n),  # always above the ratios: their ranges say so
@@ -61,6 +63,7 @@ def test_prepare_finds_the_order_the_data_holds_and_no_other(tmp_path: Path) -> 
     total = encoders["total"]
     assert total["min"] >= 0 and total["own"]["step"] == 0.01  # the excess's rules, its own
     assert total["own"]["min"] == float(_loans()["total"].min())
+    assert total["own_heaps"] == [0.6] and 0.6 in total["own"]["heaps"]  # a mode of its own
     off = _prepared(tmp_path / "off", _loans(), order_share=0.0)
     assert not any("at_least" in e for e in off.values())
     with pytest.raises(ValueError, match="order_share"):
@@ -112,3 +115,19 @@ def test_declared_orders_are_kept_and_checked_at_prepare(tmp_path: Path) -> None
     holes.loc[7, "housing"] = np.nan
     with pytest.raises(ValueError, match="row 8 has a value in 'total' and none in 'housing'"):
         _fit(holes, declared={"total": {"at_least": "housing"}})
+
+
+def test_an_upper_columns_own_heaps_decode_exactly_at_their_share() -> None:
+    df = _loans()
+    t, encoders = _fit(df)
+    total = encoders["total"]
+    (heap,) = [k for k, s in enumerate(t.spans) if s.column == "total" and s.role == "mode"]
+    at = sum(s.width for s in t.spans[:heap]) + len(total["heaps"])  # the own heap's entry
+    rows = t.transform(df)
+    assert rows[:, at].mean() == pytest.approx((df["total"] == 0.6).mean())  # its share
+    rows = np.random.default_rng(3).normal(0, 1.5, (4000, t.width))
+    rows[:2000, at] = 10.0  # G picks the own heap in half the rows
+    back = t.inverse_transform(rows)
+    assert (back["total"][:2000] == 0.6).all()  # exactly, and the order holds
+    assert (back["total"] >= back["housing"]).all()
+    assert (back["total"][2000:] == 0.6).mean() < 0.5  # elsewhere the excess decides

@@ -4,7 +4,8 @@ rows, encoding its values into its spans and decoding them back.
 A numeric column's encoder holds its rules (rules.py), its heaps and the Gaussian-mixture modes of
 what the heaps leave (CTGAN's mode-specific normalization); a derived column's, its lookup table
 (derived.py); an upper column's (orders.py), the same for its excess over the lower column, with
-its own rules under "own". A discrete column's holds its levels and their counts.
+its own rules under "own" and its own heaps as modes of their own ("own_heaps"). A discrete
+column's holds its levels and their counts.
 """
 
 from __future__ import annotations
@@ -59,25 +60,36 @@ def column_encoder(
     if name in derived:  # computed from its source: nothing to generate
         knots = fit_knots(values[derived[name]], full, derived[name], name)
         return {"means": [], "stds": [], **found, **knots}
-    order: dict[str, Any] = {}
-    if lower is not None:  # generated as its excess; its own rules kept for decoding
-        full = excess(full, values[lower], name, lower)
-        order = {"at_least": lower, "own": found}
-        found = learn_rules(full[~np.isnan(full)], False, rules, {})
-    return fit_numeric(full, full[pick], found, max_modes, seed) | order
+    if lower is None:
+        return fit_numeric(full, pick, found, max_modes, seed)
+    # Generated as its excess, its own rules kept for decoding; its own heaps (pirat's 0.33)
+    # stay modes of their own, or the excess would spread them.
+    own, full = full, excess(full, values[lower], name, lower)
+    order = {"at_least": lower, "own": found, "own_heaps": found["heaps"]}
+    rest = learn_rules(full[~np.isnan(full)], False, rules, {})
+    return fit_numeric(full, pick, rest | order, max_modes, seed, own)
 
 
 def fit_numeric(
-    full: np.ndarray, x: np.ndarray, found: dict[str, Any], max_modes: int, seed: int
+    full: np.ndarray,
+    pick: np.ndarray | slice,
+    found: dict[str, Any],
+    max_modes: int,
+    seed: int,
+    own: np.ndarray | None = None,
 ) -> dict[str, Any]:
-    """A generated numeric column's encoder: its rules, and mixture modes fitted on x (a
-    sample of full's rows) for what its heaps leave."""
-    x, present = x[~np.isnan(x)], full[~np.isnan(full)]
-    rest = x[is_heap(x, found["heaps"]) < 0]  # the mixture models what heaps don't
-    means, stds = fit_modes(rest, max_modes, seed) if len(rest) else ([], [])
-    enc = {"means": means, "stds": stds, **found}
-    if means:  # how often each mode occurs: unconditional sampling's conditions
-        onehot = encode_numeric(present, np.zeros(len(present), bool), enc)[-1]
+    """A generated numeric column's encoder: its rules, and mixture modes fitted on the rows
+    `pick` of full for what its heaps (and an upper column's own heaps, of `own`) leave."""
+    enc = {"means": [], "stds": [], **found}
+    none = np.isnan(full)
+    heap = _heap(full, none, enc, own)
+    rest = full[pick][(heap < 0)[pick] & ~none[pick]]  # the mixture models what heaps don't
+    if len(rest):
+        enc["means"], enc["stds"] = fit_modes(rest, max_modes, seed)
+    present = full[~none]
+    if enc["means"]:  # how often each mode occurs: unconditional sampling's conditions
+        mine = own[~none] if own is not None else None
+        onehot = encode_numeric(present, np.zeros(len(present), bool), enc, mine)[-1]
         enc["mode_counts"] = onehot.sum(axis=0).astype(int).tolist()
     else:  # heaps only: a discrete column, conditioned on as one
         heap = is_heap(present, found["heaps"])
@@ -86,25 +98,38 @@ def fit_numeric(
     return enc
 
 
-def encode_numeric(x: np.ndarray, null: np.ndarray, enc: dict) -> list[np.ndarray]:
-    """A numeric column's spans: [alpha] (when it has mixture modes) and its mode one-hot."""
+def _heap(x: np.ndarray, null: np.ndarray, enc: dict, own: np.ndarray | None) -> np.ndarray:
+    """Each row's heap index (-1: none): an upper column's own heaps, after the excess's."""
+    heap = is_heap(np.where(null, np.nan, x), enc.get("heaps", []))
+    if enc.get("own_heaps"):  # first: the exact value is what a reader sees
+        mine = is_heap(np.where(null, np.nan, own), enc["own_heaps"])
+        heap = np.where(mine >= 0, len(enc["heaps"]) + mine, heap)
+    return heap
+
+
+def encode_numeric(
+    x: np.ndarray, null: np.ndarray, enc: dict, own: np.ndarray | None = None
+) -> list[np.ndarray]:
+    """A numeric column's spans: [alpha] (when it has mixture modes) and its mode one-hot
+    (`own`: an upper column's own values, for its own heaps; x is then its excess)."""
     heaps = np.array(enc.get("heaps", []), dtype=np.float64)
     means, stds = np.array(enc["means"]), np.array(enc["stds"])
     modes = np.zeros(len(x), dtype=np.int64)  # a null row: the first mode, alpha 0
     alpha = np.zeros(len(x))
-    heap = is_heap(np.where(null, np.nan, x), heaps.tolist())
+    heap = _heap(x, null, enc, own)
+    n_heaps = len(heaps) + len(enc.get("own_heaps", []))
     if len(means):
         rest = (heap < 0) & ~null
         # The most likely mixture mode (equal weights: the kept modes all matter).
         score = -0.5 * ((x[rest, None] - means) / stds) ** 2 - np.log(stds)
         mode = score.argmax(axis=1)
-        modes[rest] = len(heaps) + mode
+        modes[rest] = n_heaps + mode
         alpha[rest] = np.clip((x[rest] - means[mode]) / (4 * stds[mode]), -0.99, 0.99)
     else:  # levels only: a value train never had (a holdout's) goes to the nearest level
         off = (heap < 0) & ~null
         heap[off] = np.abs(x[off, None] - heaps).argmin(axis=1)
     modes[heap >= 0] = heap[heap >= 0]
-    onehot = np.eye(len(heaps) + len(means), dtype=np.float32)[modes]
+    onehot = np.eye(n_heaps + len(means), dtype=np.float32)[modes]
     return ([alpha[:, None].astype(np.float32)] if len(means) else []) + [onehot]
 
 
@@ -132,18 +157,28 @@ def encode_discrete(s: pd.Series, null: np.ndarray, col: dict, enc: dict) -> np.
     return np.eye(len(enc["levels"]), dtype=np.float32)[codes]
 
 
-def decode_numeric(rows: np.ndarray, at: int, enc: dict) -> np.ndarray:
-    """A numeric column from its span: heaps exactly, the rest snapped to its rules."""
-    heaps = np.array(enc.get("heaps", []), dtype=np.float64)
+def mode_width(enc: dict) -> int:
+    """A numeric column's mode one-hot width: its heaps, own heaps and mixture modes."""
+    return len(enc.get("heaps", [])) + len(enc.get("own_heaps", [])) + len(enc["means"])
+
+
+def decode_numeric(rows: np.ndarray, at: int, enc: dict) -> tuple[np.ndarray, np.ndarray]:
+    """A numeric column from its span: heaps exactly, the rest snapped to its rules; and an
+    upper column's own heap where its row has one (NaN elsewhere; its value there: 0)."""
+    own = np.array(enc.get("own_heaps", []), dtype=np.float64)
+    heaps = np.concatenate([np.array(enc.get("heaps", []), dtype=np.float64), 0 * own])
     means, stds = np.array(enc["means"]), np.array(enc["stds"])
     k = len(means)
     alpha = rows[:, at] if k else np.zeros(len(rows))
     at += int(bool(k))
-    modes = rows[:, at : at + len(heaps) + k].argmax(axis=1)
-    values = np.empty(len(rows))
+    modes = rows[:, at : at + mode_width(enc)].argmax(axis=1)
+    values, mine = np.empty(len(rows)), np.full(len(rows), np.nan)
     heap = modes < len(heaps)
     values[heap] = heaps[modes[heap]]
+    at_own = modes - (len(heaps) - len(own))
+    hit = heap & (at_own >= 0)
+    mine[hit] = own[at_own[hit]]
     m = modes[~heap] - len(heaps)
     rest = means[m] + np.clip(alpha[~heap], -1, 1) * 4 * stds[m]
     values[~heap] = snap(rest, enc)
-    return values
+    return values, mine

@@ -84,10 +84,16 @@ def excess(upper: np.ndarray, lower: np.ndarray, name: str, lower_name: str) -> 
     return np.round(upper - lower, 9)
 
 
-def decode_upper(lower: np.ndarray, excess: np.ndarray, own: dict[str, Any]) -> np.ndarray:
-    """The upper column from the lower one and the generated excess, on its own rules; a value
-    its rules would round below the lower one goes to the next value they allow."""
+def decode_upper(
+    lower: np.ndarray, excess: np.ndarray, own: dict[str, Any], heap: np.ndarray | None = None
+) -> np.ndarray:
+    """The upper column from the lower one and the generated excess (or its own heap, where
+    `heap` has one: never below the lower one), on its own rules; a value its rules would
+    round below the lower one goes to the next value they allow."""
     raw = lower + excess
+    if heap is not None:
+        mine = ~np.isnan(heap) & ~np.isnan(raw)
+        raw[mine] = np.maximum(heap[mine], lower[mine])
     out = snap(raw, own)
     # Rounded below it: by the support's nearest value or the step's grid (a clip to the
     # range's top below the lower value leaves nothing above it to go to).

@@ -30,6 +30,7 @@ from ganmodels.tabular.encoders import (
     decode_numeric,
     encode_discrete,
     encode_numeric,
+    mode_width,
     numbers,
 )
 from ganmodels.tabular.implications import apply_exactly, find_implications, positions, slots
@@ -125,7 +126,7 @@ class TableTransformer:
             if "derived_from" in enc:
                 continue
             if col["kind"] in NUMERIC:
-                modes = len(enc.get("heaps", [])) + len(enc["means"])
+                modes = mode_width(enc)
                 if enc["means"]:
                     out.append(Span(col["name"], "tanh", 1, "scalar"))
                     out.append(Span(col["name"], "softmax", modes, "mode"))
@@ -152,11 +153,12 @@ class TableTransformer:
             null = s.isna().to_numpy()
             if col["kind"] in NUMERIC:
                 x = numbers(s, col["kind"])
+                own = None
                 if "at_least" in enc:
                     lower = next(c for c in self.columns if c["name"] == enc["at_least"])
                     below = numbers(df[lower["name"]], lower["kind"])
-                    x = excess(x, below, col["name"], lower["name"])
-                parts += encode_numeric(x, null, enc)
+                    own, x = x, excess(x, below, col["name"], lower["name"])
+                parts += encode_numeric(x, null, enc, own)
             else:
                 parts.append(encode_discrete(s, null, col, enc))
             if col["nullable"]:
@@ -168,13 +170,13 @@ class TableTransformer:
         rows = np.asarray(rows, dtype=np.float64)
         if self.rule_positions:
             rows = apply_exactly(rows, [s.width for s in self.spans], self.rule_positions)
-        at, out, raw = 0, {}, {}
+        at, out, raw, own = 0, {}, {}, {}
         for col, enc in zip(self.columns, self.encoders, strict=True):
             if "derived_from" in enc:
                 continue
             if col["kind"] in NUMERIC:
-                values: Any = decode_numeric(rows, at, enc)
-                at += int(bool(enc["means"])) + len(enc.get("heaps", [])) + len(enc["means"])
+                values, own[col["name"]] = decode_numeric(rows, at, enc)
+                at += int(bool(enc["means"])) + mode_width(enc)
             else:
                 k = len(enc["levels"])
                 values = np.array(enc["levels"], dtype=object)[rows[:, at : at + k].argmax(axis=1)]
@@ -188,7 +190,9 @@ class TableTransformer:
             out[col["name"]] = restore(values, null, col)
         for col, enc in zip(self.columns, self.encoders, strict=True):
             if "at_least" in enc:  # the upper column: its lower one plus the generated excess
-                upper = decode_upper(raw[enc["at_least"]], raw[col["name"]], enc["own"])
+                upper = decode_upper(
+                    raw[enc["at_least"]], raw[col["name"]], enc["own"], own[col["name"]]
+                )
                 raw[col["name"]] = upper
                 out[col["name"]] = restore(upper, np.isnan(upper), col)
         for col, enc in zip(self.columns, self.encoders, strict=True):
