@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ganmodels.tabular.calibration import alpha_quantiles
 from ganmodels.tabular.derived import fit_knots
 from ganmodels.tabular.modes import fit_modes
 from ganmodels.tabular.orders import excess
@@ -89,8 +90,11 @@ def fit_numeric(
     present = full[~none]
     if enc["means"]:  # how often each mode occurs: unconditional sampling's conditions
         mine = own[~none] if own is not None else None
-        onehot = encode_numeric(present, np.zeros(len(present), bool), enc, mine)[-1]
+        alpha, onehot = encode_numeric(present, np.zeros(len(present), bool), enc, mine)
         enc["mode_counts"] = onehot.sum(axis=0).astype(int).tolist()
+        # Where each mode's values sit in it: what a sampler calibrates G's to (calibration.py).
+        mode = onehot.argmax(axis=1) - (mode_width(enc) - len(enc["means"]))
+        enc["alpha_quantiles"] = alpha_quantiles(alpha[:, 0], mode, len(enc["means"]))
     else:  # heaps only: a discrete column, conditioned on as one
         heap = is_heap(present, found["heaps"])
         counts = np.bincount(heap[heap >= 0], minlength=len(found["heaps"]))

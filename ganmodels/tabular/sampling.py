@@ -14,19 +14,25 @@ import numpy as np
 import pandas as pd
 import torch
 
+from ganmodels.tabular.calibration import apply_maps, fit_maps
 from ganmodels.tabular.conditions import ConditionLayout
 from ganmodels.tabular.transformer import FALSE_WORDS, TRUE_WORDS, TableTransformer
 
 MAX_ROUNDS = 50  # conditional draws: at most this many rounds of max(n, 256) rows
+REFERENCE_ROWS, REFERENCE_SEED = 20_000, 20_251_201  # the calibration's batch of G's rows
 
 
 class TableSampler:
     """Samples a tabular G (eval mode) through its fitted transformer."""
 
     def __init__(
-        self, G: torch.nn.Module, transformer: TableTransformer, modes: bool = False
+        self,
+        G: torch.nn.Module,
+        transformer: TableTransformer,
+        modes: bool = False,
+        calibrate: bool = False,
     ) -> None:
-        self.G, self.transformer = G, transformer
+        self.G, self.transformer, self.maps = G, transformer, []
         self.layout = ConditionLayout(transformer.spans, modes)
         self.discrete = [s.column for s in transformer.spans if s.role == "level"]
         key = {"level": "counts", "mode": "mode_counts"}
@@ -40,6 +46,10 @@ class TableSampler:
         if missing:
             raise ValueError(f"the transformer has no level counts for {missing}: re-prepare")
         self.freq = [counts[c] / counts[c].sum() for c in self.layout.columns]
+        if calibrate:  # G's alpha quantiles per mode, from one fixed reference batch
+            rng, gen = np.random.default_rng(REFERENCE_SEED), torch.Generator()
+            rows = self._rows(self._conditions(REFERENCE_ROWS, rng), gen.manual_seed(0))
+            self.maps = fit_maps(rows, transformer)
 
     def _conditions(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """Unconditional: a column uniformly, then a level by its frequency in the data."""
@@ -68,10 +78,14 @@ class TableSampler:
         return enc["heaps"] if "heaps" in enc else enc["levels"]  # a numeric one: its heaps
 
     @torch.no_grad()
-    def _draw(self, cond: np.ndarray, gen: torch.Generator) -> pd.DataFrame:
+    def _rows(self, cond: np.ndarray, gen: torch.Generator) -> np.ndarray:
         z = torch.randn(len(cond), self.G.z_dim, generator=gen)
         c = torch.from_numpy(cond) if self.layout.cond_dim else None
-        return self.transformer.inverse_transform(self.G(z, c, generator=gen).numpy())
+        return self.G(z, c, generator=gen).numpy()
+
+    def _draw(self, cond: np.ndarray, gen: torch.Generator) -> pd.DataFrame:
+        rows = self._rows(cond, gen)
+        return self.transformer.inverse_transform(apply_maps(rows, self.maps))
 
     def sample(
         self, n: int, seed: int, column: str | None = None, value: Any = None
@@ -113,6 +127,7 @@ def table_sampler_from_state(state: dict[str, Any]) -> TableSampler:
         generator_from_state(state),
         TableTransformer.from_dict(config["transformer"]),
         bool(config.get("condition_modes", False)),  # exports before the option: levels only
+        bool(config.get("calibrate", False)),  # exports before it: as drawn
     )
 
 

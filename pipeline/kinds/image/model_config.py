@@ -23,7 +23,9 @@ def model_config(params: Params, schema: dict[str, Any]) -> dict[str, Any]:
     c, h, _ = schema["shape"]
     return {
         "kind": "image",
-        **m.model_dump(exclude={"preset", "conditional", "condition_modes", "aux_classifier"}),
+        **m.model_dump(
+            exclude={"preset", "conditional", "condition_modes", "aux_classifier", "calibrate"}
+        ),
         "num_classes": int(schema["num_classes"]) if m.conditional else 0,
         "channels": c,
         "image_size": h,
