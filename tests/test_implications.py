@@ -139,8 +139,8 @@ def test_g_applies_them_in_batches_as_one_by_one(jobs: Prepared) -> None:
         a, b, c = rng.choice(5, 3, replace=False)
         premise = [[int(a), int(rng.integers(3))]] + [[int(c), 1]] * int(rng.random() < 0.3)
         tangle.append([premise, [[int(b), int(rng.integers(3))]]])
-    spans = [(s.activation, s.width) for s in t.spans]
-    for spans, rules in ((spans, t.rule_positions), ([("softmax", 3)] * 5, tangle)):
+    table = [(s.activation, s.width) for s in t.spans]
+    for spans, rules in ((table, t.rule_positions), ([("softmax", 3)] * 5, tangle)):
         G = TabularGenerator(4, spans, hidden=(8,), implications=rules)
         assert G._batches < len(rules)  # batched, not one rule per batch
         raw = torch.randn(300, sum(w for _, w in spans), dtype=torch.float64) * 3
