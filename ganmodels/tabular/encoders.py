@@ -64,7 +64,8 @@ def column_encoder(
     if lower is None:
         return fit_numeric(full, pick, found, max_modes, seed)
     # Generated as its excess, its own rules kept for decoding; its own heaps (pirat's 0.33)
-    # stay modes of their own, or the excess would spread them.
+    # stay modes of their own, or the excess would spread them. "own_heaps" repeats own's
+    # heaps on purpose: it says the mode one-hot has them (exports made before have none).
     own, full = full, excess(full, values[lower], name, lower)
     order = {"at_least": lower, "own": found, "own_heaps": found["heaps"]}
     rest = learn_rules(full[~np.isnan(full)], False, rules, {})
