@@ -103,6 +103,13 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="also write a self-contained HTML page (and log it to version B)",
     )
+    sub.add_parser(
+        "models",
+        parents=[common],
+        help="List every registered version, best first, and the champion's history.",
+        description="Every version of register.model_name with its aliases, date, promotion "
+        "metric and headline metrics, best first; then who moved @champion, when and why.",
+    )
     s = sub.add_parser(
         "promote",
         parents=[common],
@@ -179,6 +186,10 @@ def main(argv: list[str] | None = None) -> int:
             version = getattr(args, "version", None)
             force = getattr(args, "force", False)
             promote_main(args.command, version, args.reason, force, args.params)
+        elif args.command == "models":
+            from pipeline.versions import main as models_main
+
+            models_main(args.params)
         elif args.command == "plots":
             from pipeline.plots import main as plots_main
 

@@ -10,12 +10,19 @@ import base64
 import html
 import json
 import subprocess
+import sys
 from pathlib import Path
+
+
+def _dvc() -> str:
+    """DVC beside this Python (a venv's gan run without activating the venv), else on PATH."""
+    beside = Path(sys.executable).with_name("dvc")
+    return str(beside) if beside.is_file() else "dvc"
 
 
 def _dvc_plots_json() -> dict:
     proc = subprocess.run(
-        ["dvc", "plots", "show", "--json"], capture_output=True, text=True, check=False
+        [_dvc(), "plots", "show", "--json"], capture_output=True, text=True, check=False
     )
     if proc.returncode != 0:
         raise ValueError(f"dvc plots show --json failed: {proc.stderr.strip() or proc.stdout}")

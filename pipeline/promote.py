@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import getpass
 from dataclasses import dataclass
-from datetime import datetime, timezone
 
 from mlflow.tracking import MlflowClient
 
 from pipeline import kinds, paths
+from pipeline.champion_history import now, record_move
 from pipeline.config import RegisterConfig, load_params
 from pipeline.errors import PipelineError
 from pipeline.register import CHALLENGER, CHAMPION, PREVIOUS_TAG, current_champion, tagged_metric
@@ -40,14 +40,14 @@ def _metric(
 def _move(
     cli: MlflowClient, name: str, version: int, previous: int | None, tags: dict[str, str]
 ) -> Move:
-    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    record = {"promoted_at": now, "promoted_by": getpass.getuser(), **tags}
+    record = {"promoted_at": now(), "promoted_by": getpass.getuser(), **tags}
     for key, value in record.items():
         cli.set_model_version_tag(name, str(version), key, value)
     aliases = cli.get_registered_model(name).aliases
     cli.set_registered_model_alias(name, CHAMPION, str(version))  # the committing write
     if str(aliases.get(CHALLENGER)) == str(version):
         cli.delete_registered_model_alias(name, CHALLENGER)  # it is no longer challenging
+    record_move(cli, name, version, previous, tags["promotion"], tags["promotion_reason"])
     return Move(name, version, previous)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -20,17 +21,19 @@ from mlflow.tracking import MlflowClient
 import ganmodels
 from ganmodels.safeload import load_state
 from pipeline import kinds, paths
-from pipeline.config import RegisterConfig, load_params
+from pipeline.champion_history import record_move
+from pipeline.config import Params, RegisterConfig, load_params
+from pipeline.gate import CHALLENGER, CHAMPION, gate
+from pipeline.lineage import git_tags
 from pipeline.registry_lock import promotion_lock
 from pipeline.tracking import (
     active_tracking,
     client,
-    git_commit,
     summary_metrics,
     tracking_uri,
 )
+from pipeline.version_summary import markdown
 
-CHAMPION, CHALLENGER = "champion", "challenger"
 # Tag on a champion naming the champion it replaced ("" for the first): what rollback restores.
 PREVIOUS_TAG = "previous_champion"
 # Progress bars for a few kilobytes of artifacts only clutter the stage's output.
@@ -51,22 +54,6 @@ class Decision:
     champion_value_before: float | None
     reason: str
     model_uri: str
-
-
-def gate(value: float, champion_value: float | None, cfg: RegisterConfig) -> tuple[bool, str]:
-    """Whether a challenger with `value` replaces a champion with `champion_value`, and why."""
-    if champion_value is None:
-        return True, "no champion yet"
-    margin = cfg.min_improvement * abs(champion_value)
-    if cfg.higher_is_better:
-        better = value > champion_value and value >= champion_value + margin
-    else:
-        better = value < champion_value and value <= champion_value - margin
-    word = "beats" if better else "does not beat"
-    return better, (
-        f"{cfg.primary_metric} {value:.4g} {word} champion's {champion_value:.4g} "
-        f"by the required {cfg.min_improvement:.1%}"
-    )
 
 
 def tagged_metric(
@@ -163,9 +150,11 @@ def register(
     eval_metrics: dict[str, Any],
     tags: dict[str, str],
     older: str | None = None,
+    headline: tuple[tuple[str, tuple[str, ...]], ...] = (),
 ) -> Decision:
     """Log + register the model, then move exactly one alias according to the gate; `older`
-    names the source-named key of the primary metric, compared on a champion that lacks it."""
+    names the source-named key of the primary metric, compared on a champion that lacks it;
+    `headline` lists the metrics the version's description shows (the kind's review_metrics)."""
     if cfg.primary_metric not in eval_metrics:
         raise ValueError(
             f"register.primary_metric {cfg.primary_metric!r} is not in metrics/eval.json "
@@ -188,16 +177,16 @@ def register(
         if promote:
             previous = "" if champ_version is None else str(champ_version)
             cli.set_model_version_tag(cfg.model_name, mv.version, PREVIOUS_TAG, previous)
-        cli.update_model_version(
-            cfg.model_name,
-            mv.version,
-            description=(
-                f"GAN generator from run {run_id}. {cfg.primary_metric}={value:.4g}. "
-                f"Gate: {reason}. Samples: runs:/{run_id}/eval/samples.png"
-            ),
-        )
         alias = CHAMPION if promote else CHALLENGER
+        for key, text in (("gate.verdict", alias), ("gate.reason", reason)):
+            cli.set_model_version_tag(cfg.model_name, mv.version, key, text)
+        flat = summary_metrics(eval_metrics)
+        summary = markdown(run_id, cfg.primary_metric, value, cfg.higher_is_better, alias, reason,
+                           flat, headline)  # fmt: skip
+        cli.update_model_version(cfg.model_name, mv.version, description=summary)
         cli.set_registered_model_alias(cfg.model_name, alias, mv.version)  # the committing write
+        if promote:  # the record of a move that happened
+            record_move(cli, cfg.model_name, int(mv.version), champ_version, "gate", reason)
     return Decision(
         model_name=cfg.model_name,
         version=int(mv.version),
@@ -211,6 +200,24 @@ def register(
     )
 
 
+def log_review(cli: MlflowClient, params: Params, decision: Decision) -> str:
+    """The review page of this registration (the champion it was gated against vs the new
+    version, or the new one alone) logged to its run and linked from its description, so a
+    reviewer who opens only MLflow's UI sees it; returns its runs:/ URI."""
+    from pipeline.review import compare, page  # the review's plotting loads only here
+
+    version = str(decision.version)
+    before = decision.champion_before
+    against = str(before) if before is not None and str(before) != version else version
+    comparison, kind = compare(cli, params, against, version)
+    with tempfile.TemporaryDirectory() as tmp:
+        uri = page(cli, comparison, kind, Path(tmp) / "review.html")
+    mv = cli.get_model_version(decision.model_name, version)
+    described = f"{mv.description}\n\nReview page: `{uri}`"
+    cli.update_model_version(decision.model_name, version, description=described)
+    return uri
+
+
 def main(params_path: str = str(paths.PARAMS)) -> None:
     """DVC entry point: generator + eval metrics -> registered version + metrics/register.json."""
     params = load_params(params_path)
@@ -220,7 +227,7 @@ def main(params_path: str = str(paths.PARAMS)) -> None:
     eval_metrics = json.loads((paths.METRICS / "eval.json").read_text())
     run = json.loads(paths.TRAIN_RUN.read_text())
     tags = {
-        "git_commit": git_commit(root),
+        **git_tags(root),
         "params_hash": run["params_hash"],  # of the training params (model + train)
         "data_hash": state["data_hash"],
         "run_key": run["run_key"],
@@ -228,8 +235,17 @@ def main(params_path: str = str(paths.PARAMS)) -> None:
     d, cfg = params.data, params.register
     kind = kinds.for_generator(state, f"generator file {paths.GENERATOR}")
     older = kind.older_metric(cfg.primary_metric, d.source, params.evaluate.feature_extractor)
+    tags["sample_seed"] = str(params.evaluate.seed)  # both grids of a review: same seed?
+    cli = client(tracking_uri(root))
     decision = register(
-        client(tracking_uri(root)), cfg, run["run_id"], paths.GENERATOR, eval_metrics, tags, older
+        cli,
+        cfg,
+        run["run_id"],
+        paths.GENERATOR,
+        eval_metrics,
+        tags,
+        older,
+        kind.review_metrics(),
     )
     out = {**asdict(decision), "became_champion": decision.alias == CHAMPION, "kind": kind.name}
     paths.write_json(paths.METRICS / "register.json", out)
@@ -238,3 +254,7 @@ def main(params_path: str = str(paths.PARAMS)) -> None:
         f"({decision.reason})",
         flush=True,
     )
+    try:
+        print(f"register: review page {log_review(cli, params, decision)}", flush=True)
+    except Exception as exc:  # the version is registered and gated: say so, do not undo it
+        print(f"register: warning: no review page for v{decision.version}: {exc!r}", flush=True)

@@ -6,55 +6,133 @@ import json
 from pathlib import Path
 from typing import Any
 
+from mlflow.tracking import MlflowClient
+
 from pipeline import kinds, paths
-from pipeline.comparison import Comparison, build, default_pair, fmt_value, resolve
-from pipeline.config import load_params
+from pipeline.comparison import Comparison, MetricRow, build, default_pair, fmt_value, resolve
+from pipeline.config import Params, load_params
+from pipeline.kinds.base import DataKind
 from pipeline.review_html import write_review_page
 from pipeline.tracking import client, tracking_uri
+from pipeline.versions import listing
+from pipeline.versions import render_html as render_listing
+
+W = 26  # the key column
+
+
+def verdict_lines(c: Comparison) -> list[str]:
+    """The decision: both versions, the promotion metric, its change and the gate's verdict."""
+    v = c.verdict
+    if c.single:
+        return [
+            f"only one version: v{c.a.version} ({c.aliases[0]}), shown alone",
+            f"{v.metric} ({v.direction or 'no direction'} is better): {fmt_value(v.a)}",
+        ]
+    change = "" if v.change is None else f" ({v.change:+.1%})"
+    if v.would_promote is None:
+        gate = f"gate: {v.reason}"
+    else:
+        word = "would become" if v.would_promote else "would not become"
+        gate = f"gate: B {word} champion ({v.reason})"
+    return [
+        f"A: v{c.a.version} {c.aliases[0]}    B: v{c.b.version} {c.aliases[1]}",
+        f"{v.metric} ({v.direction or 'no direction'} is better): "
+        f"A {fmt_value(v.a)}  B {fmt_value(v.b)}{change}",
+        gate,
+        f"did it: {v.recorded}",
+    ]
+
+
+def _mark(r: MetricRow) -> str:
+    """'better'/'worse' of B against A, with the direction."""
+    if not r.better:
+        return "" if r.direction is None else f"({r.direction} is better)"
+    return f"B {'better' if r.better == 'B' else 'worse'} ({r.direction} is better)"
+
+
+def _rows(rows: list[MetricRow], single: bool) -> list[str]:
+    out = []
+    for r in rows:
+        ref = f"  [{r.reference}]" if r.reference else ""
+        if single:
+            out.append(f"  {r.key:<{W}} {fmt_value(r.a):>12}{ref}")
+            continue
+        delta = "" if r.delta is None else f"{r.delta:+.4g}"
+        out.append(
+            f"  {r.key:<{W}} {fmt_value(r.a):>12} {fmt_value(r.b):>12} {delta:>10}  {_mark(r)}{ref}"
+        )
+    return out
 
 
 def render_text(c: Comparison) -> str:
-    """Side-by-side text: metrics with delta and winner, differing params, lineage, grids."""
-    w = 24
-    lines = [
-        f"{'':<{w}} {f'A: v{c.a.version}':>16} {f'B: v{c.b.version}':>16}",
-        f"{'aliases':<{w}} {c.aliases[0]:>16} {c.aliases[1]:>16}",
-        "",
-        f"{'metric':<{w}} {'A':>16} {'B':>16} {'B - A':>10}  better",
-    ]
-    for r in c.metrics:
-        delta = "" if r.delta is None else f"{r.delta:+.4g}"
-        lines.append(
-            f"{r.key:<{w}} {fmt_value(r.a):>16} {fmt_value(r.b):>16} {delta:>10}  {r.better}"
-        )
-    lines += ["", "params that differ:" if c.params_diff else "params: identical"]
-    lines += [f"  {k:<{w - 2}} {va:>16} {vb:>16}" for k, va, vb in c.params_diff]
+    """Decision first, then headline metrics, grouped rows, the rest, params and lineage."""
+    lines = [*verdict_lines(c), ""]
+    head = "" if c.single else f" {'B':>12} {'B - A':>10}"
+    lines.append(f"  {'headline':<{W}} {'A':>12}{head}")
+    lines += _rows(c.headline, c.single)
+    for g in c.groups:
+        lines += ["", f"  {g.prefix} (A/B; * where B is better, ! where worse):"]
+        lines.append(f"  {'':<8}" + "".join(f"{col[:18]:>20}" for col in g.columns))
+        for i in g.ids:
+            cells = []
+            for col in g.columns:
+                r = g.cells.get((i, col))
+                text = "" if r is None else fmt_value(r.a)
+                if r is not None and not c.single:
+                    text += "/" + fmt_value(r.b) + {"B": "*", "A": "!"}.get(r.better, "")
+                cells.append(f"{text:>20}")
+            lines.append(f"  {i[:8]:<8}" + "".join(cells))
+    if c.metrics:
+        lines += ["", f"  {'other metrics':<{W}}"]
+        lines += _rows(c.metrics, c.single)
+    if not c.single:
+        lines += ["", "params that differ:" if c.params_diff else "params: identical"]
+        lines += [f"  {k:<{W}} {va:>16} {vb:>16}" for k, va, vb in c.params_diff]
     lines.append("")
     for label, ta, tb in c.lineage:
-        same = "same" if ta == tb else "differs"
-        lines.append(f"{label:<{w}} A {ta[:16]:<16} B {tb[:16]:<16} ({same})")
+        if c.single:
+            lines.append(f"{label:<{W}} {ta}")
+        else:
+            same = "same" if ta == tb else "differs"
+            lines.append(f"{label:<{W}} A {ta[:16]:<16} B {tb[:16]:<16} ({same})")
     lines += ["", "sample grids:"]
-    for label, v in (("A", c.a), ("B", c.b)):
+    for label, v in (("A", c.a),) if c.single else (("A", c.a), ("B", c.b)):
         lines.append(f"  {label}: {v.tags.get('sample_grid', '-')} (run {v.run_id})")
     return "\n".join(lines)
 
 
-def main(ref_a: str | None, ref_b: str | None, params_path: str, html: str | None = None) -> None:
-    """Print champion vs challenger (or any two versions); optionally write an HTML page."""
-    params = load_params(params_path)
+def compare(
+    cli: MlflowClient, params: Params, ref_a: str | None = None, ref_b: str | None = None
+) -> tuple[Comparison, DataKind]:
+    """The comparison of two versions of register.model_name (default: champion vs
+    challenger, else the newest other) and the kind whose metrics it reads."""
     name = params.register.model_name
-    cli = client(tracking_uri(paths.project_root()))
     a, b = default_pair(cli, name)
     a = resolve(cli, name, ref_a) if ref_a else a
     b = resolve(cli, name, ref_b) if ref_b else b
     # Versions registered before their kind was tagged are of the configured data.kind.
     recorded = b.tags.get(kinds.KIND_METADATA) or a.tags.get(kinds.KIND_METADATA)
-    comparison = build(cli, a, b, kinds.get(recorded or params.data.kind).direction)
-    print(f"review: {name} (tracking {cli.tracking_uri})\n")
+    kind = kinds.get(recorded or params.data.kind)
+    return build(cli, a, b, kind.direction, params.register, kind.review_metrics()), kind
+
+
+def page(cli: MlflowClient, c: Comparison, kind: DataKind, out: Path) -> str:
+    """Write the review page (with every version and the champion's history) to out, log it
+    to version B's run; returns its runs:/ URI."""
+    versions = listing(cli, c.name, c.verdict.metric, kind.direction, kind.review_metrics())
+    return write_review_page(cli, c, out, kind, render_listing(versions))
+
+
+def main(ref_a: str | None, ref_b: str | None, params_path: str, html: str | None = None) -> None:
+    """Print champion vs challenger (or any two versions); optionally write an HTML page."""
+    params = load_params(params_path)
+    cli = client(tracking_uri(paths.project_root()))
+    comparison, kind = compare(cli, params, ref_a, ref_b)
+    print(f"review: {comparison.name} (tracking {cli.tracking_uri})\n")
     print(render_text(comparison))
     if html:
-        where = write_review_page(cli, comparison, Path(html))
-        print(f"\nreview page: {html} (logged to v{b.version} as {where})")
+        where = page(cli, comparison, kind, Path(html))
+        print(f"\nreview page: {html} (logged to v{comparison.b.version} as {where})")
 
 
 def _read(path: Any) -> dict[str, Any]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -75,24 +74,6 @@ def find_or_create_run(
         return run_id, False
     run = cli.create_run(experiment_id, run_name=run_name, tags={RUN_KEY_TAG: run_key, **tags})
     return run.info.run_id, True
-
-
-def git_commit(root: Path) -> str:
-    """HEAD commit (with '-dirty' when the tree has changes), or 'unknown' outside git."""
-    try:
-        sha = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return f"{sha}-dirty" if dirty else sha
 
 
 def flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:

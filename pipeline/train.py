@@ -23,13 +23,14 @@ from pipeline.checkpoints import load_best, load_checkpoint_dir
 from pipeline.config import Params, load_params, params_hash
 from pipeline.data import read_schema
 from pipeline.errors import TrainingError
+from pipeline.lineage import git_tags
 from pipeline.loop import LoopSpec
 from pipeline.phases import PHASE_KEYS
 from pipeline.preflight import check_ray_address, check_tracking_uri
 from pipeline.progress import ProgressMonitor
 from pipeline.ray_driver import Driver, TrainingFailed
 from pipeline.run_identity import run_key
-from pipeline.tracking import TrainingRun, flatten, git_commit, tracking_uri
+from pipeline.tracking import TrainingRun, flatten, tracking_uri
 
 __all__ = ["TrainingError", "TrainResult", "fit", "main", "write_outputs"]
 # The last value of each, in metrics/train.json (with the kind's monitor/<probe> score).
@@ -62,7 +63,7 @@ def _open_run(
     schema_keys: tuple[str, ...],
 ) -> TrainingRun:
     """The run's MLflow run, found (a resume) or created with every param and the data's keys."""
-    tags = {"data_hash": schema["data_hash"], "git_commit": git_commit(root)}
+    tags = {"data_hash": schema["data_hash"], **git_tags(root)}
     # The stage reads only `model` and `train`; the data is described by its schema.
     logged = flatten({"model": params.model.model_dump(), "train": params.train.model_dump()})
     keys = ("kind", "source", *schema_keys, "data_hash")

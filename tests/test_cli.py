@@ -18,6 +18,7 @@ COMMANDS = (
     "register",
     "sample",
     "review",
+    "models",
     "plots",
     "summary",
 )

@@ -21,6 +21,7 @@ import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
+from pipeline.cluster import stage_data
 from pipeline.tracking import active_tracking
 from tests.conftest import _free_port
 from tests.helpers import BABY, BIN, clean_env, wait_for, write_params
@@ -147,18 +148,26 @@ def _gan(project: Path, env: dict[str, str], *args: str) -> subprocess.Completed
     )
 
 
-def test_submit_then_dvc_repro_on_the_cluster(
-    project: Path, ray_head: Head, mlflow_server: str
+def test_dvc_repro_trains_on_the_cluster(
+    project: Path, ray_head: Head, mlflow_server: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # Shared storage as a URI (what s3:// would be on a real cluster), opened by pyarrow.
     shared = (project.parent / "shared").as_uri()
     write_params(project / "params.yaml", BABY, {"train": {"storage_path": shared}})
     env = clean_env(RAY_AUTH_MODE="token", MLFLOW_TRACKING_URI=mlflow_server)
-    assert _gan(project, env, "prepare").returncode == 0
 
-    sub = _gan(project, env, "submit", "--address", ray_head.url)
-    out = sub.stdout + sub.stderr
-    assert sub.returncode == 0, out
+    # dvc repro with RAY_ADDRESS: the train stage submits and waits; its outs come back. (One
+    # job: `gan submit` itself, its exit status and `gan jobs stop` are the next test's.)
+    repro = subprocess.run(
+        [str(BIN / "dvc"), "repro"],
+        cwd=project,
+        env={**env, "RAY_ADDRESS": ray_head.url},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    out = repro.stdout + repro.stderr
+    assert repro.returncode == 0, out
     sid = re.search(r"submit: job (gan-train-\S+)", out).group(1)
     assert f"job {sid} SUCCEEDED" in out
     assert out.count("uploaded prepared data") == 1
@@ -168,30 +177,17 @@ def test_submit_then_dvc_repro_on_the_cluster(
     )
     for rel in ("models/generator.pt", "models/train_run.json", "metrics/train.json"):
         assert (project / rel).is_file(), rel
+    assert list((project.parent / "shared").glob("gan-*/checkpoint_*"))  # Ray's, on the URI
+    # The prepared data was staged once, by content hash: staging it again copies nothing.
+    schema = json.loads((project / "data/prepared/schema.json").read_text())
+    staged = stage_data(project / "data/prepared", shared)
+    assert staged.endswith(f"/datasets/{schema['data_hash']}")
+    assert (project.parent / "shared/datasets" / schema["data_hash"] / "schema.json").is_file()
+    assert "uploaded" not in capsys.readouterr().out
+
     run_id = json.loads((project / "models/train_run.json").read_text())["run_id"]
     cli = MlflowClient(tracking_uri=mlflow_server, registry_uri=mlflow_server)
     assert cli.get_run(run_id).data.metrics["loss/G_main"] > 0
-    # The prepared data was staged once, by content hash.
-    schema = json.loads((project / "data/prepared/schema.json").read_text())
-    assert (project.parent / "shared/datasets" / schema["data_hash"] / "schema.json").is_file()
-    assert list((project.parent / "shared").glob("gan-*/checkpoint_*"))  # Ray's, on the URI
-
-    # dvc repro with RAY_ADDRESS: the train stage submits and waits; its outs come back.
-    (project / "models/generator.pt").unlink()
-    repro = subprocess.run(
-        [str(BIN / "dvc"), "repro"],
-        cwd=project,
-        env={**env, "RAY_ADDRESS": ray_head.url},
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert repro.returncode == 0, repro.stdout + repro.stderr
-    assert "submit: job gan-train-" in repro.stdout and "SUCCEEDED" in repro.stdout
-    assert "uploaded prepared data" not in repro.stdout  # content-addressed: uploaded once
-    assert (project / "models/generator.pt").is_file()
-    # Same training identity on the same storage: the job resumed the finished run.
-    assert json.loads((project / "models/train_run.json").read_text())["run_id"] == run_id
     mv = cli.get_model_version_by_alias("gan-digits", "champion")
     assert mv.run_id == run_id
     # Everything went to the team server: nothing to a local store; artifacts through the server.

@@ -23,7 +23,10 @@ STAGES = {
     "classifier": (["pipeline/classifier.py"], ("fit_feature_space",)),
     "train": (["pipeline/train.py"], run_identity.TRAINING_METHODS),
     "evaluate": (["pipeline/evaluate.py"], ("evaluate",)),
-    "register": (["pipeline/register.py", "pipeline/serving.py"], ("signature",)),
+    "register": (
+        ["pipeline/register.py", "pipeline/serving.py"],
+        ("signature", "direction", "review_metrics", "review_figures"),
+    ),
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from pipeline.config import RegisterConfig
-from pipeline.register import gate
+from pipeline.gate import gate
 from pipeline.streams import ShardSampler
 
 

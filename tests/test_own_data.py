@@ -9,9 +9,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 from mlflow.tracking import MlflowClient
 from PIL import Image
 
+from pipeline.cli import main
+from tests.browser import layout, on_first_screen, page_requests
 from tests.helpers import BABY, BIN, clean_env, copy_project, merge, write_params
 
 # Speed only: a few steps on one worker, a small evaluation (these keys change no defaults
@@ -76,7 +79,9 @@ def _registered(root: Path) -> tuple[dict, dict, dict[str, str]]:
     return reg, ev, cli.get_model_version_by_alias(reg["model_name"], "champion").tags
 
 
-def test_own_images_and_own_table_register_under_their_own_names(tmp_path: Path) -> None:
+def test_own_images_and_own_table_register_under_their_own_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     images = copy_project(tmp_path / "images")
     _photos(images / "data" / "My Photos")
     own = {"data": {"source": "data/My Photos", "image_size": 8, "channels": 3}}
@@ -107,3 +112,16 @@ def test_own_images_and_own_table_register_under_their_own_names(tmp_path: Path)
     assert reg["alias"] == "champion" and reg["model_name"] == "gan-loans"
     assert reg["primary_metric"] == "quality_score" and ev["quality_score"] == reg["value"]
     assert float(tags["metric.quality_score"]) == ev["quality_score"]
+
+    # The table's review page, one version shown alone: the verdict and its figure (each
+    # column's real vs synthetic shares, then the pair-trend map) load, from no network.
+    monkeypatch.chdir(table)
+    assert main(["review", "--html", "review.html"]) == 0
+    ids = ("verdict", "grid-a", "figure-0", "figure-1")
+    probe = layout(table / "review.html", tmp_path / "probed.html", ids)
+    assert "Only one version is registered: v1" in probe["text"]["verdict"]
+    assert on_first_screen(probe["boxes"]["verdict"]) and on_first_screen(probe["boxes"]["grid-a"])
+    assert {i for i, ok, w in probe["images"] if ok and w > 0} >= {"grid-a", "figure-0", "figure-1"}
+    page = (table / "review.html").read_text()
+    assert "Columns: real vs A vs B" in page and "Pair trends" in page
+    assert page_requests(table / "review.html", tmp_path / "net.json", tmp_path / "s.png") == []

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -17,9 +14,9 @@ from pipeline.kinds.image.figure import make_grid
 from pipeline.register import register
 from pipeline.review_html import write_review_page
 from pipeline.tracking import RunWriter, client, ensure_experiment
+from tests.browser import layout, on_first_screen, page_requests
 from tests.helpers import save_tiny_generator
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CFG = RegisterConfig(
     model_name="gan-page", primary_metric="fd_digits", higher_is_better=False, min_improvement=0.0
 )
@@ -38,61 +35,42 @@ def _version(cli, exp: str, gen: Path, fd: float, seed: int) -> None:
 
 
 def test_review_page_renders_offline_with_every_image(tmp_path: Path) -> None:
-    assert CHROMIUM, "headless Chromium is needed: apt-get install chromium (.ci/run does)"
     cli = client(f"sqlite:///{tmp_path / 'mlflow.db'}")
     exp = ensure_experiment(cli, "page-test", tmp_path)
     gen = save_tiny_generator(tmp_path / "generator.pt")
     _version(cli, exp, gen, 10.0, seed=0)
     _version(cli, exp, gen, 12.0, seed=1)
     a = resolve(cli, CFG.model_name, "@champion")
-    comparison = build(cli, a, resolve(cli, CFG.model_name, "@challenger"), get("image").direction)
+    b = resolve(cli, CFG.model_name, "@challenger")
+    image = get("image")
+    comparison = build(cli, a, b, image.direction, CFG, image.review_metrics())
     page = tmp_path / "review.html"
-    write_review_page(cli, comparison, page)
+    write_review_page(cli, comparison, page, image)
+
+    # The first screen (1280x800) holds the decision and both grids, every image loaded.
+    ids = ("verdict", "value-a", "value-b", "grid-a", "grid-b")
+    probe = layout(page, tmp_path / "probed.html", ids)
+    assert probe["viewport"] == [1280, 800], probe
+    for id_ in ids:
+        assert on_first_screen(probe["boxes"][id_]), (id_, probe)
+    assert probe["text"]["value-a"] == "10" and probe["text"]["value-b"] == "12"
+    assert "B would not become champion" in probe["text"]["verdict"]
+    assert "@challenger" in probe["text"]["verdict"]  # what did happen to B
+    grid_a, grid_b = (probe["boxes"][k] for k in ("grid-a", "grid-b"))
+    assert grid_a[2] - grid_a[0] >= 400 and grid_a[2] <= grid_b[0]  # large, side by side
+    assert probe["images"] and all(ok and w > 0 for _, ok, w in probe["images"]), probe
 
     shot = tmp_path / "shot.png"
-    requests = _page_requests(page, tmp_path / "netlog.json", shot)
+    requests = page_requests(page, tmp_path / "netlog.json", shot)
     pixels = np.asarray(Image.open(shot).convert("L"))
     assert pixels.std() > 20, "blank screenshot"
-    # Both 320-px grids have black backgrounds: broken-image icons would not make these pixels.
+    # Both grids have black backgrounds: broken-image icons would not make these pixels.
     assert (pixels < 16).sum() > 2 * 200 * 200, "sample grids did not render"
     assert requests == [], requests  # nothing the page needs comes from the network
 
     # Control: the same probe does see a page that loads a remote image.
     control = tmp_path / "control.html"
     control.write_text("<img src='http://127.0.0.1:9/x.png'>")
-    assert _page_requests(control, tmp_path / "control.json", tmp_path / "c.png") == [
+    assert page_requests(control, tmp_path / "control.json", tmp_path / "c.png") == [
         "http://127.0.0.1:9/x.png"
     ]
-
-
-def _page_requests(page: Path, netlog: Path, shot: Path) -> list[str]:
-    """Screenshot the page; return the http(s) URLs the page itself requested (Chromium's own
-    update and account pings carry no initiator origin and are left out)."""
-    subprocess.run(
-        [
-            CHROMIUM,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--hide-scrollbars",
-            "--window-size=1280,1400",
-            f"--screenshot={shot}",
-            f"--log-net-log={netlog}",
-            "--no-first-run",
-            page.as_uri(),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
-    log = json.loads(netlog.read_text())
-    start_job = log["constants"]["logEventTypes"]["URL_REQUEST_START_JOB"]
-    return sorted(
-        {
-            e["params"]["url"]
-            for e in log["events"]
-            if e["type"] == start_job
-            and e.get("params", {}).get("initiator", "not an origin") != "not an origin"
-            and e["params"]["url"].startswith(("http:", "https:"))
-        }
-    )

@@ -156,3 +156,17 @@ class DataKind(ABC):
     @abstractmethod
     def direction(self, key: str) -> Direction:
         """Which way a version's (flattened) metric is better, for `gan review`."""
+
+    @abstractmethod
+    def review_metrics(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """The headline metrics a review leads with (flat keys, in order), each with the
+        reference keys (real-data floor, trivial baseline) to read it against."""
+
+    review_artifacts: ClassVar[tuple[str, ...]] = ()  # eval artifacts its review figures read
+
+    def review_figures(
+        self, a: dict[str, str], b: dict[str, str] | None
+    ) -> list[tuple[str, bytes]]:
+        """(title, PNG) figures of the review page beyond the grids, from each version's
+        `review_artifacts` (B's None when one version is shown alone); none by default."""
+        return []

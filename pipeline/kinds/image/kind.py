@@ -133,6 +133,12 @@ class ImageKind(DataKind):
 
         return metrics.direction(key)
 
+    def review_metrics(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """FD and its ratio to the real-data floor, P/R, coverage, classes, label accuracy."""
+        from pipeline.kinds.image import metrics
+
+        return metrics.REVIEW
+
     def headline(self, metrics_: dict[str, Any], primary: str) -> list[str]:
         """FD against its floor, P/R, classes, KID, D/C, label accuracy."""
         from pipeline.kinds.image import metrics

@@ -31,6 +31,19 @@ CONDITIONAL: dict[str, Direction] = {"label_accuracy": "higher", "label_accuracy
 FD_FAMILY = ("fd", "fd_floor", "fd_ratio")
 
 
+# What a review leads with, each beside the values to read it against (A's).
+REVIEW: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("fd", ("fd_floor",)),
+    ("fd_ratio", ()),
+    ("precision", ()),
+    ("recall", ()),
+    ("coverage", ()),
+    ("class_coverage", ("num_classes",)),
+    ("label_accuracy", ()),
+    ("label_accuracy_min", ()),
+)
+
+
 def fd_key(source: str, feature_extractor: str = "classifier") -> str:
     """fid for Inception features; else named after the classifier's domain, e.g. fd_digits."""
     if feature_extractor == "inception":

@@ -25,6 +25,7 @@ from pipeline import paths
 from pipeline.kinds.base import Evaluation
 from pipeline.kinds.tabular.figure import table_figure
 from pipeline.kinds.tabular.metrics import TABLE, summary_line
+from pipeline.kinds.tabular.review import column_shares
 from pipeline.kinds.tabular.shards import load_table_split
 from pipeline.metric_names import check_written
 
@@ -134,5 +135,6 @@ def evaluate_generator(
     artifacts = {
         "eval/samples.csv": fake.head(100).to_csv(index=False),
         "eval/pair_trends.json": json.dumps(metrics["per_pair"], indent=2),
+        "eval/columns.json": json.dumps(column_shares(holdout, fake, columns)),  # for reviews
     }
     return Evaluation(metrics, figure, summary_line(metrics, paths.SAMPLE_GRID), artifacts)

@@ -24,6 +24,7 @@ class TabularKind(DataKind):
     noun = "rows"
     architectures = ("ctgan",)
     prepared_files = ("transformer.json",)  # the fitted row transformer (shards.TRANSFORMER)
+    review_artifacts = ("eval/columns.json", "eval/pair_trends.json")  # review page figures
 
     def check_params(self, params: Params) -> None:
         """PacGAN packs, no augmentation or class conditioning, no best-checkpoint probe."""
@@ -129,6 +130,20 @@ class TabularKind(DataKind):
         from pipeline.kinds.tabular import metrics
 
         return metrics.direction(key)
+
+    def review_figures(
+        self, a: dict[str, str], b: dict[str, str] | None
+    ) -> list[tuple[str, bytes]]:
+        """Each column real vs A vs B, and both versions' pair-trend gap maps."""
+        from pipeline.kinds.tabular import review
+
+        return review.review_figures(a, b)
+
+    def review_metrics(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """Quality, boosted and linear detection, the most telling column, efficacy, DCR."""
+        from pipeline.kinds.tabular import metrics
+
+        return metrics.REVIEW
 
     def headline(self, metrics_: dict[str, Any], primary: str) -> list[str]:
         """Quality against the real rows', detection AUC, efficacy, DCR."""

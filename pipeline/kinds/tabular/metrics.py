@@ -32,6 +32,20 @@ TABLE: dict[str, Direction] = {
 }
 
 
+# What a review leads with, each beside the real rows' value (the ceiling) and the marginals'
+# (the floor: each column resampled alone), of version A.
+REVIEW: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("quality_score", ("real_quality_score", "marginals_quality_score")),
+    ("detection_auc_boosted", ("real_detection_auc_boosted", "marginals_detection_auc_boosted")),
+    ("column_detection_max", ()),
+    ("detection_auc", ("real_detection_auc", "marginals_detection_auc")),
+    ("column_shapes", ("real_column_shapes", "marginals_column_shapes")),
+    ("pair_trends", ("real_pair_trends", "marginals_pair_trends")),
+    ("ml_efficacy.f1_synthetic", ("ml_efficacy.f1_real", "ml_efficacy.f1_majority")),
+    ("dcr.ratio", ()),
+)
+
+
 _HIGHER = ("quality_score", "column_shapes", "pair_trends", "f1_synthetic")
 _LOWER = ("detection_auc", "detection_auc_boosted", "column_detection_max")
 
