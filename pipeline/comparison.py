@@ -12,7 +12,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from pipeline.config import RegisterConfig
-from pipeline.gate import CHAMPION, gate
+from pipeline.gate import gate
 from pipeline.metric_names import Direction
 
 LINEAGE = ("data_hash", "git_commit", "git_changes", "params_hash", "run_key", "sample_seed")
@@ -167,12 +167,17 @@ def _groups(
 
 
 def _recorded(cli: MlflowClient, b: ModelVersion, aliases: str) -> str:
-    how, reason = b.tags.get("promotion"), b.tags.get("promotion_reason")
-    moved = f"; moved by hand ({how}): {reason}" if how and reason else ""
-    at_register = b.tags.get("gate.reason")
-    said = f"at registration: {at_register}" if at_register else "no gate recorded"
-    now = "is @champion" if f"@{CHAMPION}" in aliases.split(",") else f"is {aliases}"
-    return f"v{b.version} {now} ({said}{moved})"
+    """What happened to B: the alias it holds now, what the gate made it at registration and
+    any move by hand since."""
+    verdict, reason = b.tags.get("gate.verdict"), b.tags.get("gate.reason")
+    if verdict:
+        said = f"at registration the gate made it @{verdict} ({reason})"
+    else:
+        said = f"at registration: {reason}" if reason else "no gate recorded at registration"
+    how, why = b.tags.get("promotion"), b.tags.get("promotion_reason")
+    moved = f"; moved by hand since ({how}): {why}" if how and why else ""
+    now = f"holds {aliases}" if aliases != "-" else "holds no alias now"
+    return f"v{b.version} {now}; {said}{moved}"
 
 
 def _verdict(
