@@ -51,10 +51,14 @@ def metrics_of(mv: ModelVersion) -> dict[str, float]:
     return {k[len("metric.") :]: float(v) for k, v in mv.tags.items() if k.startswith("metric.")}
 
 
+def alias_text(aliases: dict[str, str], version: str | int) -> str:
+    """'@champion' (or '@a,@b') for the version out of a registered model's alias map; '-'."""
+    return ",".join(f"@{a}" for a, v in sorted(aliases.items()) if str(v) == str(version)) or "-"
+
+
 def _aliases(cli: MlflowClient, mv: ModelVersion) -> str:
     # Search results do not always carry aliases: the registered model's map is authoritative.
-    aliases = cli.get_registered_model(mv.name).aliases
-    return ",".join(f"@{a}" for a, v in sorted(aliases.items()) if str(v) == str(mv.version)) or "-"
+    return alias_text(cli.get_registered_model(mv.name).aliases, mv.version)
 
 
 @dataclass(frozen=True)
@@ -166,7 +170,7 @@ def _groups(
     return groups, used
 
 
-def _recorded(cli: MlflowClient, b: ModelVersion, aliases: str) -> str:
+def _recorded(b: ModelVersion, aliases: str) -> str:
     """What happened to B: the alias it holds now, what the gate made it at registration and
     any move by hand since."""
     verdict, reason = b.tags.get("gate.verdict"), b.tags.get("gate.reason")
@@ -199,7 +203,7 @@ def _verdict(
             update={"primary_metric": metric, "higher_is_better": way == "higher"}
         )
         would, reason = gate(vb, va, rule)
-    return Verdict(metric, way, va, vb, would, reason, _recorded(cli, b, aliases_b))
+    return Verdict(metric, way, va, vb, would, reason, _recorded(b, aliases_b))
 
 
 def build(

@@ -12,7 +12,7 @@ from mlflow.tracking import MlflowClient
 
 from pipeline import kinds, paths
 from pipeline.champion_history import ChampionMove, history
-from pipeline.comparison import fmt_value, metrics_of
+from pipeline.comparison import alias_text, fmt_value, metrics_of
 from pipeline.config import load_params
 from pipeline.metric_names import Direction
 from pipeline.tracking import client, tracking_uri
@@ -61,7 +61,7 @@ def listing(
         rows.append(
             VersionRow(
                 int(mv.version),
-                ",".join(f"@{a}" for a, v in sorted(aliases.items()) if str(v) == str(mv.version)),
+                alias_text(aliases, mv.version),
                 created.strftime("%Y-%m-%d %H:%M"),
                 values.get(metric),
                 {k: values[k] for k, _ in headline if k in values and k != metric},
