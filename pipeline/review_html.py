@@ -239,8 +239,8 @@ def write_review_page(
 ) -> str:
     """Write the page (the kind's figures after the headline metrics, `versions_html`, the
     model's version list, at its end) and log it to B's run, tagging B with its location."""
-    grids = {label: _artifact(cli, mv.run_id, "eval/samples.png")
-             for label, mv in (("A", c.a), ("B", c.b))}  # fmt: skip
+    shown = (("A", c.a),) if c.single else (("A", c.a), ("B", c.b))  # one version: one download
+    grids = {label: _artifact(cli, mv.run_id, "eval/samples.png") for label, mv in shown}
     figures = kind_figures(cli, c, kind)
     page = render_html(c, grids, _curves_svg(cli, c), versions_html, figures)
     out.parent.mkdir(parents=True, exist_ok=True)
