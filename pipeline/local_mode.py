@@ -12,6 +12,8 @@ Local mode neither persists checkpoints nor retries. The loop persists them into
 from __future__ import annotations
 
 import atexit
+import ctypes
+import ctypes.util
 import logging
 import os
 import pickle
@@ -107,7 +109,7 @@ def _fit_group(trainer: Any, num_workers: int, attempt: int) -> Any:
         # The launcher replaces these handlers for good (to stop its ranks): put ours back.
         saved = {sig: signal.getsignal(sig) for sig in _SIGNALS}
         try:
-            return elastic_launch(config, _rank_fit)(trainer, threads)[0]
+            return elastic_launch(config, _rank_fit)(trainer, threads, os.getpid())[0]
         except ChildFailedError as exc:
             raise _group_error(exc) from None
         finally:
@@ -116,12 +118,9 @@ def _fit_group(trainer: Any, num_workers: int, attempt: int) -> Any:
                     signal.signal(sig, handler)
 
 
-def _rank_fit(trainer: Any, threads: int) -> Any:
-    """One rank of a local group: the trainer's local mode reads torchrun's environment.
-
-    torch's spawn asks Linux to interrupt each rank when the stage dies, even by SIGKILL, so
-    no orphan trains on beside a rerun (tests/test_resume.py checks it).
-    """
+def _rank_fit(trainer: Any, threads: int, stage: int) -> Any:
+    """One rank of a local group: the trainer's local mode reads torchrun's environment."""
+    _die_with(stage)
     torch.set_num_threads(threads)
     logging.getLogger("ray").setLevel(logging.ERROR)
     result = trainer.fit()
@@ -134,6 +133,23 @@ def _rank_fit(trainer: Any, threads: int) -> Any:
     pickle.dumps(result)
     atexit.register(_exit_now)
     return result
+
+
+def _die_with(stage: int) -> None:
+    """Have Linux kill this rank when the stage dies, even by SIGKILL, so that no orphan trains
+    on beside a rerun (tests/test_resume.py checks it).
+
+    torch's spawn asks for SIGINT, which a rank turns into a KeyboardInterrupt and a teardown
+    that waits on its peer's collective and on MLflow: on a busy machine it outlived the stage
+    by more than 10 s. The stage had no time to stop its ranks cleanly, so neither do they.
+    """
+    libc = ctypes.util.find_library("c")
+    if not sys.platform.startswith("linux") or libc is None:
+        return  # elsewhere torch's own request (SIGINT) is all there is
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(libc, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != stage:  # the stage died before the request was made
+        os._exit(1)
 
 
 def _exit_now() -> None:
