@@ -296,7 +296,5 @@ def test_killed_stage_takes_its_rank_processes_along(project: Path, prepared: Pa
     assert len(ranks) == 2, [p.cmdline() for p in ranks]
     proc.kill()  # the stage alone: no time to stop its ranks itself
     proc.wait(timeout=30)
-    import time as _t; _t0=_t.monotonic()
     gone, alive = psutil.wait_procs(ranks, timeout=10)
-    print("RANKS GONE AFTER", _t.monotonic()-_t0, [p.returncode for p in gone])
     assert not alive, "rank processes outlived the stage: they would train beside a rerun"
