@@ -75,7 +75,7 @@ class ModelConfig(_Section):
     d_channels: int = Field(ge=1)
     condition_modes: bool  # tables: also condition on numeric columns' modes (CTAB-GAN)
     aux_classifier: float = Field(ge=0.0)  # tables: weight of D's label classifier (0: none)
-    calibrate: bool  # tables: samplers map each mode's values to the train rows' quantiles
+    calibrate: bool  # tables: samplers weight rows to the train shares, map values per mode
 
     @field_validator("architecture")
     @classmethod

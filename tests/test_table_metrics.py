@@ -63,6 +63,14 @@ def test_shapes_and_trends_are_perfect_on_real_data_and_trends_catch_independenc
     assert trends["c|d"] < 0.6 and trends["x|c"] < 0.6
 
 
+def test_pair_trends_compare_the_same_levels_when_one_table_lacks_one() -> None:
+    real = _table(3000, 0)
+    real.loc[real.index[:12], "c"] = None  # a rare null, as Chile's education has
+    fake = real.iloc[12:]  # the same rows without it: every pair nearly as real's
+    trends = pair_trends(real, fake, COLUMNS)
+    assert min(trends[k] for k in ("c|d", "x|c", "y|c")) > 0.99, trends
+
+
 def test_detection_cannot_tell_fresh_real_rows_but_tells_shifted_ones() -> None:
     real, again = _table(1000, 0), _table(1000, 1)
     assert abs(detection_auc(real, again, COLUMNS) - 0.5) < 0.06

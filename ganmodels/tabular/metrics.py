@@ -48,14 +48,22 @@ def column_shapes(
     return out
 
 
-def _codes(s: pd.Series, kind: str, edges: np.ndarray | None) -> np.ndarray:
-    """Discrete codes of a column for contingency tables: levels, or quantile bins of numbers."""
+def _text(s: pd.Series) -> pd.Series:
+    return s.astype(object).where(s.notna(), "<null>").astype(str)
+
+
+def _codes(
+    s: pd.Series, kind: str, edges: np.ndarray | None, levels: pd.Index | None
+) -> np.ndarray:
+    """Discrete codes of a column for contingency tables: quantile bins of numbers, or the
+    index of each value among `levels` (both tables' levels: codes factorized per table
+    shifted when one lacked a level, and the tables were compared level against wrong level)."""
     if kind in NUMERIC:
         x = numbers(s, kind)
         codes = np.digitize(x, edges).astype(np.int64)
         codes[np.isnan(x)] = -1
         return codes
-    return pd.factorize(s.astype(object).where(s.notna(), "<null>"), sort=True)[0]
+    return levels.get_indexer(_text(s))
 
 
 def pair_trends(
@@ -63,11 +71,14 @@ def pair_trends(
 ) -> dict[str, float]:
     """Per column pair: correlation similarity 1 - |r_real - r_fake| / 2 for two numeric columns,
     else contingency similarity 1 - TVD of joint frequencies (numbers in real quantile bins)."""
-    edges = {}
+    edges, levels = {}, {}
     for col in columns:
         if col["kind"] in NUMERIC:
             x = numbers(real[col["name"]], col["kind"])
             edges[col["name"]] = np.unique(np.nanquantile(x, np.linspace(0, 1, bins + 1)[1:-1]))
+        else:
+            both = pd.concat([_text(real[col["name"]]), _text(fake[col["name"]])])
+            levels[col["name"]] = pd.Index(sorted(both.unique()))
     out = {}
     for a, b in combinations(columns, 2):
         key = f"{a['name']}|{b['name']}"
@@ -82,8 +93,8 @@ def pair_trends(
             continue
         tables = []
         for df in (real, fake):
-            ca = _codes(df[a["name"]], a["kind"], edges.get(a["name"]))
-            cb = _codes(df[b["name"]], b["kind"], edges.get(b["name"]))
+            ca = _codes(df[a["name"]], a["kind"], edges.get(a["name"]), levels.get(a["name"]))
+            cb = _codes(df[b["name"]], b["kind"], edges.get(b["name"]), levels.get(b["name"]))
             tables.append(
                 pd.Series(list(zip(ca.tolist(), cb.tolist(), strict=True))).value_counts(
                     normalize=True

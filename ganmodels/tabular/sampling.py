@@ -4,6 +4,11 @@ the training data's own level frequencies, as CTGAN samples) or all with `column
 A condition vector only asks G for a level; G may still draw another. Conditional sampling
 therefore draws in rounds and keeps the rows that have the value (rejection), so every
 returned row honours the condition, or it fails saying how rare the value is.
+
+Calibrated (model.calibrate), unconditional sampling also keeps each row by its share weight
+(shares.py), so every column's choices come at the train rows' shares, and maps the values
+within each mixture mode to the train rows' spread (calibration.py). Conditional sampling
+keeps the spread only: the shares given a condition are not known.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ import torch
 
 from ganmodels.tabular.calibration import apply_maps, fit_maps
 from ganmodels.tabular.conditions import ConditionLayout
+from ganmodels.tabular.implications import apply_exactly
+from ganmodels.tabular.shares import Raking, choices, fit_raking
 from ganmodels.tabular.transformer import FALSE_WORDS, TRUE_WORDS, TableTransformer
 
 MAX_ROUNDS = 50  # conditional draws: at most this many rounds of max(n, 256) rows
@@ -33,6 +40,7 @@ class TableSampler:
         calibrate: bool = False,
     ) -> None:
         self.G, self.transformer, self.maps = G, transformer, []
+        self.raking: Raking | None = None
         self.layout = ConditionLayout(transformer.spans, modes)
         self.discrete = [s.column for s in transformer.spans if s.role == "level"]
         key = {"level": "counts", "mode": "mode_counts"}
@@ -46,9 +54,13 @@ class TableSampler:
         if missing:
             raise ValueError(f"the transformer has no level counts for {missing}: re-prepare")
         self.freq = [counts[c] / counts[c].sum() for c in self.layout.columns]
-        if calibrate:  # G's alpha quantiles per mode, from one fixed reference batch
+        if calibrate:  # from one fixed reference batch: the share weights, then per mode
             rng, gen = np.random.default_rng(REFERENCE_SEED), torch.Generator()
             rows = self._rows(self._conditions(REFERENCE_ROWS, rng), gen.manual_seed(0))
+            if transformer.shares:  # none in exports made before them
+                codes = self._codes(rows)
+                self.raking = fit_raking(codes, transformer.shares)
+                rows = rows[self.raking.keep(codes, rng)]  # G's spread in the kept rows
             self.maps = fit_maps(rows, transformer)
 
     def _conditions(self, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -83,8 +95,31 @@ class TableSampler:
         c = torch.from_numpy(cond) if self.layout.cond_dim else None
         return self.G(z, c, generator=gen).numpy()
 
+    def _codes(self, rows: np.ndarray) -> dict[str, np.ndarray]:
+        """Each column's choice per row, as decoding will make it (implications applied)."""
+        spans = self.transformer.spans
+        if self.transformer.rule_positions:
+            rows = apply_exactly(rows, [s.width for s in spans], self.transformer.rule_positions)
+        return choices(rows, spans, self.transformer.heap_entries())
+
     def _draw(self, cond: np.ndarray, gen: torch.Generator) -> pd.DataFrame:
         rows = self._rows(cond, gen)
+        return self.transformer.inverse_transform(apply_maps(rows, self.maps))
+
+    def _draw_raked(
+        self, n: int, raking: Raking, rng: np.random.Generator, gen: torch.Generator
+    ) -> pd.DataFrame:
+        """n rows, each drawn row kept by its share weight; rounds sized by the acceptance."""
+        kept: list[np.ndarray] = []
+        got, accepted = 0, 1.0
+        while got < n:
+            batch = int(min(max(2 * (n - got) / accepted, 256), 50 * max(n, 256)))
+            rows = self._rows(self._conditions(batch, rng), gen)
+            keep = raking.keep(self._codes(rows), rng)
+            accepted = max(float(keep.mean()), 0.02)
+            kept.append(rows[keep])
+            got += int(keep.sum())
+        rows = np.concatenate(kept)[:n]
         return self.transformer.inverse_transform(apply_maps(rows, self.maps))
 
     def sample(
@@ -95,6 +130,8 @@ class TableSampler:
             raise ValueError(f"n must be at least 1, got {n}")
         gen = torch.Generator().manual_seed(seed)
         rng = np.random.default_rng(seed)
+        if column is None and self.raking is not None:
+            return self._draw_raked(n, self.raking, rng, gen)
         if column is None:
             return self._draw(self._conditions(n, rng), gen)
         c, k = self.level_of(column, value)

@@ -37,6 +37,7 @@ from ganmodels.tabular.implications import apply_exactly, find_implications, pos
 from ganmodels.tabular.orders import decode_upper, excess, order_columns
 from ganmodels.tabular.restore import restore
 from ganmodels.tabular.rules import RuleSettings, snap
+from ganmodels.tabular.shares import choice_shares
 
 __all__ = ["FALSE_WORDS", "NUMERIC", "TRUE_WORDS", "Span", "TableTransformer", "numbers"]
 
@@ -60,10 +61,13 @@ class TableTransformer:
         columns: list[dict[str, Any]],
         encoders: list[dict[str, Any]],
         implications: list[dict[str, Any]] | None = None,
+        shares: dict[str, list[float]] | None = None,
     ) -> None:
         self.columns, self.encoders = columns, encoders
         self.implications = implications or []  # implications.py: exact values that go together
         self.rule_positions = positions(self.implications, self.slots())
+        # Each column's choice shares in the train rows (shares.py; {} in older transformers).
+        self.shares = shares or {}
 
     def slots(self) -> list[Any]:
         """Every exact value an encoded row can take (implications.slots)."""
@@ -108,7 +112,11 @@ class TableTransformer:
                 # `column == value` would read as the column's own: the plain encoder stays.
                 if enc["means"]:
                     encoders[k], changed = enc, True
-        return cls(columns, encoders).with_implications(df, share) if changed else fitted
+        if changed:
+            fitted = cls(columns, encoders).with_implications(df, share)
+        # What share calibration weights G's rows to (shares.py), in the final encoding.
+        shares = choice_shares(fitted.transform(df), fitted.spans, fitted.heap_entries())
+        return cls(fitted.columns, fitted.encoders, fitted.implications, shares)
 
     def with_implications(self, df: pd.DataFrame, share: float) -> TableTransformer:
         """This encoding with the implications that `share` of df's rows hold (0: none)."""
@@ -137,6 +145,14 @@ class TableTransformer:
             if col["nullable"]:
                 out.append(Span(col["name"], "softmax", 2, "null"))
         return out
+
+    def heap_entries(self) -> dict[str, int]:
+        """How many of each numeric column's mode one-hot entries are heaps (they come first)."""
+        return {
+            col["name"]: mode_width(enc) - len(enc["means"])
+            for col, enc in zip(self.columns, self.encoders, strict=True)
+            if col["kind"] in NUMERIC and enc.get("means") and "derived_from" not in enc
+        }
 
     @property
     def width(self) -> int:
@@ -204,9 +220,10 @@ class TableTransformer:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready state."""
         return {"columns": self.columns, "encoders": self.encoders,
-                "implications": self.implications}  # fmt: skip
+                "implications": self.implications, "shares": self.shares}  # fmt: skip
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TableTransformer:
-        """Inverse of to_dict (a transformer saved before implications has none)."""
-        return cls(list(d["columns"]), list(d["encoders"]), list(d.get("implications", [])))
+        """Inverse of to_dict (one saved before implications or shares has none)."""
+        return cls(list(d["columns"]), list(d["encoders"]), list(d.get("implications", [])),
+                   dict(d.get("shares", {})))  # fmt: skip
