@@ -26,6 +26,7 @@ import pytest
 import torch
 
 from pipeline.config import load_params
+from pipeline.kinds.tabular.shards import load_table_split
 from tests.helpers import REPO, clean_env, write_params
 
 BENCH = REPO / "benchmarks"
@@ -178,6 +179,28 @@ def test_tabular_smoke(tmp_path: Path) -> None:
     assert "## penguins" in report and "## Verdict" in report
     assert "CTGAN not run" in report or peer
     assert "budget 0.01 s -> ours 1 steps" in out.with_suffix(".log").read_text()
+
+
+def test_tabular_choice_smoke_scores_every_arm_on_rows_carved_from_train(tmp_path: Path) -> None:
+    """tabular_choice.py: one G sampled under every arm, scored on a validation split whose
+    rows all come from the benchmark's train rows, none from its holdout."""
+    choice = _script("tabular_choice")
+    rows = choice.main(["--smoke", "--out", str(tmp_path / "choice.md")])
+    assert [r["arm"] for r in rows] == list(choice.ARMS)
+    for r in rows:
+        assert 0 <= r["detection_auc_boosted"] <= 1 and 0 <= r["pair_trends"] <= 1, r
+    assert "## penguins" in (tmp_path / "choice.md").read_text()
+    work = tmp_path / "splits"
+    work.mkdir()
+    choice.splits(choice.TABLES["penguins"], work, str(REPO / ".venv-ctgan" / "bin" / "python"))
+
+    def keys(folder: Path, split: str) -> set[str]:
+        df = load_table_split(folder, split)
+        return {"|".join(map(str, row)) for row in df.itertuples(index=False)}
+
+    validation = keys(work / "inner" / "prepared", "holdout")
+    assert validation <= keys(work / "prepared", "train")
+    assert not validation & keys(work / "prepared", "holdout")
 
 
 def test_tabular_ctgan_smoke(tmp_path: Path) -> None:
