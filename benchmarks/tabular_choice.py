@@ -43,6 +43,7 @@ from pipeline.train import fit  # noqa: E402
 
 ARMS = ("raked", "spread_only", "uncalibrated")
 SCORES = ("detection_auc_boosted", "column_shapes", "pair_trends", "column_detection_max")
+KEYS = {"num_workers": 1}  # train keys: one worker, in this process
 
 
 def _sampler(state: dict[str, Any], arm: str) -> TableSampler:
@@ -51,9 +52,6 @@ def _sampler(state: dict[str, Any], arm: str) -> TableSampler:
     d = cfg["transformer"] if arm == "raked" else {**cfg["transformer"], "shares": {}}
     return TableSampler(G, TableTransformer.from_dict(d), bool(cfg.get("condition_modes")),
                         arm != "uncalibrated")  # fmt: skip
-
-
-KEYS = {"num_workers": 1}
 
 
 def splits(table: Table, work: Path, ctgan_python: str) -> Path:
@@ -72,13 +70,13 @@ def splits(table: Table, work: Path, ctgan_python: str) -> Path:
 def run_table(table: Table, args: argparse.Namespace, work: Path, log: Any) -> list[dict]:
     """Every seed's G sampled under every arm, scored on the validation split."""
     inner_csv = splits(table, work, args.ctgan_python)
-    inner, keys = inner_csv.parent, KEYS
+    inner = inner_csv.parent
     rows = load_table_split(inner / "prepared", "train")
     validation = load_table_split(inner / "prepared", "holdout")
     columns = load_transformer(inner / "prepared").columns
     out = []
     for seed in args.seeds:
-        _, state = fit(_params(inner, inner_csv, table, args.steps, seed, keys), inner,
+        _, state = fit(_params(inner, inner_csv, table, args.steps, seed, KEYS), inner,
                        inner / "prepared")  # fmt: skip
         for arm in ARMS:
             fake = typed_like(_sampler(state, arm).sample(len(rows), seed=seed), rows)

@@ -36,6 +36,22 @@ def test_generator_applies_each_spans_activation_reproducibly() -> None:
         G(z)
 
 
+def test_the_one_hot_spans_are_gumbel_softmaxed_as_one_span_at_a_time() -> None:
+    G = TabularGenerator(8, SPANS, hidden=(16,))
+    raw = torch.randn(64, 7) * 3
+    got = G.activate(raw, torch.Generator().manual_seed(4))
+    gen, parts, at = torch.Generator().manual_seed(4), [], 0
+    for activation, width in SPANS:  # the definition: each span's noise drawn in turn
+        piece = raw[:, at : at + width]
+        if activation == "tanh":
+            parts.append(torch.tanh(piece))
+        else:
+            u = torch.rand(piece.shape, generator=gen).clamp(1e-10, 1 - 1e-7)
+            parts.append(torch.softmax((piece - torch.log(-torch.log(u))) / G.tau, dim=1))
+        at += width
+    torch.testing.assert_close(got, torch.cat(parts, dim=1))
+
+
 def test_pac_discriminator_scores_packs_and_the_penalty_is_per_pack() -> None:
     torch.manual_seed(0)
     D = PacDiscriminator(7, pac=10, hidden=(16,)).eval()

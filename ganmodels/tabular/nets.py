@@ -18,15 +18,6 @@ from ganmodels.tabular.implications import layers
 Spans = Sequence[tuple[str, int]]  # (activation "tanh" | "softmax", width), in row order
 
 
-def gumbel_softmax(
-    logits: torch.Tensor, tau: float, generator: torch.Generator | None = None
-) -> torch.Tensor:
-    """Softmax((logits + Gumbel noise) / tau), the noise drawn from `generator` (reproducible)."""
-    u = torch.rand(logits.shape, generator=generator).to(logits.device, logits.dtype)
-    gumbel = -torch.log(-torch.log(u.clamp(1e-10, 1 - 1e-7)))
-    return torch.softmax((logits + gumbel) / tau, dim=-1)
-
-
 class Residual(nn.Module):
     """Linear -> BN -> ReLU, concatenated to its input (CTGAN's residual block)."""
 
@@ -108,9 +99,9 @@ class TabularGenerator(nn.Module):
     def _spans_activated(
         self, raw: torch.Tensor, generator: torch.Generator | None
     ) -> torch.Tensor:
-        """gumbel_softmax on every one-hot span at once (a segmented softmax: one span at a time
-        took half of a training step on acs12's 19 spans), each span's noise drawn in turn as
-        gumbel_softmax draws it, so rows are those of span-by-span activation."""
+        """softmax((logits + Gumbel noise) / tau) on every one-hot span at once (a segmented
+        softmax: one span at a time took half of a training step on acs12's 19 spans); each
+        span's noise is drawn in turn from `generator`, so rows are reproducible."""
         n, soft, seg = raw.shape[0], self._soft, self._segment
         out = torch.tanh(raw)
         if not len(soft):

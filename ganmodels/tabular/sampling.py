@@ -41,6 +41,7 @@ class TableSampler:
     ) -> None:
         self.G, self.transformer, self.maps = G, transformer, []
         self.raking: Raking | None = None
+        self._spans, self._heaps = transformer.spans, transformer.heap_entries()
         self.layout = ConditionLayout(transformer.spans, modes)
         self.discrete = [s.column for s in transformer.spans if s.role == "level"]
         key = {"level": "counts", "mode": "mode_counts"}
@@ -97,10 +98,10 @@ class TableSampler:
 
     def _codes(self, rows: np.ndarray) -> dict[str, np.ndarray]:
         """Each column's choice per row, as decoding will make it (implications applied)."""
-        spans = self.transformer.spans
-        if self.transformer.rule_positions:
-            rows = apply_exactly(rows, [s.width for s in spans], self.transformer.rule_positions)
-        return choices(rows, spans, self.transformer.heap_entries())
+        rules = self.transformer.rule_positions
+        if rules:
+            rows = apply_exactly(rows, [s.width for s in self._spans], rules)
+        return choices(rows, self._spans, self._heaps)
 
     def _draw(self, cond: np.ndarray, gen: torch.Generator) -> pd.DataFrame:
         rows = self._rows(cond, gen)

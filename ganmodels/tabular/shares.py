@@ -36,6 +36,7 @@ def choices(rows: np.ndarray, spans: Sequence[Any], exact: dict[str, int]) -> di
     mixture mode at once), or null where its null flag wins. `exact`: how many of a numeric
     column's mode entries are heaps (they come first)."""
     out: dict[str, np.ndarray] = {}
+    size = sizes(spans, exact)
     for s, piece in _pieces(rows, spans):
         if s.role == "level":
             out[s.column] = piece.argmax(axis=1)
@@ -44,7 +45,7 @@ def choices(rows: np.ndarray, spans: Sequence[Any], exact: dict[str, int]) -> di
         elif s.role == "null":
             null = piece[:, 1] > piece[:, 0]  # as decoding reads it
             base = out.get(s.column, np.zeros(len(rows), dtype=np.int64))
-            out[s.column] = np.where(null, sizes(spans, exact)[s.column] - 1, base)
+            out[s.column] = np.where(null, size[s.column] - 1, base)
     return out
 
 
