@@ -7,10 +7,12 @@ by the evaluate stage's metrics:
   - raked: model.calibrate as shipped (share weights, then per-mode spread; shares.py);
   - spread_only: the per-mode spread alone (the transformer's shares withheld);
   - uncalibrated: G's rows as drawn.
+Each recipe (--recipes: model keys over params.yaml's) trains its own G per seed; a recipe
+other than the default is sampled as shipped (raked) only.
 The benchmark's holdout is never read, so a choice made here leaves tabular.md's scores honest.
 
 Run (not in CI; about 2 fits per table and seed):
-  .venv/bin/python benchmarks/tabular_choice.py --steps 1500
+  .venv/bin/python benchmarks/tabular_choice.py --steps 1500 [--recipes default aux_0.05]
 Smoke run (penguins, 1 seed, 2 steps, a temporary --out):
   .venv/bin/python benchmarks/tabular_choice.py --smoke
 """
@@ -26,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -36,14 +39,21 @@ from benchmarks.tabular_peers import TABLES, Table, table_csv, typed_like  # noq
 from ganmodels.build import generator_from_state  # noqa: E402
 from ganmodels.tabular.sampling import TableSampler  # noqa: E402
 from ganmodels.tabular.transformer import TableTransformer  # noqa: E402
+from pipeline.config import load_params  # noqa: E402
 from pipeline.kinds.tabular.evaluate import table_scores  # noqa: E402
 from pipeline.kinds.tabular.shards import load_table_split, load_transformer  # noqa: E402
 from pipeline.prepare import prepare  # noqa: E402
 from pipeline.train import fit  # noqa: E402
+from tests.helpers import write_params  # noqa: E402
 
 ARMS = ("raked", "spread_only", "uncalibrated")
 SCORES = ("detection_auc_boosted", "column_shapes", "pair_trends", "column_detection_max")
 KEYS = {"num_workers": 1}  # train keys: one worker, in this process
+RECIPES: dict[str, dict[str, Any]] = {  # model keys over params.yaml's
+    "default": {},
+    "aux_0.05": {"aux_classifier": 0.05},  # D also classifies data.label, at a low weight
+    "aux_0.2": {"aux_classifier": 0.2},
+}
 
 
 def _sampler(state: dict[str, Any], arm: str) -> TableSampler:
@@ -67,21 +77,34 @@ def splits(table: Table, work: Path, ctgan_python: str) -> Path:
     return inner_csv
 
 
+def _recipe_params(csv: Path, table: Table, steps: int, seed: int, recipe: str) -> Any:
+    """The benchmark's params for one fit, with the recipe's model keys over them."""
+    path = csv.parent / "params.yaml"
+    _params(csv.parent, csv, table, steps, seed, KEYS)  # writes path
+    return load_params(
+        write_params(path, yaml.safe_load(path.read_text()), {"model": RECIPES[recipe]})
+    )
+
+
 def run_table(table: Table, args: argparse.Namespace, work: Path, log: Any) -> list[dict]:
-    """Every seed's G sampled under every arm, scored on the validation split."""
+    """Every recipe's and seed's G sampled under its arms, scored on the validation split."""
     inner_csv = splits(table, work, args.ctgan_python)
     inner = inner_csv.parent
     rows = load_table_split(inner / "prepared", "train")
     validation = load_table_split(inner / "prepared", "holdout")
     columns = load_transformer(inner / "prepared").columns
     out = []
-    for seed in args.seeds:
-        _, state = fit(_params(inner, inner_csv, table, args.steps, seed, KEYS), inner,
-                       inner / "prepared")  # fmt: skip
-        for arm in ARMS:
+    for recipe, seed in ((r, s) for r in args.recipes for s in args.seeds):
+        params = _recipe_params(inner_csv, table, args.steps, seed, recipe)
+        t0 = time.perf_counter()
+        _, state = fit(params, inner, inner / "prepared")
+        fit_s = time.perf_counter() - t0  # a recipe may cost more per step: compare at time
+        for arm in ARMS if recipe == "default" else ARMS[:1]:
             fake = typed_like(_sampler(state, arm).sample(len(rows), seed=seed), rows)
             score = table_scores(fake, rows, validation, columns, table.label, seed)
-            row = {"table": table.name, "seed": seed, "arm": arm, "steps": args.steps,
+            name = arm if recipe == "default" else f"{recipe} {arm}"
+            row = {"table": table.name, "seed": seed, "recipe": recipe, "arm": name,
+                   "steps": args.steps, "fit_s": fit_s,
                    **{k: score[k] for k in SCORES},
                    "ml_efficacy": score["ml_efficacy"]["f1_synthetic"],
                    "ml_real": score["ml_efficacy"]["f1_real"],
@@ -93,7 +116,7 @@ def run_table(table: Table, args: argparse.Namespace, work: Path, log: Any) -> l
 
 def report(rows: list[dict], command: str, when: str) -> str:
     """Per table, each arm's mean over seeds."""
-    keys = (*SCORES, "ml_efficacy", "ml_real")
+    keys = (*SCORES, "ml_efficacy", "ml_real", "fit_s")
     lines = ["# Table sampler choices on a validation split carved from train", "",
              f"Command: `{command}` (CPU). Finished: {when}. Means over seeds; the benchmark's "
              "holdout is never read.", ""]  # fmt: skip
@@ -102,7 +125,7 @@ def report(rows: list[dict], command: str, when: str) -> str:
         lines += [f"## {name} ({mine[0]['train_rows']} rows, {mine[0]['validation_rows']} "
                   "validation rows)", "", "| arm | " + " | ".join(keys) + " |",
                   "|---" * (len(keys) + 1) + "|"]  # fmt: skip
-        for arm in ARMS:
+        for arm in dict.fromkeys(r["arm"] for r in mine):
             got = [r for r in mine if r["arm"] == arm]
             lines.append(f"| {arm} | " + " | ".join(
                 f"{np.mean([r[k] for r in got]):.3f}" for k in keys) + " |")  # fmt: skip
@@ -115,6 +138,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     p.add_argument("--tables", nargs="+", default=list(TABLES), choices=list(TABLES))
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
     p.add_argument("--steps", type=int, default=1500)
+    p.add_argument("--recipes", nargs="+", default=["default"], choices=list(RECIPES))
     p.add_argument("--ctgan-python", default=str(ROOT / ".venv-ctgan" / "bin" / "python"))
     p.add_argument("--out", default=None, help="report (default: benchmarks/tabular_choice.md)")
     p.add_argument("--smoke", action="store_true", help="a tiny run; a temporary --out")
@@ -124,6 +148,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     )
     if args.smoke:
         args.tables, args.seeds, args.steps = ["penguins"], [0], 2
+        args.recipes = ["default", "aux_0.05"]
     out = out_path(args.out, args.smoke, "tabular_choice.md")
     rows: list[dict] = []
     for name in args.tables:

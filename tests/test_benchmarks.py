@@ -182,11 +182,12 @@ def test_tabular_smoke(tmp_path: Path) -> None:
 
 
 def test_tabular_choice_smoke_scores_every_arm_on_rows_carved_from_train(tmp_path: Path) -> None:
-    """tabular_choice.py: one G sampled under every arm, scored on a validation split whose
-    rows all come from the benchmark's train rows, none from its holdout."""
+    """tabular_choice.py: the default recipe's G sampled under every arm, another recipe's as
+    shipped, scored on a validation split whose rows all come from the benchmark's train rows,
+    none from its holdout."""
     choice = _script("tabular_choice")
     rows = choice.main(["--smoke", "--out", str(tmp_path / "choice.md")])
-    assert [r["arm"] for r in rows] == list(choice.ARMS)
+    assert [r["arm"] for r in rows] == [*choice.ARMS, "aux_0.05 raked"]
     for r in rows:
         assert 0 <= r["detection_auc_boosted"] <= 1 and 0 <= r["pair_trends"] <= 1, r
     assert "## penguins" in (tmp_path / "choice.md").read_text()
