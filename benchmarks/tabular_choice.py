@@ -6,8 +6,9 @@ seed is trained on the rest, then sampled under each arm and scored against the 
 by the evaluate stage's metrics:
   - raked: model.calibrate as shipped (share weights, then per-mode spread; shares.py);
   - spread_only: the per-mode spread alone (the transformer's shares withheld);
-  - uncalibrated: G's rows as drawn.
-Each recipe (--recipes: model keys over params.yaml's) trains its own G per seed; a recipe
+  - uncalibrated: G's rows as drawn;
+  - raked_no_bounds: raked, without the ranges under a premise (bounds.py; data.find_bounds).
+Each recipe (--recipes: params keys over params.yaml's) trains its own G per seed; a recipe
 other than the default is sampled as shipped (raked) only.
 The benchmark's holdout is never read, so a choice made here leaves tabular.md's scores honest.
 
@@ -46,20 +47,28 @@ from pipeline.prepare import prepare  # noqa: E402
 from pipeline.train import fit  # noqa: E402
 from tests.helpers import write_params  # noqa: E402
 
-ARMS = ("raked", "spread_only", "uncalibrated")
+ARMS = ("raked", "spread_only", "uncalibrated", "raked_no_bounds")
 SCORES = ("detection_auc_boosted", "column_shapes", "pair_trends", "column_detection_max")
 KEYS = {"num_workers": 1}  # train keys: one worker, in this process
-RECIPES: dict[str, dict[str, Any]] = {  # model keys over params.yaml's
+AUX = {"aux_classifier": 0.05}  # D also classifies data.label, at a low weight
+RECIPES: dict[str, dict[str, Any]] = {  # params keys over params.yaml's
     "default": {},
-    "aux_0.05": {"aux_classifier": 0.05},  # D also classifies data.label, at a low weight
-    "aux_0.2": {"aux_classifier": 0.2},
+    "no_aux": {"model": {"aux_classifier": 0.0}},  # the default before tabular_choice.md
+    "aux_0.05": {"model": AUX},
+    "aux_0.2": {"model": {"aux_classifier": 0.2}},
+    "label_0.5": {"train": {"label_share": 0.5}},  # half the conditions on data.label
+    "aux_0.05_label_0.5": {"model": AUX, "train": {"label_share": 0.5}},
 }
 
 
 def _sampler(state: dict[str, Any], arm: str) -> TableSampler:
     cfg = state["model_config"]
     G = generator_from_state({"model_config": cfg, "state_dict": state["G_ema"]})
-    d = cfg["transformer"] if arm == "raked" else {**cfg["transformer"], "shares": {}}
+    d = dict(cfg["transformer"])
+    if arm in ("spread_only", "uncalibrated"):
+        d["shares"] = {}
+    if arm == "raked_no_bounds":  # data.find_bounds off: the same G, its rows unfiltered
+        d["bounds"] = []
     return TableSampler(G, TableTransformer.from_dict(d), bool(cfg.get("condition_modes")),
                         arm != "uncalibrated")  # fmt: skip
 
@@ -78,12 +87,10 @@ def splits(table: Table, work: Path, ctgan_python: str) -> Path:
 
 
 def _recipe_params(csv: Path, table: Table, steps: int, seed: int, recipe: str) -> Any:
-    """The benchmark's params for one fit, with the recipe's model keys over them."""
+    """The benchmark's params for one fit, with the recipe's keys over them."""
     path = csv.parent / "params.yaml"
     _params(csv.parent, csv, table, steps, seed, KEYS)  # writes path
-    return load_params(
-        write_params(path, yaml.safe_load(path.read_text()), {"model": RECIPES[recipe]})
-    )
+    return load_params(write_params(path, yaml.safe_load(path.read_text()), RECIPES[recipe]))
 
 
 def run_table(table: Table, args: argparse.Namespace, work: Path, log: Any) -> list[dict]:
@@ -148,7 +155,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     )
     if args.smoke:
         args.tables, args.seeds, args.steps = ["penguins"], [0], 2
-        args.recipes = ["default", "aux_0.05"]
+        args.recipes = ["default", "no_aux"]
     out = out_path(args.out, args.smoke, "tabular_choice.md")
     rows: list[dict] = []
     for name in args.tables:

@@ -48,6 +48,7 @@ class DataConfig(_Section):
     find_derived: bool
     implication_share: float = Field(ge=0.0, le=1.0)
     order_share: float = Field(ge=0.0, le=1.0)
+    find_bounds: bool
 
     _specs = field_validator("columns", mode="before")(as_specs)
     _share = field_validator("implication_share", "order_share")(off_or_most)

@@ -187,7 +187,7 @@ def test_tabular_choice_smoke_scores_every_arm_on_rows_carved_from_train(tmp_pat
     none from its holdout."""
     choice = _script("tabular_choice")
     rows = choice.main(["--smoke", "--out", str(tmp_path / "choice.md")])
-    assert [r["arm"] for r in rows] == [*choice.ARMS, "aux_0.05 raked"]
+    assert [r["arm"] for r in rows] == [*choice.ARMS, "no_aux raked"]
     for r in rows:
         assert 0 <= r["detection_auc_boosted"] <= 1 and 0 <= r["pair_trends"] <= 1, r
     assert "## penguins" in (tmp_path / "choice.md").read_text()

@@ -38,6 +38,7 @@ class RuleSettings:
     support_share: float  # a column whose recurring values hold this share of rows keeps them
     implication_share: float = 0.0  # implications.py: kept when they hold this share (0: none)
     order_share: float = 0.0  # orders.py: "a <= b" kept when it holds in this share (0: none)
+    bounds: bool = False  # bounds.py: find numeric columns' ranges under other columns' values
 
 
 def _on_grid(x: np.ndarray, step: float) -> np.ndarray:

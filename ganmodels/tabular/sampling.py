@@ -9,6 +9,10 @@ Calibrated (model.calibrate), unconditional sampling also keeps each row by its 
 (shares.py), so every column's choices come at the train rows' shares, and maps the values
 within each mixture mode to the train rows' spread (calibration.py). Conditional sampling
 keeps the spread only: the shares given a condition are not known.
+
+Every way of sampling keeps only rows inside the transformer's bounds (bounds.py: "income is
+null => age <= 15"), drawing more rounds for the rows it drops; the share weights are fitted
+on the reference rows inside them, so the kept rows still come at the train rows' shares.
 """
 
 from __future__ import annotations
@@ -58,11 +62,17 @@ class TableSampler:
         if calibrate:  # from one fixed reference batch: the share weights, then per mode
             rng, gen = np.random.default_rng(REFERENCE_SEED), torch.Generator()
             rows = self._rows(self._conditions(REFERENCE_ROWS, rng), gen.manual_seed(0))
+            codes, kept = self._codes(rows), rows
             if transformer.shares:  # none in exports made before them
-                codes = self._codes(rows)
                 self.raking = fit_raking(codes, transformer.shares)
-                rows = rows[self.raking.keep(codes, rng)]  # G's spread in the kept rows
-            self.maps = fit_maps(rows, transformer)
+                kept = rows[self.raking.keep(codes, rng)]  # G's spread in the kept rows
+            self.maps = fit_maps(kept, transformer)
+            valid = self._valid(rows) if transformer.bounds else None
+            if self.raking is not None and valid is not None and valid.any():
+                # The weights again on the rows that survive the bounds as drawing decodes
+                # them (spread mapped), so the rows kept come at the train rows' shares.
+                self.raking = fit_raking({k: v[valid] for k, v in codes.items()},
+                                         transformer.shares)  # fmt: skip
 
     def _conditions(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """Unconditional: a column uniformly, then a level by its frequency in the data."""
@@ -103,25 +113,46 @@ class TableSampler:
             rows = apply_exactly(rows, [s.width for s in self._spans], rules)
         return choices(rows, self._spans, self._heaps)
 
+    def _valid(self, rows: np.ndarray) -> np.ndarray:
+        """Which of G's rows keep every bound once decoded (the spread mapped)."""
+        rows = apply_maps(rows, self.maps)
+        return self.transformer.in_bounds(rows, self.transformer.inverse_transform(rows))
+
+    def _decoded(self, rows: np.ndarray) -> pd.DataFrame:
+        """G's rows decoded (the spread mapped), only those inside the bounds."""
+        rows = apply_maps(rows, self.maps)
+        df = self.transformer.inverse_transform(rows)
+        return df[self.transformer.in_bounds(rows, df)].reset_index(drop=True)
+
     def _draw(self, cond: np.ndarray, gen: torch.Generator) -> pd.DataFrame:
-        rows = self._rows(cond, gen)
-        return self.transformer.inverse_transform(apply_maps(rows, self.maps))
+        return self._decoded(self._rows(cond, gen))
+
+    def _draw_plain(self, n: int, rng: np.random.Generator, gen: torch.Generator) -> pd.DataFrame:
+        """n rows as G draws them, inside the bounds; rounds sized by the acceptance."""
+        kept: list[pd.DataFrame] = []
+        got, accepted = 0, 1.0
+        while got < n:
+            batch = n if not kept else int(min(max(2 * (n - got) / accepted, 256), 50 * n))
+            rows = self._draw(self._conditions(batch, rng), gen)
+            accepted = max(len(rows) / batch, 0.02)
+            kept.append(rows)
+            got += len(rows)
+        return pd.concat(kept, ignore_index=True).iloc[:n]
 
     def _draw_raked(
         self, n: int, raking: Raking, rng: np.random.Generator, gen: torch.Generator
     ) -> pd.DataFrame:
         """n rows, each drawn row kept by its share weight; rounds sized by the acceptance."""
-        kept: list[np.ndarray] = []
+        kept: list[pd.DataFrame] = []
         got, accepted = 0, 1.0
         while got < n:
             batch = int(min(max(2 * (n - got) / accepted, 256), 50 * max(n, 256)))
             rows = self._rows(self._conditions(batch, rng), gen)
-            keep = raking.keep(self._codes(rows), rng)
-            accepted = max(float(keep.mean()), 0.02)
-            kept.append(rows[keep])
-            got += int(keep.sum())
-        rows = np.concatenate(kept)[:n]
-        return self.transformer.inverse_transform(apply_maps(rows, self.maps))
+            decoded = self._decoded(rows[raking.keep(self._codes(rows), rng)])
+            accepted = max(len(decoded) / batch, 0.02)
+            kept.append(decoded)
+            got += len(decoded)
+        return pd.concat(kept, ignore_index=True).iloc[:n]
 
     def sample(
         self, n: int, seed: int, column: str | None = None, value: Any = None
@@ -134,7 +165,7 @@ class TableSampler:
         if column is None and self.raking is not None:
             return self._draw_raked(n, self.raking, rng, gen)
         if column is None:
-            return self._draw(self._conditions(n, rng), gen)
+            return self._draw_plain(n, rng, gen)
         c, k = self.level_of(column, value)
         level = self._levels(column)[k]
         cond = self.layout.vectors(np.full(max(n, 256), c), np.full(max(n, 256), k))
@@ -142,7 +173,7 @@ class TableSampler:
         got = drawn = 0
         for _ in range(MAX_ROUNDS):
             rows = self._draw(cond, gen)
-            drawn += len(rows)
+            drawn += len(cond)  # rows drawn, those outside the bounds too
             match = rows[(rows[column] == level).fillna(False).to_numpy(dtype=bool)]
             kept.append(match)
             got += len(match)

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ganmodels.tabular.bounds import bound_premises, find_bounds, within
 from ganmodels.tabular.derived import derive, derived_columns
 from ganmodels.tabular.encoders import (
     FALSE_WORDS,
@@ -62,12 +63,15 @@ class TableTransformer:
         encoders: list[dict[str, Any]],
         implications: list[dict[str, Any]] | None = None,
         shares: dict[str, list[float]] | None = None,
+        bounds: list[dict[str, Any]] | None = None,
     ) -> None:
         self.columns, self.encoders = columns, encoders
         self.implications = implications or []  # implications.py: exact values that go together
         self.rule_positions = positions(self.implications, self.slots())
         # Each column's choice shares in the train rows (shares.py; {} in older transformers).
         self.shares = shares or {}
+        self.bounds = bounds or []  # bounds.py: a numeric column's range under another's value
+        self.bound_positions = bound_premises(self.bounds, self.slots())
 
     def slots(self) -> list[Any]:
         """Every exact value an encoded row can take (implications.slots)."""
@@ -115,8 +119,13 @@ class TableTransformer:
         if changed:
             fitted = cls(columns, encoders).with_implications(df, share)
         # What share calibration weights G's rows to (shares.py), in the final encoding.
-        shares = choice_shares(fitted.transform(df), fitted.spans, fitted.heap_entries())
-        return cls(fitted.columns, fitted.encoders, fitted.implications, shares)
+        encoded = fitted.transform(df)
+        shares = choice_shares(encoded, fitted.spans, fitted.heap_entries())
+        bounds = []
+        if rules is not None and rules.bounds:
+            widths = [s.width for s in fitted.spans]
+            bounds = find_bounds(encoded, widths, fitted.slots(), values)
+        return cls(fitted.columns, fitted.encoders, fitted.implications, shares, bounds)
 
     def with_implications(self, df: pd.DataFrame, share: float) -> TableTransformer:
         """This encoding with the implications that `share` of df's rows hold (0: none)."""
@@ -125,6 +134,17 @@ class TableTransformer:
         widths = [s.width for s in self.spans]
         found = find_implications(self.transform(df), widths, self.slots(), share)
         return type(self)(self.columns, self.encoders, found)
+
+    def in_bounds(self, rows: np.ndarray, df: pd.DataFrame) -> np.ndarray:
+        """Which of G's rows (encoded, as decoded into df) keep every bound (bounds.py)."""
+        if not self.bounds:
+            return np.ones(len(df), dtype=bool)
+        widths = [s.width for s in self.spans]
+        if self.rule_positions:  # the premises as decoding makes them
+            rows = apply_exactly(rows, widths, self.rule_positions)
+        kinds = {c["name"]: c["kind"] for c in self.columns}
+        values = {b["column"]: numbers(df[b["column"]], kinds[b["column"]]) for b in self.bounds}
+        return within(rows, widths, self.bounds, self.bound_positions, values)
 
     @property
     def spans(self) -> list[Span]:
@@ -220,10 +240,11 @@ class TableTransformer:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready state."""
         return {"columns": self.columns, "encoders": self.encoders,
-                "implications": self.implications, "shares": self.shares}  # fmt: skip
+                "implications": self.implications, "shares": self.shares,
+                "bounds": self.bounds}  # fmt: skip
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TableTransformer:
-        """Inverse of to_dict (one saved before implications or shares has none)."""
+        """Inverse of to_dict (one saved before implications, shares or bounds has none)."""
         return cls(list(d["columns"]), list(d["encoders"]), list(d.get("implications", [])),
-                   dict(d.get("shares", {})))  # fmt: skip
+                   dict(d.get("shares", {})), list(d.get("bounds", [])))  # fmt: skip

@@ -49,7 +49,7 @@ def _rule_settings(cfg: DataConfig) -> RuleSettings:
     """How prepare learns value rules and implications (params.yaml's data keys)."""
     return RuleSettings(
         cfg.step_share, cfg.heap_share, cfg.max_levels, cfg.find_derived, cfg.support_share,
-        cfg.implication_share, cfg.order_share,
+        cfg.implication_share, cfg.order_share, cfg.find_bounds,
     )  # fmt: skip
 
 
