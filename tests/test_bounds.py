@@ -49,7 +49,9 @@ def _keeps(rows: pd.DataFrame) -> None:
 
 def test_prepare_finds_the_ranges_the_data_holds_and_no_others(tmp_path: Path) -> None:
     (tmp_path / "out").mkdir()
-    _people().to_csv(tmp_path / "t.csv", index=False)
+    df = _people()
+    df["months"] = df["age"] * 12  # derived from age: its ranges would repeat age's
+    df.to_csv(tmp_path / "t.csv", index=False)
     prepare_table(data_config(kind="tabular", source="t.csv"), tmp_path / "out", tmp_path)
     found = json.loads((tmp_path / "out" / TRANSFORMER).read_text())["bounds"]
     ranges = {(b["if"]["column"], repr(b["if"].get("null", b["if"].get("value"))), b["column"]):
@@ -59,6 +61,7 @@ def test_prepare_finds_the_ranges_the_data_holds_and_no_others(tmp_path: Path) -
     assert ranges[("married", "'yes'", "age")] == (18.0, 90.0)
     # Nothing narrows by chance: no range of the free score, none under a city.
     assert all(b["column"] != "score" and b["if"]["column"] != "city" for b in found)
+    assert all(b["column"] != "months" for b in found)
     assert all(b["rows"] >= 20 and b["outside"] >= 0.05 for b in found)
     off = tmp_path / "off"
     off.mkdir()

@@ -124,7 +124,9 @@ class TableTransformer:
         bounds = []
         if rules is not None and rules.bounds:
             widths = [s.width for s in fitted.spans]
-            bounds = find_bounds(encoded, widths, fitted.slots(), values)
+            # A derived column follows its source exactly: its ranges say nothing new.
+            free = {k: v for k, v in values.items() if k not in derived}
+            bounds = find_bounds(encoded, widths, fitted.slots(), free)
         return cls(fitted.columns, fitted.encoders, fitted.implications, shares, bounds)
 
     def with_implications(self, df: pd.DataFrame, share: float) -> TableTransformer:
