@@ -132,7 +132,6 @@ class TableSampler:
         kept: list[pd.DataFrame] = []
         got, accepted = 0, 1.0
         while got < n:
-            _check_rounds(kept, got, n)
             batch = n if not kept else int(min(max(2 * (n - got) / accepted, 256), 50 * n))
             rows = self._draw(self._conditions(batch, rng), gen)
             accepted = max(len(rows) / batch, 0.02)
@@ -147,7 +146,6 @@ class TableSampler:
         kept: list[pd.DataFrame] = []
         got, accepted = 0, 1.0
         while got < n:
-            _check_rounds(kept, got, n)
             batch = int(min(max(2 * (n - got) / accepted, 256), 50 * max(n, 256)))
             rows = self._rows(self._conditions(batch, rng), gen)
             decoded = self._decoded(rows[raking.keep(self._codes(rows), rng)])
@@ -184,16 +182,6 @@ class TableSampler:
         raise ValueError(
             f"only {got} of {drawn} rows drawn with {column} == {level!r} had that value "
             f"(needed {n}): the generator rarely produces it"
-        )
-
-
-def _check_rounds(kept: list[pd.DataFrame], got: int, n: int) -> None:
-    """Stop a draw whose rows almost never keep the bounds, rather than loop on."""
-    if len(kept) >= MAX_ROUNDS:
-        raise ValueError(
-            f"only {got} of {n} rows kept the transformer's bounds after {MAX_ROUNDS} rounds: "
-            "the generator rarely produces rows inside them (train longer, or data.find_bounds: "
-            "false)"
         )
 
 
