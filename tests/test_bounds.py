@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 import torch
 
 from ganmodels.tabular.conditions import ConditionLayout
@@ -92,3 +93,14 @@ def test_every_way_of_sampling_keeps_only_rows_inside_them_at_the_train_shares()
     pd.testing.assert_frame_equal(rows, TableSampler(G, t, calibrate=True).sample(3000, seed=1))
     assert TableTransformer.from_dict(_fit(df, RuleSettings(0.99, 0.01, 30, True, 0.8))
                                       .to_dict()).bounds == []  # fmt: skip
+
+
+def test_a_draw_whose_rows_never_keep_the_bounds_fails_naming_them() -> None:
+    state = _fit(_people()).to_dict()
+    income = [b for b in state["bounds"] if b["if"]["column"] == "income" and b["column"] == "age"]
+    state["bounds"] = [{**b, "min": 200.0, "max": 200.0} for b in income]  # no age reaches it
+    t = TableTransformer.from_dict(state)
+    cond = ConditionLayout(t.spans, False).cond_dim
+    G = TabularGenerator(4, [(s.activation, s.width) for s in t.spans], cond_dim=cond, hidden=(8,))
+    with pytest.raises(ValueError, match="drawn kept the transformer.s bounds .* income -> age"):
+        TableSampler(G.eval(), t).sample(100, seed=0)

@@ -12,7 +12,7 @@ from ganmodels.tabular.conditions import ConditionLayout
 from ganmodels.tabular.nets import TabularGenerator
 from ganmodels.tabular.rules import RuleSettings
 from ganmodels.tabular.sampling import TableSampler
-from ganmodels.tabular.shares import choices, fit_raking
+from ganmodels.tabular.shares import MIN_KEEP, choices, fit_raking
 from ganmodels.tabular.transformer import TableTransformer
 from pipeline.kinds.tabular.read import infer_schema
 
@@ -67,6 +67,20 @@ def test_raking_gives_the_weighted_batch_every_columns_target_shares() -> None:
     for name, want in target.items():
         got = np.bincount(codes[name], weights=w) / w.sum()
         np.testing.assert_allclose(got, want, atol=0.01)
+
+
+def test_raking_of_a_generator_far_off_the_shares_is_tempered_to_keep_enough_rows() -> None:
+    rng = np.random.default_rng(0)
+    codes = {"a": rng.choice(3, 20_000, p=[0.985, 0.01, 0.005])}  # undertrained G's rows
+    target = [0.1, 0.3, 0.6]
+    raking = fit_raking(codes, {"a": target})
+    w = raking.weights(codes)
+    kept = w.mean() / raking.cap
+    assert MIN_KEEP - 0.001 <= kept < 2 * MIN_KEEP  # tempered to the floor, no further
+    got = np.bincount(codes["a"], weights=w) / w.sum()
+    drawn = np.bincount(codes["a"]) / 20_000
+    # Part way from G's shares toward the train rows' (the full raking would keep 1 in 100).
+    assert np.abs(got - target).max() < 0.5 * np.abs(drawn - target).max()
 
 
 def test_a_calibrated_sampler_draws_the_train_shares_reproducibly() -> None:

@@ -30,6 +30,7 @@ from ganmodels.tabular.shares import Raking, choices, fit_raking
 from ganmodels.tabular.transformer import FALSE_WORDS, TRUE_WORDS, TableTransformer
 
 MAX_ROUNDS = 50  # conditional draws: at most this many rounds of max(n, 256) rows
+MAX_DRAWN = 200  # unconditional draws: at most this many times max(n, 256) rows in all
 REFERENCE_ROWS, REFERENCE_SEED = 20_000, 20_251_201  # the calibration's batch of G's rows
 
 
@@ -128,30 +129,39 @@ class TableSampler:
         return self._decoded(self._rows(cond, gen))
 
     def _draw_plain(self, n: int, rng: np.random.Generator, gen: torch.Generator) -> pd.DataFrame:
-        """n rows as G draws them, inside the bounds; rounds sized by the acceptance."""
-        kept: list[pd.DataFrame] = []
-        got, accepted = 0, 1.0
-        while got < n:
-            batch = n if not kept else int(min(max(2 * (n - got) / accepted, 256), 50 * n))
-            rows = self._draw(self._conditions(batch, rng), gen)
-            accepted = max(len(rows) / batch, 0.02)
-            kept.append(rows)
-            got += len(rows)
-        return pd.concat(kept, ignore_index=True).iloc[:n]
+        """n rows as G draws them, inside the bounds."""
+        return self._in_rounds(n, n, lambda b: self._draw(self._conditions(b, rng), gen))
 
     def _draw_raked(
         self, n: int, raking: Raking, rng: np.random.Generator, gen: torch.Generator
     ) -> pd.DataFrame:
-        """n rows, each drawn row kept by its share weight; rounds sized by the acceptance."""
-        kept: list[pd.DataFrame] = []
-        got, accepted = 0, 1.0
-        while got < n:
-            batch = int(min(max(2 * (n - got) / accepted, 256), 50 * max(n, 256)))
+        """n rows, each drawn row kept by its share weight."""
+
+        def draw(batch: int) -> pd.DataFrame:
             rows = self._rows(self._conditions(batch, rng), gen)
-            decoded = self._decoded(rows[raking.keep(self._codes(rows), rng)])
-            accepted = max(len(decoded) / batch, 0.02)
-            kept.append(decoded)
-            got += len(decoded)
+            return self._decoded(rows[raking.keep(self._codes(rows), rng)])
+
+        return self._in_rounds(n, _batch(n, 0, 0), draw)
+
+    def _in_rounds(self, n: int, first: int, draw: Any) -> pd.DataFrame:
+        """Rounds of draw(batch) until n rows are kept, each round sized by the share of drawn
+        rows kept so far; fails, naming the bounds, once MAX_DRAWN x max(n, 256) rows gave
+        fewer than n (a generator that almost never keeps them would loop for ever)."""
+        kept: list[pd.DataFrame] = []
+        got = drawn = 0
+        batch = first
+        while got < n:
+            if drawn >= MAX_DRAWN * max(n, 256):
+                raise ValueError(
+                    f"only {got} of {drawn} rows drawn kept the transformer's bounds and share "
+                    f"weights (needed {n}): the generator rarely produces rows inside the bounds "
+                    f"{_bound_names(self.transformer.bounds)} (train longer, or "
+                    "data.find_bounds: false)"
+                )
+            rows = draw(batch)
+            kept.append(rows)
+            got, drawn = got + len(rows), drawn + batch
+            batch = _batch(n, got, drawn)
         return pd.concat(kept, ignore_index=True).iloc[:n]
 
     def sample(
@@ -183,6 +193,19 @@ class TableSampler:
             f"only {got} of {drawn} rows drawn with {column} == {level!r} had that value "
             f"(needed {n}): the generator rarely produces it"
         )
+
+
+def _batch(n: int, got: int, drawn: int) -> int:
+    """The next round's rows: twice what the rows still missing take at the share kept so
+    far, at least 256, at most 50 x max(n, 256) (memory)."""
+    rate = got / drawn if drawn else 1.0
+    want = 2 * (n - got) / max(rate, 1e-9)
+    return int(min(max(want, 256), 50 * max(n, 256)))
+
+
+def _bound_names(bounds: list[dict[str, Any]]) -> str:
+    """The bounds as `if -> column` pairs, for an error message."""
+    return ", ".join(sorted({f"{b['if']['column']} -> {b['column']}" for b in bounds})) or "(none)"
 
 
 def table_sampler_from_state(state: dict[str, Any]) -> TableSampler:

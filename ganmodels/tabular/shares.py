@@ -29,6 +29,10 @@ FACTORS = (1 / 30, 30.0)  # a choice G (nearly) never draws cannot be weighted u
 # Weights are kept at most a cap, or a few extreme rows would set the acceptance rate of all:
 # the lowest cap that takes at most this share of the reference batch's total weight away.
 CAP_LOSS = 0.005
+# A G this far from the train shares (an undertrained one) would keep fewer than this share of
+# its rows: its factors are tempered (all raised to one power < 1) until it keeps this many, its
+# shares moved toward train's part way, rather than sampling taking hundreds of draws per row.
+MIN_KEEP = 0.02
 
 
 def choices(rows: np.ndarray, spans: Sequence[Any], exact: dict[str, int]) -> dict[str, np.ndarray]:
@@ -117,7 +121,28 @@ def fit_raking(codes: dict[str, np.ndarray], shares: dict[str, Sequence[float]])
             factors[n] = new
         if worst < TOLERANCE:
             break
+    raking = Raking(factors, _cap(w))
+    if not len(w) or _kept(raking, codes) >= MIN_KEEP:
+        return raking
+    lo, hi = 0.0, 1.0  # powers of the factors: 0 keeps every row, 1 is the full raking
+    for _ in range(30):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if _kept(_tempered(raking, codes, mid), codes) >= MIN_KEEP else (lo, mid)
+    return _tempered(raking, codes, lo)
+
+
+def _tempered(raking: Raking, codes: dict[str, np.ndarray], power: float) -> Raking:
+    """The factors raised to `power`, the cap fitted again on the reference batch."""
+    factors = {n: f**power for n, f in raking.factors.items()}
+    w = np.ones(len(next(iter(codes.values()))))
+    for n, f in factors.items():
+        w *= f[codes[n]]
     return Raking(factors, _cap(w))
+
+
+def _kept(raking: Raking, codes: dict[str, np.ndarray]) -> float:
+    """The share of the reference batch that sampling keeps (weight / cap per row)."""
+    return float(raking.weights(codes).mean() / raking.cap)
 
 
 def _cap(w: np.ndarray) -> float:
