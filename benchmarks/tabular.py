@@ -15,12 +15,10 @@ per table from short fits (fixed cost + per-step cost); then, seed by seed, CTGA
 epochs and ours is fitted to CTGAN's realised time (its step count corrected from each realised
 fit, at most 3 fits, the closest kept). The measured fit times are reported beside the results.
 
-Run (not in CI; about 3 x budget x 2 x seeds x tables plus calibration):
-  .venv/bin/python benchmarks/tabular.py --budget-s 60
-Smoke run (penguins, 1 seed, 1 worker, 2- and 4-step calibration fits, a budget they exceed: a
-1-step scored fit; CTGAN skipped with a note where --ctgan-python cannot import ctgan; a
-temporary --out):
-  .venv/bin/python benchmarks/tabular.py --smoke
+Run (not in CI; about 3 x budget x 2 x seeds x tables plus calibration): `.venv/bin/python
+benchmarks/tabular.py --budget-s 60`. Smoke run, `--smoke` (penguins, 1 seed, 1 worker, 2- and
+4-step calibration fits, a budget they exceed: a 1-step scored fit; CTGAN skipped with a note
+where --ctgan-python cannot import ctgan; a temporary --out).
 """
 
 from __future__ import annotations
@@ -67,16 +65,11 @@ def _params(
     over = {
         "data": {"kind": "tabular", "source": str(csv), "label": table.label},
         "train": {
-            "steps": steps,
-            "seed": seed,
+            "steps": steps, "seed": seed, "log_every": 100, "keep_best": False,
             "checkpoint_every": max(steps, 1),  # one checkpoint at the end: the export
-            "log_every": 100,
-            "keep_best": False,
-            "max_failures": 0,
-            "experiment_name": f"bench-{table.name}",
-            **(train or {}),
+            "max_failures": 0, "experiment_name": f"bench-{table.name}", **(train or {}),
         },
-    }
+    }  # fmt: skip
     return load_params(write_params(work / "params.yaml", over))
 
 
@@ -111,6 +104,22 @@ def _linear(points: list[tuple[int, float]]) -> tuple[float, float]:
     (u1, s1), (u2, s2) = points
     per = max((s2 - s1) / (u2 - u1), 1e-6)
     return max(s1 - per * u1, 0.0), per
+
+
+def _units(measure: Any, lo: int, hi: int, budget_s: float) -> tuple[int, float, float]:
+    """(units, fixed s, s per unit) for budget_s from fits of lo and hi units. The longer fit
+    is lengthened until the two differ by more than timing noise (CTGAN on acs12's 783 complete
+    rows: 40 epochs within a second of 5, a flat line, 10M epochs asked); then a third fit at
+    the predicted count where it lies beyond, and the line through the last two (short fits
+    alone misjudged long ones by 10-25% here)."""
+    points = [(u, measure(u)) for u in (lo, hi)]
+    while points[1][1] - points[0][1] < 0.1 * budget_s and points[1][1] < budget_s:
+        points[1] = (points[1][0] * 4, measure(points[1][0] * 4))
+    fixed, per = _linear(points)
+    guess = int((budget_s - fixed) / per)
+    if guess > 1.1 * points[1][0]:  # beyond the longer fit (near it: noise, or below it)
+        fixed, per = _linear([points[1], (guess, measure(guess))])
+    return max(int((budget_s - fixed) / per), 1), fixed, per
 
 
 def _fit_to(
@@ -156,28 +165,15 @@ def run_table(table: Table, args: argparse.Namespace, work: Path, log: Any) -> l
     # steps than the short fit: the same count would be the same run, which the short fit resumes.
     fit_ours(max(1, min(10, args.calibrate_steps[0] - 1)), CALIBRATION_SEED, 10)
 
-    # The longer fit is lengthened until the two differ by more than timing noise (CTGAN on
-    # acs12's 783 complete rows: 40 epochs within a second of 5, a flat line, 10M epochs asked);
-    # a third fit at the predicted count where it lies beyond, and the line through the last two:
-    # short fits alone misjudged long ones by 10-25% here.
-    def units(measure: Any, lo: int, hi: int) -> tuple[int, float, float]:
-        points = [(u, measure(u)) for u in (lo, hi)]
-        while points[1][1] - points[0][1] < 0.1 * args.budget_s and points[1][1] < args.budget_s:
-            points[1] = (points[1][0] * 4, measure(points[1][0] * 4))
-        fixed, per = _linear(points)
-        guess = int((args.budget_s - fixed) / per)
-        if guess > 1.1 * points[1][0]:  # beyond the longer fit (near it: noise, or below it)
-            fixed, per = _linear([points[1], (guess, measure(guess))])
-        return max(int((args.budget_s - fixed) / per), 1), fixed, per
-
-    steps, fixed, per_step = units(
-        lambda s: fit_ours(s, CALIBRATION_SEED, 10)["fit_s"], *args.calibrate_steps
+    steps, fixed, per_step = _units(
+        lambda s: fit_ours(s, CALIBRATION_SEED, 10)["fit_s"], *args.calibrate_steps, args.budget_s
     )
     peer = "CTGAN skipped (not importable)"
     if args.with_ctgan:
-        epochs, c_fixed, per_epoch = units(
+        epochs, c_fixed, per_epoch = _units(
             lambda e: ctgan(work, args.ctgan_python, discrete, e, CALIBRATION_SEED, 10)["fit_s"],
             *args.calibrate_epochs,
+            args.budget_s,
         )
         peer = f"CTGAN {epochs} epochs (fixed {c_fixed:.1f} s + {per_epoch * 1e3:.0f} ms/epoch)"
     log(
