@@ -92,11 +92,7 @@ class Raking:
 
     def weights(self, codes: dict[str, np.ndarray]) -> np.ndarray:
         """Each row's weight from its choices (codes from `choices`)."""
-        n = len(next(iter(codes.values()))) if codes else 0
-        w = np.ones(n)
-        for name, f in self.factors.items():
-            w *= f[codes[name]]
-        return np.minimum(w, self.cap)
+        return np.minimum(_product(self.factors, codes), self.cap)
 
     def keep(self, codes: dict[str, np.ndarray], rng: np.random.Generator) -> np.ndarray:
         """Which rows to keep: each with probability weight / cap."""
@@ -134,10 +130,15 @@ def fit_raking(codes: dict[str, np.ndarray], shares: dict[str, Sequence[float]])
 def _tempered(raking: Raking, codes: dict[str, np.ndarray], power: float) -> Raking:
     """The factors raised to `power`, the cap fitted again on the reference batch."""
     factors = {n: f**power for n, f in raking.factors.items()}
-    w = np.ones(len(next(iter(codes.values()))))
-    for n, f in factors.items():
-        w *= f[codes[n]]
-    return Raking(factors, _cap(w))
+    return Raking(factors, _cap(_product(factors, codes)))
+
+
+def _product(factors: dict[str, np.ndarray], codes: dict[str, np.ndarray]) -> np.ndarray:
+    """Each row's product of its choices' factors (uncapped)."""
+    w = np.ones(len(next(iter(codes.values()))) if codes else 0)
+    for name, f in factors.items():
+        w *= f[codes[name]]
+    return w
 
 
 def _kept(raking: Raking, codes: dict[str, np.ndarray]) -> float:
