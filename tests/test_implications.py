@@ -149,3 +149,18 @@ def test_g_applies_them_in_batches_as_one_by_one(jobs: Prepared) -> None:
         alone = plain.activate(raw, torch.Generator().manual_seed(1))
         assert torch.allclose(rows, _one_by_one(G, alone), atol=1e-12)
         assert not torch.allclose(rows, alone)  # and they did move rows
+
+
+def test_a_premise_under_one_percent_of_the_rows_is_found(tmp_path: Path) -> None:
+    # psid: 27 of 3,108 rows "no histories", every one with kids 99; a classifier of the
+    # status reads exactly this, so G must keep it (a premise needs 20 rows, not 1%).
+    rng = np.random.default_rng(0)
+    n, rare = 3000, 25
+    status = np.where(np.arange(n) < rare, "no histories", rng.choice(["married", "single"], n))
+    kids = np.where(status == "no histories", 99, rng.integers(0, 6, n))
+    (tmp_path / "out").mkdir()
+    pd.DataFrame({"status": status, "kids": kids}).to_csv(tmp_path / "t.csv", index=False)
+    prepare_table(data_config(kind="tabular", source="t.csv"), tmp_path / "out", tmp_path)
+    found = json.loads((tmp_path / "out" / TRANSFORMER).read_text())["implications"]
+    sides = [(r["if"], r["then"]) for r in found]
+    assert ({"column": "status", "value": "no histories"}, {"column": "kids", "value": 99}) in sides
