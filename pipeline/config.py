@@ -77,6 +77,7 @@ class ModelConfig(_Section):
     condition_modes: bool  # tables: also condition on numeric columns' modes (CTAB-GAN)
     aux_classifier: float = Field(ge=0.0)  # tables: weight of D's label classifier (0: none)
     calibrate: bool  # tables: samplers weight rows to the train shares, map values per mode
+    label_raking: bool  # tables: calibration also rakes data.label crossed with each column
 
     @field_validator("architecture")
     @classmethod

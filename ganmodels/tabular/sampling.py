@@ -26,6 +26,7 @@ import torch
 from ganmodels.tabular.calibration import apply_maps, fit_maps
 from ganmodels.tabular.conditions import ConditionLayout
 from ganmodels.tabular.implications import apply_exactly
+from ganmodels.tabular.label_shares import label_codes, label_targets
 from ganmodels.tabular.shares import Raking, choices, fit_raking
 from ganmodels.tabular.transformer import FALSE_WORDS, TRUE_WORDS, TableTransformer
 
@@ -43,8 +44,11 @@ class TableSampler:
         transformer: TableTransformer,
         modes: bool = False,
         calibrate: bool = False,
+        label_raking: bool = False,
     ) -> None:
         self.G, self.transformer, self.maps = G, transformer, []
+        # The label crossed with each column (label_shares.py): raked on decoded rows.
+        self.crossed = transformer.label_shares if calibrate and label_raking else {}
         self.raking: Raking | None = None
         self._spans, self._heaps = transformer.spans, transformer.heap_entries()
         self.layout = ConditionLayout(transformer.spans, modes)
@@ -74,6 +78,12 @@ class TableSampler:
                 # them (spread mapped), so the rows kept come at the train rows' shares.
                 self.raking = fit_raking({k: v[valid] for k, v in codes.items()},
                                          transformer.shares)  # fmt: skip
+            if self.crossed and transformer.shares:
+                df = transformer.inverse_transform(apply_maps(rows, self.maps))
+                ok = valid if valid is not None else np.ones(len(rows), dtype=bool)
+                both = {**codes, **self._crossed_codes(df)}
+                targets = {**transformer.shares, **label_targets(self.crossed)}
+                self.raking = fit_raking({k: v[ok] for k, v in both.items()}, targets)
 
     def _conditions(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """Unconditional: a column uniformly, then a level by its frequency in the data."""
@@ -114,6 +124,10 @@ class TableSampler:
             rows = apply_exactly(rows, [s.width for s in self._spans], rules)
         return choices(rows, self._spans, self._heaps)
 
+    def _crossed_codes(self, df: pd.DataFrame) -> dict[str, np.ndarray]:
+        """Each decoded row's (label level, column bin) codes (label_shares.py)."""
+        return {k: code for k, (code, _) in label_codes(df, self.crossed).items()}
+
     def _valid(self, rows: np.ndarray) -> np.ndarray:
         """Which of G's rows keep every bound once decoded (the spread mapped)."""
         rows = apply_maps(rows, self.maps)
@@ -139,7 +153,14 @@ class TableSampler:
 
         def draw(batch: int) -> pd.DataFrame:
             rows = self._rows(self._conditions(batch, rng), gen)
-            return self._decoded(rows[raking.keep(self._codes(rows), rng)])
+            if not self.crossed:
+                return self._decoded(rows[raking.keep(self._codes(rows), rng)])
+            # The crossed codes read decoded values: decode every row, then keep by weight.
+            mapped = apply_maps(rows, self.maps)
+            df = self.transformer.inverse_transform(mapped)
+            codes = {**self._codes(rows), **self._crossed_codes(df)}
+            keep = raking.keep(codes, rng) & self.transformer.in_bounds(mapped, df)
+            return df[keep].reset_index(drop=True)
 
         return self._in_rounds(n, _batch(n, 0, 0), draw)
 
@@ -220,6 +241,7 @@ def table_sampler_from_state(state: dict[str, Any]) -> TableSampler:
         TableTransformer.from_dict(config["transformer"]),
         bool(config.get("condition_modes", False)),  # exports before the option: levels only
         bool(config.get("calibrate", False)),  # exports before it: as drawn
+        bool(config.get("label_raking", False)),
     )
 
 

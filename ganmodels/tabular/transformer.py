@@ -35,6 +35,7 @@ from ganmodels.tabular.encoders import (
     numbers,
 )
 from ganmodels.tabular.implications import apply_exactly, find_implications, positions, slots
+from ganmodels.tabular.label_shares import fit_label_shares
 from ganmodels.tabular.orders import decode_upper, excess, order_columns
 from ganmodels.tabular.restore import restore
 from ganmodels.tabular.rules import RuleSettings, snap
@@ -64,6 +65,7 @@ class TableTransformer:
         implications: list[dict[str, Any]] | None = None,
         shares: dict[str, list[float]] | None = None,
         bounds: list[dict[str, Any]] | None = None,
+        label_shares: dict[str, Any] | None = None,
     ) -> None:
         self.columns, self.encoders = columns, encoders
         self.implications = implications or []  # implications.py: exact values that go together
@@ -72,6 +74,8 @@ class TableTransformer:
         self.shares = shares or {}
         self.bounds = bounds or []  # bounds.py: a numeric column's range under another's value
         self.bound_positions = bound_premises(self.bounds, self.slots())
+        # The label crossed with every other column in the train rows (label_shares.py).
+        self.label_shares = label_shares or {}
 
     def slots(self) -> list[Any]:
         """Every exact value an encoded row can take (implications.slots)."""
@@ -87,6 +91,7 @@ class TableTransformer:
         seed: int = 0,
         rules: RuleSettings | None = None,
         declared: dict[str, dict[str, Any]] | None = None,
+        label: str | None = None,
     ) -> TableTransformer:
         """Fit on df (mixtures on at most fit_rows sampled rows, so large tables don't hang);
         numeric columns' rules learned with `rules` (None: range only), `declared` ones win."""
@@ -127,7 +132,8 @@ class TableTransformer:
             # A derived column follows its source exactly: its ranges say nothing new.
             free = {k: v for k, v in values.items() if k not in derived}
             bounds = find_bounds(encoded, widths, fitted.slots(), free)
-        return cls(fitted.columns, fitted.encoders, fitted.implications, shares, bounds)
+        crossed = fit_label_shares(df, columns, label) if label is not None else None
+        return cls(fitted.columns, fitted.encoders, fitted.implications, shares, bounds, crossed)
 
     def with_implications(self, df: pd.DataFrame, share: float) -> TableTransformer:
         """This encoding with the implications that `share` of df's rows hold (0: none)."""
@@ -243,10 +249,11 @@ class TableTransformer:
         """JSON-ready state."""
         return {"columns": self.columns, "encoders": self.encoders,
                 "implications": self.implications, "shares": self.shares,
-                "bounds": self.bounds}  # fmt: skip
+                "bounds": self.bounds, "label_shares": self.label_shares}  # fmt: skip
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TableTransformer:
         """Inverse of to_dict (one saved before implications, shares or bounds has none)."""
         return cls(list(d["columns"]), list(d["encoders"]), list(d.get("implications", [])),
-                   dict(d.get("shares", {})), list(d.get("bounds", [])))  # fmt: skip
+                   dict(d.get("shares", {})), list(d.get("bounds", [])),
+                   dict(d.get("label_shares", {})))  # fmt: skip

@@ -24,7 +24,14 @@ def model_config(params: Params, schema: dict[str, Any]) -> dict[str, Any]:
     return {
         "kind": "image",
         **m.model_dump(
-            exclude={"preset", "conditional", "condition_modes", "aux_classifier", "calibrate"}
+            exclude={
+                "preset",
+                "conditional",
+                "condition_modes",
+                "aux_classifier",
+                "calibrate",
+                "label_raking",
+            }
         ),
         "num_classes": int(schema["num_classes"]) if m.conditional else 0,
         "channels": c,

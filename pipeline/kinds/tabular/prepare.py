@@ -153,6 +153,7 @@ def prepare_table(cfg: DataConfig, out_dir: Path, root: Path) -> dict[str, Any]:
         seed=cfg.split_seed,
         rules=_rule_settings(cfg),
         declared=declared,
+        label=label,
     )
     # Values only the holdout has cannot be encoded: name them now, not at evaluation.
     transformer.transform(splits["holdout"].reset_index(drop=True))
