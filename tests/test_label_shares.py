@@ -9,7 +9,7 @@ import pandas as pd
 import torch
 
 from ganmodels.tabular.conditions import ConditionLayout
-from ganmodels.tabular.label_shares import label_codes
+from ganmodels.tabular.label_shares import QUANTILES, fit_label_shares, label_codes
 from ganmodels.tabular.nets import TabularGenerator
 from ganmodels.tabular.rules import RuleSettings
 from ganmodels.tabular.sampling import TableSampler
@@ -43,7 +43,7 @@ def test_prepare_keeps_the_label_crossed_with_every_other_column() -> None:
     df = _table()
     t = _fit(df)
     spec = t.label_shares
-    assert spec["label"] == "deny" and spec["levels"] == ["no", "yes"]
+    assert spec["label"] == "deny" and spec["levels"] == ["false", "true"]  # a boolean: by truth
     assert set(spec["columns"]) == {"ratio", "city"}
     assert spec["columns"]["city"]["values"] == ["Lima", "Oslo", "Pune"]
     edges = spec["columns"]["ratio"]["edges"]
@@ -80,3 +80,28 @@ def test_a_label_raking_sampler_draws_the_labels_tail_relation_reproducibly() ->
     pd.testing.assert_frame_equal(drawn, again)
     # Off without calibration: label_raking only adds margins to the raking.
     assert not TableSampler(G, t, label_raking=True).crossed
+
+
+def test_booleans_bin_by_truth_and_datetimes_by_time_whatever_their_form() -> None:
+    """A boolean's spellings are one level each way, as encoding reads them; a datetime is
+    binned by its time, as text in the file or as decoded datetimes."""
+    rng = np.random.default_rng(0)
+    n = 600
+    when = pd.Timestamp("2020-01-01") + pd.to_timedelta(rng.integers(0, 365, n), unit="D")
+    df = pd.DataFrame({
+        "deny": rng.choice(["no", "yes"], n),
+        "owner": rng.choice(["Yes", "yes ", "y", "No", "n"], n),
+        "opened": when.strftime("%Y-%m-%d"),
+    })  # fmt: skip
+    columns = [{"name": "deny", "kind": "boolean"}, {"name": "owner", "kind": "boolean"},
+               {"name": "opened", "kind": "datetime"}]  # fmt: skip
+    spec = fit_label_shares(df, columns, "deny")
+    assert spec["levels"] == ["false", "true"] and spec["columns"]["owner"]["values"] == [
+        "false", "true"]  # fmt: skip
+    assert len(spec["columns"]["opened"]["edges"]) == len(QUANTILES)
+    decoded = df.assign(owner=df["owner"].str.strip().str.lower().str[0] == "y",
+                        opened=pd.to_datetime(df["opened"]).astype("datetime64[us]"))  # fmt: skip
+    for key, (code, _) in label_codes(df, spec).items():
+        assert (code == label_codes(decoded, spec)[key][0]).all(), key
+    shares = np.asarray(spec["columns"]["opened"]["shares"]).reshape(3, -1)
+    assert shares[:, -1].sum() == 0 and abs(shares[:, 0].sum() - 0.1) < 0.02  # deciles, no nulls

@@ -41,6 +41,8 @@ def test_two_workers_train_a_table_that_samples_evaluates_and_serves(tmp_path: P
     # The export rebuilds from ganmodels alone: the transformer travels in the model config.
     sampler = table_sampler_from_state({"model_config": state["model_config"],
                                         "state_dict": state["G_ema"]})  # fmt: skip
+    # params.yaml's model.label_raking travels in the export: species crossed with each column.
+    assert sampler.crossed["label"] == "species" and sampler.raking is not None
     sample = sampler.sample(200, seed=0)
     source = read_table("penguins", tmp_path)
     assert list(sample.columns) == list(source.columns)

@@ -78,9 +78,9 @@ class TableSampler:
                 # them (spread mapped), so the rows kept come at the train rows' shares.
                 self.raking = fit_raking({k: v[valid] for k, v in codes.items()},
                                          transformer.shares)  # fmt: skip
-            if self.crossed and transformer.shares:
+            ok = valid if valid is not None else np.ones(len(rows), dtype=bool)
+            if self.crossed and transformer.shares and ok.any():
                 df = transformer.inverse_transform(apply_maps(rows, self.maps))
-                ok = valid if valid is not None else np.ones(len(rows), dtype=bool)
                 both = {**codes, **self._crossed_codes(df)}
                 targets = {**transformer.shares, **label_targets(self.crossed)}
                 self.raking = fit_raking({k: v[ok] for k, v in both.items()}, targets)
