@@ -181,6 +181,22 @@ def test_tabular_smoke(tmp_path: Path) -> None:
     assert "budget 0.01 s -> ours 1 steps" in out.with_suffix(".log").read_text()
 
 
+def test_tabular_fits_ours_to_a_target_time_through_noisy_fits() -> None:
+    """tabular.py's _fit_to pools the per-step cost of every realised fit of a seed. Replays
+    acs12 seed 1 of 2026-12-06 (calibrated at 31.8 ms/step, fits then at 40 ms +-17%): from
+    the last fit alone the counts went 1880 -> 1495 -> 1277 and kept 57 s for 67 s."""
+    factors = iter([1.0, 1.17, 0.975, 1.0])
+    fits: list[int] = []
+
+    def fit(steps: int) -> dict[str, Any]:
+        fits.append(steps)
+        return {"fit_s": 7.3 + 0.04 * steps * next(factors), "steps": steps}
+
+    best = _script("tabular")._fit_to(67.1, fit, fixed=7.3, per=0.0318)
+    assert abs(best["fit_s"] - 67.1) <= 0.05 * 67.1, fits
+    assert fits[:2] == [1880, 1495] and len(set(fits)) == len(fits)  # no count twice: resumes
+
+
 def test_tabular_choice_smoke_scores_every_arm_on_rows_carved_from_train(tmp_path: Path) -> None:
     """tabular_choice.py: the default recipe's G sampled under every arm, another recipe's as
     shipped, scored on a validation split whose rows all come from the benchmark's train rows,
