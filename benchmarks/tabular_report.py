@@ -160,7 +160,8 @@ def report(rows: list[dict[str, Any]], args: argparse.Namespace, command: str, w
         "the column rules, the mixtures) plus `fit` (one Ray Train worker in the benchmark's "
         "process, its start and teardown included); CTGAN's is its `fit`, transformer "
         "included. CTGAN's vary by several seconds between seeds at the same epoch count, so "
-        "ours is fitted to each seed's realised CTGAN time (up to 3 fits, the closest kept)."
+        "ours is fitted to each seed's realised CTGAN time (up to 4 fits, the per-step cost "
+        "pooled over them, the closest kept)."
         + (
             f" The budget is not equal where the mean fit times lie more than 5% apart "
             f"({', '.join(uneven)}): the step-count correction did not reach them."
