@@ -125,11 +125,9 @@ def _units(measure: Any, lo: int, hi: int, budget_s: float) -> tuple[int, float,
 def _fit_to(
     target_s: float, fit: Any, fixed: float, per: float, tolerance: float = 0.03, tries: int = 4
 ) -> dict[str, Any]:
-    """Fit for as many steps as take target_s (within tolerance), correcting the per-step cost
-    from the realised fits: calibration alone left realised times 5-40% apart. The per-step
-    cost is pooled over every realised fit of the seed (from the last one alone, one slow fit
-    swung the next count 20% the other way: acs12 1883 -> 1498 -> 1276 steps, 57 s for 67 s).
-    The closest fit is kept."""
+    """Fit for as many steps as take target_s (within tolerance), the per-step cost pooled
+    over the seed's realised fits (from the last alone, acs12 went 1883 -> 1498 -> 1276 steps,
+    57 s for 67 s; calibration alone left times 5-40% apart). The closest fit is kept."""
     steps = max(int((target_s - fixed) / per), 1)
     best = run = fit(steps)
     spent = [(steps, run["fit_s"])]
