@@ -73,17 +73,17 @@ class TableSampler:
                 kept = rows[self.raking.keep(codes, rng)]  # G's spread in the kept rows
             self.maps = fit_maps(kept, transformer)
             valid = self._valid(rows) if transformer.bounds else None
-            if self.raking is not None and valid is not None and valid.any():
-                # The weights again on the rows that survive the bounds as drawing decodes
-                # them (spread mapped), so the rows kept come at the train rows' shares.
-                self.raking = fit_raking({k: v[valid] for k, v in codes.items()},
-                                         transformer.shares)  # fmt: skip
             ok = valid if valid is not None else np.ones(len(rows), dtype=bool)
-            if self.crossed and transformer.shares and ok.any():
-                df = transformer.inverse_transform(apply_maps(rows, self.maps))
-                both = {**codes, **self._crossed_codes(df)}
-                targets = {**transformer.shares, **label_targets(self.crossed)}
-                self.raking = fit_raking({k: v[ok] for k, v in both.items()}, targets)
+            if self.raking is not None and ok.any() and (valid is not None or self.crossed):
+                # The weights again on the rows that survive the bounds as drawing decodes
+                # them (spread mapped), so the rows kept come at the train rows' shares; with
+                # the label crossed with each column among the margins where asked.
+                targets = transformer.shares
+                if self.crossed:
+                    df = transformer.inverse_transform(apply_maps(rows, self.maps))
+                    codes = {**codes, **self._crossed_codes(df)}
+                    targets = {**targets, **label_targets(self.crossed)}
+                self.raking = fit_raking({k: v[ok] for k, v in codes.items()}, targets)
 
     def _conditions(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """Unconditional: a column uniformly, then a level by its frequency in the data."""
