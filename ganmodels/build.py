@@ -12,9 +12,14 @@ from typing import Any
 from torch import nn
 
 from ganmodels.image import nets as image_nets
+from ganmodels.sequence import nets as sequence_nets
 from ganmodels.tabular import nets as tabular_nets
 
-NETS: dict[str, ModuleType] = {"image": image_nets, "tabular": tabular_nets}
+NETS: dict[str, ModuleType] = {
+    "image": image_nets,
+    "tabular": tabular_nets,
+    "sequence": sequence_nets,
+}
 
 
 def kind_nets(cfg: dict[str, Any]) -> ModuleType:

@@ -21,9 +21,14 @@ class Serving(Protocol):
 def load_serving(state: dict[str, Any]) -> Serving:
     """The sampler for an exported generator ({'model_config' with its 'kind', 'state_dict'})."""
     from ganmodels.image.serving import ImageServing
+    from ganmodels.sequence.serving import SequenceServing
     from ganmodels.tabular.serving import TableServing
 
-    kinds: dict[str, type] = {"image": ImageServing, "tabular": TableServing}
+    kinds: dict[str, type] = {
+        "image": ImageServing,
+        "tabular": TableServing,
+        "sequence": SequenceServing,
+    }
     kind = state.get("model_config", {}).get("kind")
     if kind not in kinds:
         raise ValueError(f"generator export of kind {kind!r}; known kinds: {sorted(kinds)}")

@@ -1,7 +1,6 @@
 """Typed, validated view of params.yaml, the only home of defaults: every section is a frozen
 pydantic model that forbids unknown keys and does no type coercion, so a typo or a wrong type
-fails loudly with the dotted key in the message.
-"""
+fails loudly with the dotted key in the message."""
 
 from __future__ import annotations
 
@@ -49,6 +48,10 @@ class DataConfig(_Section):
     implication_share: float = Field(ge=0.0, le=1.0)
     order_share: float = Field(ge=0.0, le=1.0)
     find_bounds: bool
+    id_column: str | None  # sequences (see params.yaml): the long format's sequence id,
+    time_column: str | None  # the order within one, and windows of one long series
+    window: int | None = Field(ge=2)
+    stride: int = Field(ge=1)
 
     _specs = field_validator("columns", mode="before")(as_specs)
     _share = field_validator("implication_share", "order_share")(off_or_most)
@@ -167,6 +170,8 @@ class EvaluateConfig(_Section):
     inception_weights: str = Field(min_length=1)
     classifier_epochs: int = Field(ge=1)
     classifier_seed: int
+    posthoc_steps: int = Field(ge=1)  # sequences: steps and seeds of the post-hoc GRUs
+    posthoc_repeats: int = Field(ge=1)
 
     @model_validator(mode="after")
     def _enough_samples(self) -> EvaluateConfig:
@@ -227,14 +232,9 @@ class Params(_Section):
                 + (f" ({m.architecture} is for data.kind {fits})" if fits else "")
             )
         kind.check_params(self)
-        metric_names.check_gate(
-            kind,
-            d.source,
-            self.evaluate.feature_extractor,
-            m.conditional,
-            r.primary_metric,
-            r.higher_is_better,
-        )
+        extractor = self.evaluate.feature_extractor
+        gate = (r.primary_metric, r.higher_is_better)
+        metric_names.check_gate(kind, d.source, extractor, m.conditional, *gate)
         return self
 
 

@@ -33,7 +33,7 @@ def main(
         model = mlflow.pyfunc.load_model(model_uri)
     kind = kinds.for_model(model)
     kind.check_out(Path(out))
-    row: dict[str, list] = {"n": [n], "seed": [seed]}
+    row: dict[str, list] = {"n": [n], "seed": [seed], **kind.sample_request(Path(out))}
     if label is not None:
         row["label"] = [label]
     column, value = condition

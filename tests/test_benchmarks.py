@@ -181,6 +181,19 @@ def test_tabular_smoke(tmp_path: Path) -> None:
     assert "budget 0.01 s -> ours 1 steps" in out.with_suffix(".log").read_text()
 
 
+def test_sequences_smoke(tmp_path: Path) -> None:
+    """sequences.py: TimeGAN's protocol on a few sines, ours fitted through the pipeline, beside
+    the published numbers, a real half and shuffled steps."""
+    out = tmp_path / "sequences.md"
+    rows = _script("sequences").main(["--smoke", "--out", str(out)])
+    assert {r["system"] for r in rows} == {"real (disjoint half)", "shuffled steps", "ours (rnn)"}
+    (mine,) = (r for r in rows if "seed" in r)
+    assert mine["fit_s"] > 0 and 0 <= mine["discriminative"] <= 0.5 and mine["predictive"] > 0
+    assert 0 <= mine["holdout_discriminative"] <= 0.5
+    assert _read(out.with_suffix(".json"))["rows"] == json.loads(json.dumps(rows))
+    assert "| TimeGAN (published) | 0.011 | 0.093 |" in out.read_text()
+
+
 def test_tabular_fits_ours_to_a_target_time_through_noisy_fits() -> None:
     """tabular.py's _fit_to pools the per-step cost of every realised fit of a seed. Replays
     acs12 seed 1 of 2026-12-06 (calibrated at 31.8 ms/step, fits then at 40 ms +-17%): from

@@ -58,6 +58,7 @@ def test_the_run_key_hashes_the_workers_code_and_not_evaluate() -> None:
     assert code <= _deps("train")  # a change to it reruns the stage and starts a new run
     assert {"pipeline/loop.py", "pipeline/phases.py", "ganmodels/losses.py"} <= code
     assert {"pipeline/kinds/image/batches.py", "pipeline/kinds/tabular/batches.py"} <= code
+    assert {"pipeline/kinds/sequence/batches.py", "ganmodels/sequence/nets.py"} <= code
     assert {"ganmodels/image/nets.py", "ganmodels/tabular/nets.py"} <= code
     # Not what only evaluates, registers or records: a change there resumes the finished run.
     # Nor the kinds' dispatch layer, which only hands calls on to code hashed itself.
@@ -115,7 +116,9 @@ def test_no_kind_is_tested_outside_its_folder() -> None:
     found = []
     for path in sorted([*REPO.glob("pipeline/**/*.py"), *REPO.glob("ganmodels/**/*.py")]):
         rel = path.relative_to(REPO).as_posix()
-        if rel in DISPATCH or re.match(r"(pipeline/kinds|ganmodels)/(image|tabular)/", rel):
+        if rel in DISPATCH or re.match(
+            r"(pipeline/kinds|ganmodels)/(image|tabular|sequence)/", rel
+        ):
             continue
         for n, line in enumerate(path.read_text().splitlines(), 1):
             if KIND_TESTS.search(line):

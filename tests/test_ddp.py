@@ -49,11 +49,23 @@ def ray_local():
         ray.shutdown()
 
 
-def test_two_workers_keep_identical_replicas(tmp_path: Path, ray_local: None) -> None:
+# The image default, and sequences (a GRU pair: DDP over recurrent weights).
+KINDS = {
+    "image": {},
+    "sequence": {
+        "data": {"kind": "sequence", "source": "sines"},
+        "model": {"preset": "rnn", "conditional": False},
+    },
+}
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_two_workers_keep_identical_replicas(tmp_path: Path, ray_local: None, kind: str) -> None:
     params = load_params(
         write_params(
             tmp_path / "params.yaml",
             BABY,
+            KINDS[kind],
             {"train": {"steps": 12, "log_every": 4, "checkpoint_every": 6}},
         )
     )

@@ -16,6 +16,7 @@ from mlflow.models.signature import ModelSignature
 from mlflow.types import Schema, TensorSpec
 
 from ganmodels.image import nets as image_nets
+from ganmodels.sequence import nets as sequence_nets
 from ganmodels.tabular import nets as tabular_nets
 from pipeline import kinds
 
@@ -25,6 +26,7 @@ REPO = Path(__file__).resolve().parents[1]
 def test_each_kind_trains_the_architectures_its_networks_build() -> None:
     assert kinds.get("image").architectures == image_nets.ARCHITECTURES
     assert kinds.get("tabular").architectures == tabular_nets.ARCHITECTURES
+    assert kinds.get("sequence").architectures == sequence_nets.ARCHITECTURES
 
 
 def test_a_generator_exported_before_kinds_were_recorded_is_refused_by_name() -> None:
@@ -56,6 +58,7 @@ def test_gan_sample_imports_no_ganmodels_before_loading_the_model() -> None:
         "import sys, pipeline.cli, pipeline.sample\n"
         # What it writes with, after loading: the loaded model's ganmodels is the one in use.
         "import pipeline.kinds.image.serving, pipeline.kinds.tabular.serving\n"
+        "import pipeline.kinds.sequence.serving\n"
         "loaded = sorted(m for m in sys.modules if m.split('.')[0] == 'ganmodels')\n"
         "assert not loaded, loaded"
     )
@@ -79,6 +82,9 @@ def test_gan_sample_imports_no_ganmodels_before_loading_the_model() -> None:
         ("tabular", "detection_auc", "lower"),
         ("tabular", "real_quality_score", None),
         ("tabular", "dcr.ratio", None),
+        ("sequence", "discriminative_score", "lower"),
+        ("sequence", "tstr_accuracy", "higher"),
+        ("sequence", "real_discriminative_score", None),
     ],
 )
 def test_review_reads_each_metrics_direction_from_its_kind(kind: str, key: str, way: str) -> None:

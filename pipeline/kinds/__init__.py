@@ -11,9 +11,12 @@ from typing import Any
 
 from pipeline.kinds.base import DataKind
 from pipeline.kinds.image.kind import ImageKind
+from pipeline.kinds.sequence.kind import SequenceKind
 from pipeline.kinds.tabular.kind import TabularKind
 
-KINDS: dict[str, DataKind] = {kind.name: kind for kind in (ImageKind(), TabularKind())}
+KINDS: dict[str, DataKind] = {
+    kind.name: kind for kind in (ImageKind(), TabularKind(), SequenceKind())
+}
 NAMES = tuple(KINDS)
 KIND_METADATA = "gan_kind"  # a registered model's data kind, in its MLmodel metadata and tags
 

@@ -145,6 +145,11 @@ class DataKind(ABC):
     def check_out(self, out: Path) -> None:
         """Refuse a `gan sample --out` this kind cannot write, before any sampling."""
 
+    def sample_request(self, out: Path) -> dict[str, list]:
+        """Input columns `gan sample` adds for this --out (e.g. an output format); none by
+        default."""
+        return {}
+
     @abstractmethod
     def write_samples(self, samples: Any, out: Path) -> str:
         """Write the pyfunc's output to out; returns where, for the user."""

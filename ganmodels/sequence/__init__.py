@@ -1,0 +1,1 @@
+"""Sequences: recurrent and temporal-conv networks, scaling, sampling and the metric math."""

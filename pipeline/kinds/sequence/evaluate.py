@@ -1,0 +1,107 @@
+"""evaluate for sequences: sample the exported generator, score it against the holdout with
+ganmodels/sequence/metrics.py, beside real train sequences (the ceiling) and train sequences
+with their steps shuffled (the floor). The scalars are declared in ./metrics.py."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+
+from ganmodels.sequence import metrics as m
+from ganmodels.sequence.sampling import SequenceSampler, sampler_from_state
+from pipeline import paths
+from pipeline.kinds.base import Evaluation
+from pipeline.kinds.sequence.figure import sequence_figure
+from pipeline.kinds.sequence.metrics import declared, summary_line
+from pipeline.kinds.sequence.shards import load_split
+from pipeline.metric_names import check_written
+
+if TYPE_CHECKING:
+    from pipeline.config import Params
+
+
+def scores(
+    fake: np.ndarray, holdout: np.ndarray, spec: m.PostHoc, repeats: int, seed: int
+) -> dict[str, float]:
+    """Discriminative (and its raw accuracy), predictive and shape scores of model-space
+    sequences against the holdout; post-hoc scores are means over `repeats` seeds."""
+    f, h = torch.from_numpy(fake), torch.from_numpy(holdout)
+    disc = [m.discriminative(h, f, spec, seed + r) for r in range(repeats)]
+    pred = [m.predictive(f, h, spec, seed + r) for r in range(repeats)]
+    return {
+        "discriminative_score": round(float(np.mean([d[0] for d in disc])), 4),
+        "discriminative_accuracy": round(float(np.mean([d[1] for d in disc])), 4),
+        "predictive_score": round(float(np.mean(pred)), 4),
+        **{k: round(v, 4) for k, v in m.shape_errors(holdout, fake).items()},
+    }
+
+
+def tstr(
+    fake: np.ndarray, fake_labels: np.ndarray, test: np.ndarray, test_labels: np.ndarray,
+    num_classes: int, spec: m.PostHoc, repeats: int, seed: int,
+) -> float:  # fmt: skip
+    """Holdout accuracy of a classifier trained on (fake, fake_labels), mean over seeds."""
+    args = (torch.from_numpy(fake), torch.from_numpy(fake_labels))
+    tests = (torch.from_numpy(test), torch.from_numpy(test_labels))
+    runs = [m.classification(*args, *tests, num_classes, spec, seed + r) for r in range(repeats)]
+    return round(float(np.mean(runs)), 4)
+
+
+def evaluate_sequences(
+    sampler: SequenceSampler,
+    train: tuple[np.ndarray, np.ndarray],
+    holdout: tuple[np.ndarray, np.ndarray],
+    n: int,
+    spec: m.PostHoc,
+    repeats: int,
+    seed: int,
+) -> tuple[dict[str, Any], np.ndarray]:
+    """Every score of n samples (and of real and shuffled train sequences) against the
+    holdout; returns the metrics and the samples in data units."""
+    scaling = sampler.scaling
+    fake_data, fake_labels = sampler.sample_labelled(n, seed)
+    fake, hold = scaling.to_model(fake_data), scaling.to_model(holdout[0])
+    rng = np.random.default_rng(seed)
+    real = scaling.to_model(train[0][rng.permutation(len(train[0]))[:n]])
+    out: dict[str, Any] = scores(fake, hold, spec, repeats, seed)
+    for name, ref in (("real", real), ("shuffled", m.shuffled_steps(real, seed))):
+        out |= {f"{name}_{k}": v for k, v in scores(ref, hold, spec, repeats, seed).items()}
+    if fake_labels is not None:
+        k = sampler.num_classes
+        out["tstr_accuracy"] = tstr(fake, fake_labels, hold, holdout[1], k, spec, repeats, seed)
+        real_all = scaling.to_model(train[0])
+        out["real_tstr_accuracy"] = tstr(
+            real_all, train[1], hold, holdout[1], k, spec, repeats, seed
+        )
+    out |= {"num_samples": n, "holdout_rows": len(hold)}
+    return out, fake_data
+
+
+def evaluate_generator(
+    params: Params, schema: dict[str, Any], generator: dict[str, Any], root: Path
+) -> Evaluation:
+    """The evaluate stage's core for sequences."""
+    e = params.evaluate
+    sampler = sampler_from_state(generator)
+    prepared = root / paths.PREPARED
+    train, holdout = load_split(prepared, "train"), load_split(prepared, "holdout")
+    spec = m.PostHoc(steps=e.posthoc_steps)
+    metrics, fake = evaluate_sequences(
+        sampler, train, holdout, e.num_samples, spec, e.posthoc_repeats, e.seed
+    )
+    metrics = check_written(metrics, declared(sampler.num_classes > 0))
+    figure = sequence_figure(holdout[0], fake, schema["channels"], e.seed)
+    artifacts = {"eval/lengths.json": json.dumps(_lengths(holdout[0], fake))}
+    return Evaluation(metrics, figure, summary_line(metrics), artifacts)
+
+
+def _lengths(real: np.ndarray, fake: np.ndarray) -> dict[str, list[int]]:
+    """Counts of each length, real holdout and synthetic (for a reviewer)."""
+    return {
+        name: np.bincount((~np.isnan(x).any(axis=2)).sum(1), minlength=x.shape[1] + 1).tolist()
+        for name, x in (("real", real), ("synthetic", fake))
+    }

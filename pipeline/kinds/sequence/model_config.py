@@ -1,0 +1,46 @@
+"""What prepared sequences imply for the networks: the model config every checkpoint and
+export carries (params.model, the sequences' shape and lengths, classes, the scaling)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from pipeline.errors import PipelineError
+
+if TYPE_CHECKING:
+    from pipeline.config import Params
+
+# params.model keys that are the tables' alone.
+_TABLE_KEYS = {
+    "preset",
+    "conditional",
+    "condition_modes",
+    "aux_classifier",
+    "calibrate",
+    "label_raking",
+}
+
+
+def model_config(params: Params, schema: dict[str, Any]) -> dict[str, Any]:
+    """The sequence model config; refuses a conditional model on unlabeled data."""
+    m = params.model
+    if m.conditional and not schema.get("labeled"):
+        raise PipelineError(
+            f"model.conditional: true needs labels, but data.source {schema['source']!r} has "
+            "none (set data.label to a per-sequence column); or set model.conditional: false"
+        )
+    return {
+        "kind": "sequence",
+        **m.model_dump(exclude=_TABLE_KEYS),
+        "num_classes": int(schema["num_classes"]) if m.conditional else 0,
+        "class_shares": schema["class_shares"] if m.conditional else [],
+        "class_names": schema["class_names"],
+        "seq_len": int(schema["seq_len"]),
+        "features": len(schema["channels"]),
+        "min_length": int(schema["lengths"]["min"]),
+        "channels": schema["channels"],
+        "id_column": schema["id_column"],
+        "time_column": schema["time_column"],
+        # The data's units travel with the weights: an export samples without the prepared data.
+        "scaling": schema["scaling"],
+    }

@@ -1,0 +1,80 @@
+"""The sequence metrics against cases whose answer is known: two samples of the same data score
+about 0 discriminative, shuffled time steps score high; hand-computed shape errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from ganmodels.sequence import metrics as m
+from ganmodels.sequence.scaling import Scaling
+from pipeline.kinds.sequence.read import EMBEDDED
+
+SPEC = m.PostHoc(steps=300)
+
+
+@pytest.fixture(scope="module")
+def sines() -> np.ndarray:
+    """TimeGAN's sines in model space [1000, 24, 5 + 1]."""
+    values = EMBEDDED["sines"]().values
+    return Scaling.fit(values).to_model(values)
+
+
+def test_discriminative_score_tells_shuffled_steps_but_not_the_same_data(sines: np.ndarray) -> None:
+    a, b = torch.from_numpy(sines[:500]), torch.from_numpy(sines[500:])
+    same = [m.discriminative(a, b, SPEC, seed)[0] for seed in range(2)]
+    shuffled = torch.from_numpy(m.shuffled_steps(sines[500:], 0))
+    score, accuracy = m.discriminative(a, shuffled, SPEC, 0)
+    assert np.mean(same) < 0.08, same  # two samples of one distribution: chance
+    assert score > 0.3 and accuracy > 0.8  # no temporal structure: caught
+
+
+def test_predictive_score_is_lower_when_trained_on_real_than_on_shuffled(sines: np.ndarray) -> None:
+    train, test = torch.from_numpy(sines[:800]), torch.from_numpy(sines[800:])
+    real = m.predictive(train, test, SPEC, 0)
+    shuffled = m.predictive(torch.from_numpy(m.shuffled_steps(sines[:800], 0)), test, SPEC, 0)
+    assert real < 0.6 * shuffled, (real, shuffled)
+    timegan = m.predictive(train, test, SPEC, 0, last_channel=True)  # TimeGAN's target
+    assert 0 < timegan < 1
+
+
+def test_tstr_classification_learns_labels_that_are_in_the_series(sines: np.ndarray) -> None:
+    labels = torch.from_numpy(
+        (sines[:, :, 0].mean(1) > np.median(sines[:, :, 0].mean(1))).astype(np.int64)
+    )
+    x = torch.from_numpy(sines)
+    accuracy = m.classification(x[:800], labels[:800], x[800:], labels[800:], 2, SPEC, 0)
+    assert accuracy > 0.85
+
+
+def _model(values: np.ndarray) -> np.ndarray:
+    """[N, T, C] with NaN tails -> model space (no scaling: values as given)."""
+    return Scaling(np.full(values.shape[2], -1.0), np.full(values.shape[2], 1.0)).to_model(values)
+
+
+def test_shape_errors_match_hand_computed_cases() -> None:
+    alternating = _model(np.array([[1.0, -1.0, 1.0, -1.0]]).reshape(1, 4, 1))
+    # centred sum of x_t x_{t+1} = -3 over sum of x_t^2 = 4
+    assert m.autocorrelation(alternating, 1)[0, 0] == pytest.approx(-0.75)
+    t = np.linspace(0, 1, 20)
+    full = np.stack([np.stack([t, t, -t], axis=1) * 0.5] * 3)
+    corr = m.correlation(_model(full))
+    assert corr[0, 1] == pytest.approx(1.0) and corr[0, 2] == pytest.approx(-1.0)
+    short = full.copy()
+    short[:, 10:] = np.nan
+    errors = m.shape_errors(_model(full), _model(short))
+    assert errors["length_distance"] == pytest.approx(10 / 20)  # every length 20 vs 10
+    assert errors["correlation_error"] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_shuffled_steps_keep_each_steps_values_and_the_lengths() -> None:
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=(30, 8, 2))
+    values[::3, 5:] = np.nan
+    x = _model(values)
+    y = m.shuffled_steps(x, 1)
+    assert (y[..., -1] == x[..., -1]).all()
+    for step in range(8):
+        assert sorted(map(tuple, y[:, step])) == sorted(map(tuple, x[:, step]))
+    assert not np.array_equal(x, y)

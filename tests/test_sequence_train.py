@@ -1,0 +1,147 @@
+"""Sequences through the same Ray Train loop as images and tables: 2 DDP workers, a labelled
+variable-length set; exact resume after a failure; the export samples, scores and serves."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import mlflow.pyfunc
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+import pipeline.loop
+from ganmodels.sequence.metrics import PostHoc
+from ganmodels.sequence.sampling import sampler_from_state
+from ganmodels.sequence.scaling import lengths
+from pipeline import paths
+from pipeline.config import load_params
+from pipeline.kinds.sequence.evaluate import evaluate_sequences
+from pipeline.kinds.sequence.read import read_source
+from pipeline.kinds.sequence.shards import load_split
+from pipeline.prepare import prepare
+from pipeline.register import register
+from pipeline.tracking import active_tracking, client, tracking_uri
+from pipeline.train import fit, write_outputs
+from tests.helpers import BABY, data_config, write_params
+
+SEQ = {
+    "data": {"kind": "sequence", "source": "waves.csv", "id_column": "unit", "time_column": "t",
+             "label": "band"},
+    "model": {"preset": "rnn"},
+    "train": {"batch_size": 32, "steps": 40, "checkpoint_every": 20, "log_every": 10},
+}  # fmt: skip
+
+
+def write_waves(root: Path, n: int = 80) -> Path:
+    """A long-format CSV: n sequences of 8-16 steps, two channels, a label in the frequency."""
+    rng = np.random.default_rng(0)
+    parts = []
+    for i in range(n):
+        steps, band = int(rng.integers(8, 17)), ("low", "high")[i % 2]
+        freq = (0.2 if band == "low" else 0.8) + rng.uniform(0, 0.1)
+        t = np.arange(steps)
+        parts.append(pd.DataFrame({"unit": f"s{i:03d}", "t": t, "volts": 5 * np.sin(freq * t),
+                                   "amps": 2 + np.cos(freq * t), "band": band}))  # fmt: skip
+    path = root / "waves.csv"
+    pd.concat(parts).to_csv(path, index=False)
+    return path
+
+
+def test_two_workers_train_sequences_that_sample_evaluate_and_serve(tmp_path: Path) -> None:
+    write_waves(tmp_path)
+    params = load_params(write_params(tmp_path / "params.yaml", BABY, SEQ))
+    prepared = tmp_path / "prepared"
+    schema = prepare(params.data, prepared, tmp_path)
+    result, state = fit(params, tmp_path, prepared)
+    assert result.step == 40 and params.train.num_workers == 2
+    assert all(math.isfinite(result.final_metrics[k]) for k in ("loss/D_main", "loss/G_main"))
+    config = state["model_config"]
+    assert config["architecture"] == "rnn" and config["num_classes"] == 2
+    assert config["seq_len"] == 16 and config["min_length"] == 8
+
+    sampler = sampler_from_state({"model_config": config, "state_dict": state["G_ema"]})
+    x = sampler.sample(100, seed=0)
+    assert x.shape == (100, 16, 2) and x.dtype == np.float32
+    steps = lengths(x)
+    assert steps.min() >= 8 and steps.max() <= 16
+    # NaN exactly after each sequence's end, in every channel; finite before.
+    for seq, n in zip(x, steps, strict=True):
+        assert np.isfinite(seq[:n]).all() and np.isnan(seq[n:]).all()
+    np.testing.assert_array_equal(x, sampler.sample(100, seed=0))  # same seed, same sequences
+    low, high = np.array(schema["scaling"]["min"]), np.array(schema["scaling"]["max"])
+    assert (np.nanmin(x, axis=(0, 1)) >= low - 1e-4).all() and (
+        np.nanmax(x, axis=(0, 1)) <= high + 1e-4
+    ).all()
+
+    # The evaluate core: every score beside the real and shuffled references.
+    train, holdout = load_split(prepared, "train"), load_split(prepared, "holdout")
+    metrics, fake = evaluate_sequences(sampler, train, holdout, 60, PostHoc(steps=20), 1, 0)
+    assert fake.shape == (60, 16, 2) and metrics["holdout_rows"] == 16
+    for key in ("discriminative_score", "predictive_score", "length_distance"):
+        assert math.isfinite(metrics[key]) and math.isfinite(metrics[f"real_{key}"])
+        assert math.isfinite(metrics[f"shuffled_{key}"])
+    assert 0 <= metrics["discriminative_score"] <= 0.5 and 0 <= metrics["tstr_accuracy"] <= 1
+
+    # Registered: the pyfunc's contract.
+    uri = tracking_uri(tmp_path)
+    write_outputs(result, state, uri, tmp_path)
+    decision = register(
+        client(uri), params.register, result.run_id, tmp_path / paths.GENERATOR, metrics, {}
+    )
+    assert decision.primary_metric == "discriminative_score" and decision.model_name == "gan-waves"
+    with active_tracking(uri):
+        model = mlflow.pyfunc.load_model(decision.model_uri)
+    out = model.predict(pd.DataFrame({"n": [12], "seed": [3]}))
+    assert isinstance(out, np.ndarray) and out.shape == (12, 16, 2) and out.dtype == np.float32
+    np.testing.assert_array_equal(out, model.predict(pd.DataFrame({"n": [12], "seed": [3]})))
+    labelled = model.predict(pd.DataFrame({"n": [5], "seed": [1], "label": [1]}))
+    assert labelled.shape == (5, 16, 2)
+    with pytest.raises(Exception, match=r"label must be in 0..1"):
+        model.predict(pd.DataFrame({"n": [5], "seed": [1], "label": [2]}))
+    long = model.predict(pd.DataFrame({"n": [4], "seed": [3], "format": ["long"]}))
+    assert list(long.columns) == ["unit", "t", "volts", "amps"]
+    # The first 4 of a seed's sequences are the 4 of n=4 (latents and labels drawn in order).
+    assert len(long) == int(lengths(out[:4]).sum()) and long["unit"].nunique() == 4
+    first = long[long["unit"] == 0]
+    np.testing.assert_array_equal(first[["volts", "amps"]].to_numpy(), out[0, : len(first)])
+
+
+def _fit_waves(root: Path) -> tuple[Any, dict[str, Any]]:
+    """A 1-worker fit of the waves in its own project folder."""
+    root.mkdir()
+    write_waves(root)
+    over = {"train": {"num_workers": 1, "max_failures": 1, "keep_best": False}}
+    params = load_params(write_params(root / "params.yaml", BABY, SEQ, over))
+    prepare(params.data, root / "prepared", root)
+    return fit(params, root, root / "prepared")
+
+
+def test_a_failed_sequence_run_resumes_exactly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    straight, want = _fit_waves(tmp_path / "straight")
+    report, calls = pipeline.loop._report, []
+
+    def flaky_report(rank: Any, step: int, *args: Any) -> None:
+        report(rank, step, *args)
+        calls.append(step)
+        if len(calls) == 1:  # after the first checkpoint, once
+            raise ConnectionError("storage went away")
+
+    monkeypatch.setattr(pipeline.loop, "_report", flaky_report)
+    resumed, got = _fit_waves(tmp_path / "flaky")
+    assert straight.start_step == 0 and resumed.start_step == 20 and calls == [20, 40]
+    for net in ("G", "D", "G_ema"):
+        for key, value in want[net].items():
+            assert torch.equal(got[net][key], value), f"{net}.{key} differs after resume"
+
+
+def test_the_embedded_default_is_japanese_vowels_with_its_lengths_and_speakers() -> None:
+    data = read_source(data_config(kind="sequence", source="japanese_vowels"), Path("."))
+    assert data.values.shape == (640, 29, 12) and len(data.class_names) == 9
+    assert lengths(data.values).min() == 7 and lengths(data.values).max() == 29
+    assert np.isfinite(data.values[0, : lengths(data.values)[0]]).all()
