@@ -2,10 +2,11 @@
 a temporal-conv pair (1-D convolutions, WaveGAN-style).
 
 A sequence travels as [N, T, C + 1]: C channels scaled to [-1, 1] and zero after the
-sequence's end, then a mask channel (1 while the sequence lasts). G generates the length as a
-per-step "goes on" probability whose running product is the mask (DoppelGANger's generation
-flags, made monotone), hardened to 0/1 on the way forward so D sees masks like the real ones,
-with the soft mask's gradient on the way back (straight-through).
+sequence's end, then a mask channel (1 while the sequence lasts). G draws each length from the
+train split's length distribution (per class for a conditional G) by its first latent, as the
+quantile of Phi(z_0), and shapes its sequence to it: D cannot tell sequences apart by their
+lengths alone. (Lengths learnt as generation flags, DoppelGANger's way, through a
+straight-through mask, came out far from the real ones on JapaneseVowels: D won by them.)
 """
 
 from __future__ import annotations
@@ -24,24 +25,28 @@ REQUIRED_KEYS = ("architecture", "z_dim", "seq_len", "features", "g_channels", "
 STEP_NOISE = 4  # per-step noise dims of the recurrent G (beside z_dim of static noise)
 
 
-def length_mask(go_on: torch.Tensor, min_length: int) -> torch.Tensor:
-    """Per-step logits [N, T] -> a monotone 0/1 mask [N, T] (straight-through), at least
-    min_length steps long."""
-    soft = torch.cumprod(torch.sigmoid(go_on), dim=1)
-    if min_length:
-        keep = torch.zeros_like(soft)
-        keep[:, :min_length] = 1.0
-        soft = torch.maximum(soft, keep)  # the first steps always exist
-    hard = (soft > 0.5).to(soft.dtype)
-    return hard + soft - soft.detach()
+class Lengths(nn.Module):
+    """Sequence lengths [N] from the first latent (and labels): the Phi(z_0)-quantile of the
+    train split's length counts (config "length_counts": [K or 1][T + 1])."""
+
+    def __init__(self, cfg: dict[str, Any]) -> None:
+        super().__init__()
+        t = int(cfg["seq_len"])
+        counts = torch.tensor(cfg.get("length_counts") or [[0] * t + [1]], dtype=torch.float64)
+        cdf = counts.cumsum(1) / counts.sum(1, keepdim=True)
+        self.register_buffer("cdf", cdf.float(), persistent=False)  # rebuilt from the config
+
+    def forward(self, z0: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+        """Each sequence's length in 1..T."""
+        u = (0.5 * (1 + torch.erf(z0 / 2**0.5))).clamp(0, 1 - 1e-6)
+        table = self.cdf[y] if y is not None and len(self.cdf) > 1 else self.cdf[:1]
+        return (table <= u[:, None]).sum(1).clamp(1, self.cdf.shape[1] - 1)
 
 
-def _finish(
-    values: torch.Tensor, go_on: torch.Tensor, min_length: int, fixed: bool
-) -> torch.Tensor:
-    """Channels [N, T, C] and step logits [N, T] -> [N, T, C + 1] (masked channels, mask)."""
-    # Fixed length: every sequence lasts T steps, no length to learn (logits kept in the graph).
-    mask = torch.ones_like(go_on) + 0.0 * go_on if fixed else length_mask(go_on, min_length)
+def _finish(values: torch.Tensor, length: torch.Tensor) -> torch.Tensor:
+    """Channels [N, T, C] and lengths [N] -> [N, T, C + 1] (masked channels, mask)."""
+    steps = torch.arange(values.shape[1], device=values.device)
+    mask = (steps[None, :] < length[:, None]).to(values.dtype)
     return torch.cat([torch.tanh(values) * mask[..., None], mask[..., None]], dim=2)
 
 
@@ -52,14 +57,14 @@ class RecurrentGenerator(nn.Module):
         super().__init__()
         self.seq_len, self.features = int(cfg["seq_len"]), int(cfg["features"])
         self.static_dim, self.num_classes = int(cfg["z_dim"]), int(cfg.get("num_classes", 0))
-        self.min_length = int(cfg.get("min_length", self.seq_len))
         self.z_dim = self.static_dim + self.seq_len * STEP_NOISE
+        self.lengths = Lengths(cfg)
         width = int(cfg["g_channels"])
         self.embed = nn.Embedding(self.num_classes, self.static_dim) if self.num_classes else None
         self.start = nn.Linear(self.static_dim, 2 * width)  # the GRU's initial states
-        self.inputs = nn.Linear(self.static_dim + STEP_NOISE, width)
+        self.inputs = nn.Linear(self.static_dim + STEP_NOISE + 1, width)
         self.rnn = nn.GRU(width, width, num_layers=2, batch_first=True)
-        self.out = nn.Linear(width, self.features + 1)
+        self.out = nn.Linear(width, self.features)
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """Sequences of the latents (and labels)."""
@@ -68,14 +73,14 @@ class RecurrentGenerator(nn.Module):
         if self.embed is not None:
             static = static + self.embed(y)
         n, t = z.shape[0], self.seq_len
+        length = self.lengths(z[:, 0], y)
+        # Each step knows how much of its sequence is left (the RNN shapes the ending).
+        left = (length[:, None] - torch.arange(t, device=z.device)[None, :]).clamp_min(0) / t
         h0 = torch.tanh(self.start(static)).view(n, 2, -1).transpose(0, 1).contiguous()
-        per_step = torch.cat(
-            [static[:, None, :].expand(n, t, -1), steps.reshape(n, t, STEP_NOISE)], dim=2
-        )
-        h, _ = self.rnn(F.leaky_relu(self.inputs(per_step), 0.2), h0)
-        out = self.out(h)
-        fixed = self.min_length >= self.seq_len
-        return _finish(out[..., : self.features], out[..., -1], self.min_length, fixed)
+        per_step = [static[:, None, :].expand(n, t, -1), steps.reshape(n, t, STEP_NOISE)]
+        per_step.append(left[..., None].to(z.dtype))
+        h, _ = self.rnn(F.leaky_relu(self.inputs(torch.cat(per_step, dim=2)), 0.2), h0)
+        return _finish(self.out(h), length)
 
 
 def _pooled(h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -113,7 +118,7 @@ class ConvGenerator(nn.Module):
         super().__init__()
         self.seq_len, self.features = int(cfg["seq_len"]), int(cfg["features"])
         self.z_dim, self.num_classes = int(cfg["z_dim"]), int(cfg.get("num_classes", 0))
-        self.min_length = int(cfg.get("min_length", self.seq_len))
+        self.lengths = Lengths(cfg)
         width = int(cfg["g_channels"])
         self.seed_len = -(-self.seq_len // 8)
         self.embed = nn.Embedding(self.num_classes, self.z_dim) if self.num_classes else None
@@ -127,20 +132,19 @@ class ConvGenerator(nn.Module):
             )
             for _ in range(3)
         )
-        self.out = nn.Conv1d(width, self.features + 1, 5, padding=2)
+        self.out = nn.Conv1d(width, self.features, 5, padding=2)
         self.width = width
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """Sequences of the latents (and labels)."""
         check_labels(y, self.num_classes)
+        length = self.lengths(z[:, 0], y)
         if self.embed is not None:
             z = z + self.embed(y)
         h = F.leaky_relu(self.seed(z), 0.2).view(z.shape[0], self.width, self.seed_len)
         for block in self.blocks:
             h = block(h)
-        out = self.out(h)[:, :, : self.seq_len].transpose(1, 2)
-        fixed = self.min_length >= self.seq_len
-        return _finish(out[..., : self.features], out[..., -1], self.min_length, fixed)
+        return _finish(self.out(h)[:, :, : self.seq_len].transpose(1, 2), length)
 
 
 class ConvDiscriminator(nn.Module):

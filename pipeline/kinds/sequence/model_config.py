@@ -29,6 +29,9 @@ def model_config(params: Params, schema: dict[str, Any]) -> dict[str, Any]:
             f"model.conditional: true needs labels, but data.source {schema['source']!r} has "
             "none (set data.label to a per-sequence column); or set model.conditional: false"
         )
+    counts = schema["length_counts"]
+    # A class without train sequences draws its lengths from all of them.
+    by_class = [c if sum(c) else counts["all"] for c in counts["by_class"]]
     return {
         "kind": "sequence",
         **m.model_dump(exclude=_TABLE_KEYS),
@@ -38,6 +41,7 @@ def model_config(params: Params, schema: dict[str, Any]) -> dict[str, Any]:
         "seq_len": int(schema["seq_len"]),
         "features": len(schema["channels"]),
         "min_length": int(schema["lengths"]["min"]),
+        "length_counts": by_class if m.conditional else [counts["all"]],
         "channels": schema["channels"],
         "id_column": schema["id_column"],
         "time_column": schema["time_column"],

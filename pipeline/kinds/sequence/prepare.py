@@ -56,6 +56,12 @@ def prepare_sequences(cfg: DataConfig, out_dir: Path, root: Path) -> dict[str, A
         for split, rows in splits.items()
     }
     steps = lengths(data.values)
+    t = data.values.shape[1]
+    train_steps = steps[train]
+    by_class = [] if data.labels is None else [
+        np.bincount(train_steps[data.labels[train] == k], minlength=t + 1).tolist()
+        for k in range(len(data.class_names))
+    ]  # fmt: skip
     shares = np.bincount(data.labels[train], minlength=len(data.class_names)) / len(train) if (
         data.labels is not None
     ) else np.array([])  # fmt: skip
@@ -74,6 +80,11 @@ def prepare_sequences(cfg: DataConfig, out_dir: Path, root: Path) -> dict[str, A
         "rows": {"train": len(train), "holdout": len(hold), "total": len(train) + len(hold)},
         "class_histogram": {split: _histogram(data, rows) for split, rows in splits.items()},
         "lengths": {"min": int(steps.min()), "max": int(steps.max()), "mean": float(steps.mean())},
+        # Train sequences per length (0..T), overall and per class: G draws its lengths by them.
+        "length_counts": {
+            "all": np.bincount(train_steps, minlength=t + 1).tolist(),
+            "by_class": by_class,
+        },
         # Fitted on the train split only; travels with the data into every model config.
         "scaling": Scaling.fit(data.values[train]).to_dict(),
         "data_hash": _data_hash(data, splits),
