@@ -3,11 +3,15 @@ about 0 discriminative, shuffled time steps score high; hand-computed shape erro
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
 
+from ganmodels.metrics import frechet_distance
 from ganmodels.sequence import metrics as m
+from ganmodels.sequence.encoder import encode, encoder_from_state, fit_encoder
 from ganmodels.sequence.scaling import Scaling
 from pipeline.kinds.sequence.read import EMBEDDED
 
@@ -78,3 +82,20 @@ def test_shuffled_steps_keep_each_steps_values_and_the_lengths() -> None:
     for step in range(8):
         assert sorted(map(tuple, y[:, step])) == sorted(map(tuple, x[:, step]))
     assert not np.array_equal(x, y)
+
+
+def test_fd_in_the_encoders_features_tells_shuffled_steps_and_survives_a_save(
+    sines: np.ndarray, tmp_path: Path
+) -> None:
+    x = torch.from_numpy(sines)
+    enc, loss = fit_encoder(x[:600], None, 0, 16, 3, 0)  # unlabelled: a next-step predictor
+    assert np.isfinite(loss)
+    a, b = encode(enc, x[600:800]).numpy(), encode(enc, x[800:]).numpy()
+    shuffled = encode(enc, torch.from_numpy(m.shuffled_steps(sines[800:], 0))).numpy()
+    assert frechet_distance(a, b) < 0.2 * frechet_distance(a, shuffled)
+    torch.save({"config": enc.config, "state_dict": enc.state_dict()}, tmp_path / "enc.pt")
+    back = encoder_from_state(torch.load(tmp_path / "enc.pt", weights_only=True))
+    assert torch.equal(encode(back, x[:50]), encode(enc, x[:50]))
+    labels = torch.from_numpy((sines[:, 0, 0] > np.median(sines[:, 0, 0])).astype(np.int64))
+    labelled, _ = fit_encoder(x[:600], labels[:600], 2, 16, 3, 0)  # a classifier of labels
+    assert labelled.head.out_features == 2 and encode(labelled, x[:5]).shape == (5, 32)

@@ -14,11 +14,13 @@ import pytest
 import torch
 
 import pipeline.loop
+from ganmodels.sequence.encoder import fit_encoder
 from ganmodels.sequence.metrics import PostHoc
 from ganmodels.sequence.sampling import sampler_from_state
 from ganmodels.sequence.scaling import lengths
 from pipeline import paths
 from pipeline.config import load_params
+from pipeline.kinds.sequence.classifier import train_tensors
 from pipeline.kinds.sequence.evaluate import evaluate_sequences
 from pipeline.kinds.sequence.read import read_source
 from pipeline.kinds.sequence.shards import load_split
@@ -52,6 +54,7 @@ def write_waves(root: Path, n: int = 80) -> Path:
 
 
 def test_two_workers_train_sequences_that_sample_evaluate_and_serve(tmp_path: Path) -> None:
+    # Long: one 2-worker training, then every use of its export (split, each would retrain).
     write_waves(tmp_path)
     params = load_params(write_params(tmp_path / "params.yaml", BABY, SEQ))
     prepared = tmp_path / "prepared"
@@ -81,9 +84,13 @@ def test_two_workers_train_sequences_that_sample_evaluate_and_serve(tmp_path: Pa
 
     # The evaluate core: every score beside the real and shuffled references.
     train, holdout = load_split(prepared, "train"), load_split(prepared, "holdout")
-    metrics, fake = evaluate_sequences(sampler, train, holdout, 60, PostHoc(steps=20), 1, 0)
+    x, y, k = train_tensors(prepared)
+    encoder, _ = fit_encoder(x, y, k, 8, 1, 0)
+    metrics, fake = evaluate_sequences(
+        sampler, train, holdout, 60, PostHoc(steps=20), 1, 0, encoder
+    )
     assert fake.shape == (60, 16, 2) and metrics["holdout_rows"] == 16
-    for key in ("discriminative_score", "predictive_score", "length_distance"):
+    for key in ("discriminative_score", "predictive_score", "length_distance", "fd"):
         assert math.isfinite(metrics[key]) and math.isfinite(metrics[f"real_{key}"])
         assert math.isfinite(metrics[f"shuffled_{key}"])
     assert 0 <= metrics["discriminative_score"] <= 0.5 and 0 <= metrics["tstr_accuracy"] <= 1

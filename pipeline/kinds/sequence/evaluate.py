@@ -11,12 +11,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
+from ganmodels.metrics import frechet_distance
 from ganmodels.sequence import metrics as m
+from ganmodels.sequence.encoder import SequenceEncoder, encode
 from ganmodels.sequence.sampling import SequenceSampler, sampler_from_state
 from pipeline import paths
 from pipeline.kinds.base import Evaluation
+from pipeline.kinds.sequence.classifier import load_encoder
 from pipeline.kinds.sequence.figure import sequence_figure
-from pipeline.kinds.sequence.metrics import declared, summary_line
+from pipeline.kinds.sequence.metrics import declared, fd_name, summary_line
 from pipeline.kinds.sequence.shards import load_split
 from pipeline.metric_names import check_written
 
@@ -25,17 +28,24 @@ if TYPE_CHECKING:
 
 
 def scores(
-    fake: np.ndarray, holdout: np.ndarray, spec: m.PostHoc, repeats: int, seed: int
+    fake: np.ndarray,
+    holdout: np.ndarray,
+    spec: m.PostHoc,
+    repeats: int,
+    seed: int,
+    encoder: SequenceEncoder,
 ) -> dict[str, float]:
-    """Discriminative (and its raw accuracy), predictive and shape scores of model-space
+    """Discriminative (and its raw accuracy), predictive, FD and shape scores of model-space
     sequences against the holdout; post-hoc scores are means over `repeats` seeds."""
     f, h = torch.from_numpy(fake), torch.from_numpy(holdout)
+    fd = frechet_distance(encode(encoder, h).numpy(), encode(encoder, f).numpy())
     disc = [m.discriminative(h, f, spec, seed + r) for r in range(repeats)]
     pred = [m.predictive(f, h, spec, seed + r) for r in range(repeats)]
     return {
         "discriminative_score": round(float(np.mean([d[0] for d in disc])), 4),
         "discriminative_accuracy": round(float(np.mean([d[1] for d in disc])), 4),
         "predictive_score": round(float(np.mean(pred)), 4),
+        "fd": round(fd, 4),
         **{k: round(v, 4) for k, v in m.shape_errors(holdout, fake).items()},
     }
 
@@ -59,6 +69,7 @@ def evaluate_sequences(
     spec: m.PostHoc,
     repeats: int,
     seed: int,
+    encoder: SequenceEncoder,
 ) -> tuple[dict[str, Any], np.ndarray]:
     """Every score of n samples (and of real and shuffled train sequences) against the
     holdout; returns the metrics and the samples in data units."""
@@ -67,9 +78,10 @@ def evaluate_sequences(
     fake, hold = scaling.to_model(fake_data), scaling.to_model(holdout[0])
     rng = np.random.default_rng(seed)
     real = scaling.to_model(train[0][rng.permutation(len(train[0]))[:n]])
-    out: dict[str, Any] = scores(fake, hold, spec, repeats, seed)
+    out: dict[str, Any] = scores(fake, hold, spec, repeats, seed, encoder)
     for name, ref in (("real", real), ("shuffled", m.shuffled_steps(real, seed))):
-        out |= {f"{name}_{k}": v for k, v in scores(ref, hold, spec, repeats, seed).items()}
+        refs = scores(ref, hold, spec, repeats, seed, encoder)
+        out |= {f"{name}_{k}": v for k, v in refs.items()}
     if fake_labels is not None:
         k = sampler.num_classes
         out["tstr_accuracy"] = tstr(fake, fake_labels, hold, holdout[1], k, spec, repeats, seed)
@@ -87,13 +99,14 @@ def evaluate_generator(
     """The evaluate stage's core for sequences."""
     e = params.evaluate
     sampler = sampler_from_state(generator)
-    prepared = root / paths.PREPARED
-    train, holdout = load_split(prepared, "train"), load_split(prepared, "holdout")
+    encoder = load_encoder(paths.CLASSIFIER, schema)  # first: fails fast on a stale one
+    train, holdout = load_split(paths.PREPARED, "train"), load_split(paths.PREPARED, "holdout")
     spec = m.PostHoc(steps=e.posthoc_steps)
     metrics, fake = evaluate_sequences(
-        sampler, train, holdout, e.num_samples, spec, e.posthoc_repeats, e.seed
+        sampler, train, holdout, e.num_samples, spec, e.posthoc_repeats, e.seed, encoder
     )
-    metrics = check_written(metrics, declared(sampler.num_classes > 0))
+    metrics[fd_name(params.data.source)] = metrics["fd"]
+    metrics = check_written(metrics, declared(sampler.num_classes > 0, params.data.source))
     figure = sequence_figure(holdout[0], fake, schema["channels"], e.seed)
     artifacts = {"eval/lengths.json": json.dumps(_lengths(holdout[0], fake))}
     return Evaluation(metrics, figure, summary_line(metrics), artifacts)

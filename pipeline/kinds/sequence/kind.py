@@ -45,6 +45,11 @@ class SequenceKind(DataKind):
             )
         if t.augment:
             raise ValueError("train.augment is for images: sequences take train.augment: []")
+        if params.evaluate.feature_extractor != "classifier":
+            raise ValueError(
+                "evaluate.feature_extractor: inception is for images; sequences use their own "
+                "encoder (the classifier stage): set evaluate.feature_extractor: classifier"
+            )
         if t.export == "best":
             raise ValueError(
                 "train.export: best needs a best-checkpoint probe, which sequences do not have: "
@@ -58,7 +63,7 @@ class SequenceKind(DataKind):
         accuracy for a conditional model."""
         from pipeline.kinds.sequence.metrics import declared
 
-        return declared(conditional)
+        return declared(conditional, source)
 
     def source_name(self, source: str) -> str:
         """The file's stem (or the embedded set's name)."""
@@ -77,12 +82,10 @@ class SequenceKind(DataKind):
         return summary(schema)
 
     def fit_feature_space(self, prepared: Path, cfg: EvaluateConfig) -> FeatureSpace:
-        """None yet: the post-hoc GRUs are trained inside evaluate. DVC still wants the outs."""
-        from pipeline.data import read_schema
+        """The sequence encoder whose features define fd_<source>."""
+        from pipeline.kinds.sequence.classifier import fit_feature_space
 
-        marker = {"kind": self.name, "data_hash": str(read_schema(prepared)["data_hash"])}
-        message = "classifier: not used for sequences (evaluate trains its post-hoc GRUs)"
-        return FeatureSpace(marker, {"epochs": 0}, message)
+        return fit_feature_space(prepared, cfg)
 
     def model_config(
         self, params: Params, schema: dict[str, Any], prepared: Path | str

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from pipeline.metric_names import Direction
+from pipeline.metric_names import Direction, slug
 
 # Scores of G's sequences against the holdout; each also given for real train sequences (the
 # ceiling: real_*) and for train sequences with their steps shuffled among each other (the
@@ -19,10 +20,16 @@ SCORES: dict[str, Direction] = {
 }
 
 
-def declared(labeled: bool) -> dict[str, Direction]:
+def fd_name(source: str) -> str:
+    """FD in the sequence encoder's features, named after the data: fd_japanese_vowels."""
+    return "fd_" + (slug(Path(source).stem, "_") or "data")
+
+
+def declared(labeled: bool, source: str) -> dict[str, Direction]:
     """Every top-level scalar evaluate writes (TSTR accuracy only for labelled data)."""
     out: dict[str, Direction] = {**SCORES, "num_samples": None, "holdout_rows": None}
-    out |= {f"{ref}_{key}": None for ref in ("real", "shuffled") for key in SCORES}
+    out |= {"fd": "lower", fd_name(source): "lower"}  # the same value: the gate's generic name
+    out |= {f"{ref}_{key}": None for ref in ("real", "shuffled") for key in (*SCORES, "fd")}
     if labeled:
         out |= {"tstr_accuracy": "higher", "real_tstr_accuracy": None}
     return out
@@ -30,6 +37,7 @@ def declared(labeled: bool) -> dict[str, Direction]:
 
 REVIEW: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("discriminative_score", ("real_discriminative_score", "shuffled_discriminative_score")),
+    ("fd", ("real_fd", "shuffled_fd")),
     ("predictive_score", ("real_predictive_score", "shuffled_predictive_score")),
     ("tstr_accuracy", ("real_tstr_accuracy",)),
     ("autocorrelation_error", ("real_autocorrelation_error", "shuffled_autocorrelation_error")),
@@ -42,6 +50,8 @@ def direction(key: str) -> Direction:
     """Which way a version's metric is better."""
     if key == "tstr_accuracy":
         return "higher"
+    if key == "fd" or (key.startswith("fd_") and "." not in key):
+        return "lower"
     return SCORES.get(key)
 
 
@@ -49,7 +59,7 @@ def summary_line(m: dict[str, Any]) -> str:
     """One line: each score beside the real sequences' and the shuffled ones'."""
     parts = [
         f"{key} {m[key]:.3f} (real {m[f'real_{key}']:.3f}, shuffled {m[f'shuffled_{key}']:.3f})"
-        for key in ("discriminative_score", "predictive_score")
+        for key in ("discriminative_score", "predictive_score", "fd")
     ]
     if "tstr_accuracy" in m:
         parts.append(f"tstr_accuracy {m['tstr_accuracy']:.3f} (real {m['real_tstr_accuracy']:.3f})")
