@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from pipeline import kinds
 from pipeline.config import parse_params
 from tests.helpers import params_error, repo_params
 
@@ -34,8 +35,9 @@ def test_every_preset_is_complete_and_valid() -> None:
     for name in _raw()["presets"]:
         raw = _raw()
         raw["model"]["preset"] = name
-        if name == "ctgan":
-            raw["data"]["kind"] = "tabular"
+        architecture = raw["presets"][name]["model"]["architecture"]
+        (kind,) = (k for k, v in kinds.KINDS.items() if architecture in v.architectures)
+        raw["data"]["kind"] = kind  # the kind that trains the preset's networks
         assert parse_params(raw).model.preset == name
 
 
