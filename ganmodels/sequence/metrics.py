@@ -28,6 +28,7 @@ class PostHoc:
     hidden: int = 0  # 0: max(16, C)
     batch: int = 128
     lr: float = 1e-3
+    squash: bool = False  # predictions through a sigmoid (TimeGAN's predictor, data in [0, 1])
 
     def width(self, channels: int) -> int:
         """Hidden units for data of `channels` channels."""
@@ -106,6 +107,7 @@ def predictive(
     def error(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Absolute errors at every next step that exists, and how many there are."""
         pred = net(x[:, :-1, ins])
+        pred = torch.sigmoid(pred) if spec.squash else pred
         mask = x[:, 1:, -1:]
         return ((pred - x[:, 1:, outs]).abs() * mask).sum(), mask.sum() * (outs.stop - outs.start)
 
