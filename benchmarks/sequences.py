@@ -191,6 +191,12 @@ def report(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
             )
             hold = np.mean([r["holdout_discriminative"] for r in seeded])
             lines += ["", f"Against the holdout fifth alone: discriminative {hold:.4f}."]
+            bar = PUBLISHED[name]["TimeGAN"]["discriminative"]
+            verdict = "beats" if mean["discriminative"] < bar else "loses to"
+            lines.append(
+                f"Verdict: ours {verdict} TimeGAN's published discriminative score ({bar}) on "
+                f"{name}: {mean['discriminative']:.4f}."
+            )
         lines.append("")
     return "\n".join(lines)
 
