@@ -15,6 +15,7 @@ from ganmodels.metrics import frechet_distance
 from ganmodels.sequence import metrics as m
 from ganmodels.sequence.encoder import SequenceEncoder, encode
 from ganmodels.sequence.sampling import SequenceSampler, sampler_from_state
+from ganmodels.sequence.scaling import lengths
 from pipeline import paths
 from pipeline.kinds.base import Evaluation
 from pipeline.kinds.sequence.classifier import load_encoder
@@ -115,6 +116,6 @@ def evaluate_generator(
 def _lengths(real: np.ndarray, fake: np.ndarray) -> dict[str, list[int]]:
     """Counts of each length, real holdout and synthetic (for a reviewer)."""
     return {
-        name: np.bincount((~np.isnan(x).any(axis=2)).sum(1), minlength=x.shape[1] + 1).tolist()
+        name: np.bincount(lengths(x), minlength=x.shape[1] + 1).tolist()
         for name, x in (("real", real), ("synthetic", fake))
     }

@@ -7,7 +7,7 @@ Every bad input fails here, naming the file, column, sequence id and row."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -151,9 +151,7 @@ def _long(path: Path, df: pd.DataFrame, cfg: DataConfig) -> SequenceSet:
             labels.append(str(part[label].iloc[0]))
         series.append(part[channels].to_numpy(np.float64))
     made = _from_list(series, labels if label else None, channels, list(runs))
-    return SequenceSet(
-        made.values, made.labels, made.class_names, channels, made.ids, id_col, time_col
-    )
+    return replace(made, id_column=id_col, time_column=time_col)
 
 
 def _windows(path: Path, df: pd.DataFrame, cfg: DataConfig) -> SequenceSet:
