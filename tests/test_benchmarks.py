@@ -183,11 +183,15 @@ def test_tabular_smoke(tmp_path: Path) -> None:
 
 def test_sequences_smoke(tmp_path: Path) -> None:
     """sequences.py: TimeGAN's protocol on a few sines, ours fitted through the pipeline, beside
-    the published numbers, a real half and shuffled steps."""
+    the published numbers, a real half and shuffled steps; JapaneseVowels' TSTR beside real."""
     out = tmp_path / "sequences.md"
     rows = _script("sequences").main(["--smoke", "--out", str(out)])
     assert {r["system"] for r in rows} == {"real (disjoint half)", "shuffled steps", "ours (rnn)"}
-    (mine,) = (r for r in rows if "seed" in r)
+    (vowels,) = (r for r in rows if r["data"] == "japanese_vowels")
+    assert 0 <= vowels["tstr_accuracy"] <= 1 and 0 <= vowels["real_accuracy"] <= 1
+    assert 0 <= vowels["real_discriminative"] <= 0.5 and vowels["length_distance"] >= 0
+    assert "TSTR trails the real-trained classifier by" in out.read_text()
+    (mine,) = (r for r in rows if "seed" in r and r["data"] == "sines")
     assert mine["fit_s"] > 0 and 0 <= mine["discriminative"] <= 0.5 and mine["predictive"] > 0
     assert 0 <= mine["holdout_discriminative"] <= 0.5
     assert _read(out.with_suffix(".json"))["rows"] == json.loads(json.dumps(rows))

@@ -22,7 +22,12 @@ from ganmodels.image.layers import ProjectionHead, check_labels
 
 ARCHITECTURES = ("rnn", "tcn")
 REQUIRED_KEYS = ("architecture", "z_dim", "seq_len", "features", "g_channels", "d_channels")
-STEP_NOISE = 4  # per-step noise dims of the recurrent G (beside z_dim of static noise)
+
+
+def step_noise(cfg: dict[str, Any]) -> int:
+    """Per-step noise dims of G beside z_dim of static noise (model_config sets them; a
+    config without the key predates it: 4 for rnn, none for tcn)."""
+    return int(cfg.get("step_noise", 4 if cfg["architecture"] == "rnn" else 0))
 
 
 class Lengths(nn.Module):
@@ -51,18 +56,19 @@ def _finish(values: torch.Tensor, length: torch.Tensor) -> torch.Tensor:
 
 
 class RecurrentGenerator(nn.Module):
-    """z [N, z_dim + T * STEP_NOISE] (+ labels) -> sequences [N, T, C + 1] (see the module)."""
+    """z [N, z_dim + T * step_noise] (+ labels) -> sequences [N, T, C + 1] (see the module)."""
 
     def __init__(self, cfg: dict[str, Any]) -> None:
         super().__init__()
         self.seq_len, self.features = int(cfg["seq_len"]), int(cfg["features"])
         self.static_dim, self.num_classes = int(cfg["z_dim"]), int(cfg.get("num_classes", 0))
-        self.z_dim = self.static_dim + self.seq_len * STEP_NOISE
+        self.noise = step_noise(cfg)
+        self.z_dim = self.static_dim + self.seq_len * self.noise
         self.lengths = Lengths(cfg)
         width = int(cfg["g_channels"])
         self.embed = nn.Embedding(self.num_classes, self.static_dim) if self.num_classes else None
         self.start = nn.Linear(self.static_dim, 2 * width)  # the GRU's initial states
-        self.inputs = nn.Linear(self.static_dim + STEP_NOISE + 1, width)
+        self.inputs = nn.Linear(self.static_dim + self.noise + 1, width)
         self.rnn = nn.GRU(width, width, num_layers=2, batch_first=True)
         self.out = nn.Linear(width, self.features)
 
@@ -77,7 +83,7 @@ class RecurrentGenerator(nn.Module):
         # Each step knows how much of its sequence is left (the RNN shapes the ending).
         left = (length[:, None] - torch.arange(t, device=z.device)[None, :]).clamp_min(0) / t
         h0 = torch.tanh(self.start(static)).view(n, 2, -1).transpose(0, 1).contiguous()
-        per_step = [static[:, None, :].expand(n, t, -1), steps.reshape(n, t, STEP_NOISE)]
+        per_step = [static[:, None, :].expand(n, t, -1), steps.reshape(n, t, self.noise)]
         per_step.append(left[..., None].to(z.dtype))
         h, _ = self.rnn(F.leaky_relu(self.inputs(torch.cat(per_step, dim=2)), 0.2), h0)
         return _finish(self.out(h), length)
@@ -111,18 +117,21 @@ class RecurrentDiscriminator(nn.Module):
 
 
 class ConvGenerator(nn.Module):
-    """z [N, z_dim] (+ labels) -> sequences [N, T, C + 1]: a linear seed of T/8 steps, three
-    nearest-upsampling 1-D conv blocks (WaveGAN without its checkerboard), cropped to T."""
+    """z [N, z_dim + T * step_noise] (+ labels) -> sequences [N, T, C + 1]: a linear seed of
+    T/8 steps, three nearest-upsampling 1-D conv blocks (WaveGAN without its checkerboard),
+    cropped to T, then per-step noise joins an output block."""
 
     def __init__(self, cfg: dict[str, Any]) -> None:
         super().__init__()
         self.seq_len, self.features = int(cfg["seq_len"]), int(cfg["features"])
-        self.z_dim, self.num_classes = int(cfg["z_dim"]), int(cfg.get("num_classes", 0))
+        self.static_dim, self.num_classes = int(cfg["z_dim"]), int(cfg.get("num_classes", 0))
+        self.noise = step_noise(cfg)
+        self.z_dim = self.static_dim + self.seq_len * self.noise
         self.lengths = Lengths(cfg)
         width = int(cfg["g_channels"])
         self.seed_len = -(-self.seq_len // 8)
-        self.embed = nn.Embedding(self.num_classes, self.z_dim) if self.num_classes else None
-        self.seed = nn.Linear(self.z_dim, width * self.seed_len)
+        self.embed = nn.Embedding(self.num_classes, self.static_dim) if self.num_classes else None
+        self.seed = nn.Linear(self.static_dim, width * self.seed_len)
         self.blocks = nn.ModuleList(
             nn.Sequential(
                 nn.Upsample(scale_factor=2, mode="nearest"),
@@ -132,18 +141,30 @@ class ConvGenerator(nn.Module):
             )
             for _ in range(3)
         )
-        self.out = nn.Conv1d(width, self.features, 5, padding=2)
+        if self.noise:  # upsampled features are smooth: white noise needs its own path out
+            self.out = nn.Sequential(
+                nn.Conv1d(width + self.noise, width, 5, padding=2),
+                nn.LeakyReLU(0.2),
+                nn.Conv1d(width, self.features, 1),
+            )
+        else:
+            self.out = nn.Conv1d(width, self.features, 5, padding=2)
         self.width = width
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """Sequences of the latents (and labels)."""
         check_labels(y, self.num_classes)
+        static, steps = z[:, : self.static_dim], z[:, self.static_dim :]
         length = self.lengths(z[:, 0], y)
         if self.embed is not None:
-            z = z + self.embed(y)
-        h = F.leaky_relu(self.seed(z), 0.2).view(z.shape[0], self.width, self.seed_len)
+            static = static + self.embed(y)
+        n = z.shape[0]
+        h = F.leaky_relu(self.seed(static), 0.2).view(n, self.width, self.seed_len)
         for block in self.blocks:
             h = block(h)
+        if self.noise:
+            noise = steps.reshape(n, self.noise, -1)
+            h = torch.cat([h[:, :, : self.seq_len], noise], dim=1)
         return _finish(self.out(h)[:, :, : self.seq_len].transpose(1, 2), length)
 
 
