@@ -48,11 +48,12 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.sequences_labelled import LABELLED, labelled  # noqa: E402
+from benchmarks.sequences_labelled import report as labelled_report  # noqa: E402
 from benchmarks.smoke import out_path  # noqa: E402
 from ganmodels.sequence import metrics as m  # noqa: E402
 from ganmodels.sequence.sampling import sampler_from_state  # noqa: E402
 from pipeline.config import load_params  # noqa: E402
-from pipeline.kinds.sequence.evaluate import tstr  # noqa: E402
 from pipeline.kinds.sequence.read import sines  # noqa: E402
 from pipeline.kinds.sequence.shards import load_split  # noqa: E402
 from pipeline.prepare import prepare  # noqa: E402
@@ -60,7 +61,6 @@ from pipeline.train import fit  # noqa: E402
 from tests.helpers import write_params  # noqa: E402
 
 SEQ_LEN = 24
-LABELLED = ("japanese_vowels", "plaid")
 # Published (TimeGAN: Yoon et al. 2019, table 2; Diffusion-TS: Yuan and Qiao 2024, table 1).
 PUBLISHED = {
     "sines": {"TimeGAN": {"discriminative": 0.011, "predictive": 0.093}},
@@ -133,73 +133,6 @@ def ours(
     return sampler.sample(len(data), seed).astype(np.float64), holdout, fit_s
 
 
-def plaid(work: Path) -> Path:
-    """PLAID's current waveforms as a long Parquet table (id, step, current, appliance)."""
-    from sktime.datasets import load_plaid
-
-    x, y = load_plaid(return_type="nested_univ")
-    frames = [
-        pd.DataFrame({"id": i, "step": np.arange(len(s)), "current": s.to_numpy(np.float64),
-                      "appliance": str(label)})
-        for i, (s, label) in enumerate(zip(x.iloc[:, 0], y, strict=True))
-    ]  # fmt: skip
-    path = work / "plaid.parquet"
-    pd.concat(frames, ignore_index=True).to_parquet(path)
-    return path
-
-
-def labelled(name: str, args: argparse.Namespace, seed: int) -> dict[str, Any]:
-    """A labelled set through our pipeline: discriminative score, TSTR beside real-trained
-    accuracy, length distance, all against the holdout (our evaluate's post-hoc GRUs)."""
-    with tempfile.TemporaryDirectory(prefix=f"bench-seq-{name}-") as tmp:
-        work = Path(tmp)
-        data: dict[str, Any] = {"kind": "sequence", "split_seed": seed}
-        model: dict[str, Any] = {}
-        train: dict[str, Any] = {"seed": seed, "experiment_name": "bench-sequences"}
-        if name == "plaid":
-            data |= {"source": str(plaid(work)), "id_column": "id", "time_column": "step",
-                     "label": "appliance"}  # fmt: skip
-            model["preset"] = "tcn"
-            train |= {"steps": args.plaid_steps, "log_every": max(args.plaid_steps // 10, 1)}
-        else:
-            data["source"] = "japanese_vowels"  # params.yaml's own model and steps
-        if args.smoke:
-            train["steps"], train["log_every"] = 2, 1
-        params = load_params(write_params(work / "params.yaml", {"data": data, "model": model,
-                                                                  "train": train}))  # fmt: skip
-        t0 = time.perf_counter()
-        prepare(params.data, work / "prepared", work)
-        _, state = fit(params, work, work / "prepared")
-        fit_s = time.perf_counter() - t0
-        sampler = sampler_from_state(
-            {"model_config": state["model_config"], "state_dict": state["G_ema"]}
-        )
-        tr, hold = (load_split(work / "prepared", s) for s in ("train", "holdout"))
-    spec = m.PostHoc(steps=args.label_steps)
-    values, labels = sampler.sample_labelled(len(tr[0]), seed)
-    fake, h = sampler.scaling.to_model(values), sampler.scaling.to_model(hold[0])
-    real = sampler.scaling.to_model(tr[0])
-    k, r = sampler.num_classes, args.repeats
-    runs = [m.discriminative(torch.from_numpy(h), torch.from_numpy(fake), spec, seed + i)
-            for i in range(r)]  # fmt: skip
-    real_runs = [m.discriminative(torch.from_numpy(h), torch.from_numpy(real), spec, seed + i)
-                 for i in range(r)]  # fmt: skip
-    return {
-        "data": name,
-        "system": f"ours ({params.model.architecture})",
-        "seed": seed,
-        "steps": params.train.steps,
-        "fit_s": round(fit_s, 1),
-        "discriminative": round(float(np.mean([x[0] for x in runs])), 4),
-        "accuracy": round(float(np.mean([x[1] for x in runs])), 4),
-        "real_discriminative": round(float(np.mean([x[0] for x in real_runs])), 4),
-        "tstr_accuracy": tstr(fake, labels, h, hold[1], k, spec, r, seed),
-        "real_accuracy": tstr(real, tr[1], h, hold[1], k, spec, r, seed),
-        "length_distance": round(m.shape_errors(h, fake)["length_distance"], 4),
-        "real_length_distance": round(m.shape_errors(h, real)["length_distance"], 4),
-    }
-
-
 def run(name: str, data: np.ndarray, args: argparse.Namespace) -> list[dict[str, Any]]:
     """Every system's scores on one data set."""
     steps = (args.disc_steps, args.pred_steps)
@@ -238,7 +171,7 @@ def report(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
     """The markdown report: ours (mean over seeds) beside the published numbers and real data."""
     lines = ["# Sequences: TimeGAN's protocol", "", f"Command: `{' '.join(sys.argv)}`", ""]
     for name in (n for n in args.data if n in LABELLED):
-        lines += _labelled_report(name, [r for r in rows if r["data"] == name])
+        lines += labelled_report(name, [r for r in rows if r["data"] == name])
     for name in (n for n in args.data if n not in LABELLED):
         lines += [
             f"## {name}",
@@ -277,27 +210,6 @@ def report(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
             )
         lines.append("")
     return "\n".join(lines)
-
-
-def _labelled_report(name: str, rows: list[dict[str, Any]]) -> list[str]:
-    """A labelled set's table: ours per seed, real train sequences beside."""
-    lines = [
-        f"## {name} (against the holdout; our evaluate's post-hoc GRUs)",
-        "",
-        "| system | seed | steps | fit s | discriminative (real) | TSTR accuracy (real) | "
-        "length distance (real) |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for r in rows:
-        lines.append(
-            f"| {r['system']} | {r['seed']} | {r['steps']} | {r['fit_s']:.0f} | "
-            f"{r['discriminative']} ({r['real_discriminative']}) | {r['tstr_accuracy']} "
-            f"({r['real_accuracy']}) | {r['length_distance']} ({r['real_length_distance']}) |"
-        )
-    if rows:
-        gap = np.mean([r["real_accuracy"] - r["tstr_accuracy"] for r in rows])
-        lines += ["", f"TSTR trails the real-trained classifier by {gap:.3f} on {name}."]
-    return [*lines, ""]
 
 
 def main(argv: list[str] | None = None) -> list[dict[str, Any]]:

@@ -52,6 +52,7 @@ class DataConfig(_Section):
     time_column: str | None  # the order within one, and windows of one long series
     window: int | None = Field(ge=2)
     stride: int = Field(ge=1)
+    static_columns: list[str]  # sequences: per-sequence attributes G generates too
 
     _specs = field_validator("columns", mode="before")(as_specs)
     _share = field_validator("implication_share", "order_share")(off_or_most)
@@ -64,6 +65,8 @@ class DataConfig(_Section):
             )
         if self.image_size & (self.image_size - 1):
             raise ValueError(f"data.image_size must be a power of two, got {self.image_size}")
+        if clash := set(self.static_columns) & {self.id_column, self.time_column, self.label}:
+            raise ValueError(f"data.static_columns {sorted(clash)}: also id/time/label columns")
         return self
 
 

@@ -142,3 +142,43 @@ def test_variable_lengths_survive_prepare(tmp_path: Path) -> None:
     assert sorted(lengths(both).tolist()) == sorted(lengths(source.values).tolist())
     # The scaling is fitted on the train split only.
     assert schema["scaling"]["max"][0] == pytest.approx(float(np.nanmax(train[0][..., 0])))
+
+
+def test_static_columns_are_checked_and_become_constant_channels(tmp_path: Path) -> None:
+    frame = _long_frame([5, 4, 6]).assign(site=lambda f: f["unit"].map({"u0": "x", "u1": "y",
+                                                                        "u2": "x"}),
+                                          volume=lambda f: f["unit"].map({"u0": 1.5, "u1": 2.0,
+                                                                          "u2": 3.0}))  # fmt: skip
+    statics = {"static_columns": ["volume", "site"]}
+    varies = frame.copy()
+    varies.loc[7, "site"] = "x"  # u1's third step (data row 8); u1 is at site y
+    assert (
+        "sequence 'u1', row 8: static column 'site' changes within the sequence ('y' -> 'x')"
+        in _error(tmp_path, varies, **statics)
+    )
+    nan = frame.copy()
+    nan.loc[nan["unit"] == "u2", "volume"] = np.nan  # u2 starts at data row 10
+    assert "static column 'volume', sequence 'u2', row 10: nan is not a finite number" in _error(
+        tmp_path, nan, **statics
+    )
+    assert "data.static_columns 'depth' is not a column" in _error(
+        tmp_path, frame, static_columns=["depth"]
+    )
+    frame.to_csv(tmp_path / "seq.csv", index=False)
+    data = read_source(_cfg(tmp_path / "seq.csv", **statics), tmp_path)
+    assert data.channels == ["temp", "load", "volume", "site=x", "site=y"]
+    assert [s["column"] for s in data.statics] == ["volume", "site"]
+    assert data.statics[1] == {"column": "site", "kind": "categorical", "channels": [3, 4],
+                               "levels": ["x", "y"]}  # fmt: skip
+    u1 = data.values[1]
+    assert (u1[:4, 2:] == [2.0, 0.0, 1.0]).all() and np.isnan(u1[4:]).all()
+    with pytest.raises(DataError, match=r"static columns need a long-format table"):
+        read_source(_cfg(tmp_path / "seq.csv", id_column=None, **statics), tmp_path)
+
+
+def test_static_columns_may_not_double_as_other_columns() -> None:
+    with pytest.raises(
+        ValueError,
+        match=r"data.static_columns \['kind'\]: also id/time/label columns",
+    ):
+        data_config(kind="sequence", label="kind", static_columns=["kind"])

@@ -32,22 +32,27 @@ from tests.helpers import BABY, data_config, write_params
 
 SEQ = {
     "data": {"kind": "sequence", "source": "waves.csv", "id_column": "unit", "time_column": "t",
-             "label": "band"},
+             "label": "band", "static_columns": ["gain", "site"]},
     "model": {"preset": "rnn"},
     "train": {"batch_size": 32, "steps": 40, "checkpoint_every": 20, "log_every": 10},
 }  # fmt: skip
 
 
+SITES = ("east", "north", "south")
+
+
 def write_waves(root: Path, n: int = 80) -> Path:
-    """A long-format CSV: n sequences of 8-16 steps, two channels, a label in the frequency."""
+    """A long-format CSV: n sequences of 8-16 steps, two channels, a label in the frequency,
+    two static columns (a numeric gain that scales volts, a categorical site)."""
     rng = np.random.default_rng(0)
     parts = []
     for i in range(n):
         steps, band = int(rng.integers(8, 17)), ("low", "high")[i % 2]
         freq = (0.2 if band == "low" else 0.8) + rng.uniform(0, 0.1)
-        t = np.arange(steps)
-        parts.append(pd.DataFrame({"unit": f"s{i:03d}", "t": t, "volts": 5 * np.sin(freq * t),
-                                   "amps": 2 + np.cos(freq * t), "band": band}))  # fmt: skip
+        t, gain = np.arange(steps), round(float(rng.uniform(1, 5)), 2)
+        parts.append(pd.DataFrame({"unit": f"s{i:03d}", "t": t, "volts": gain * np.sin(freq * t),
+                                   "amps": 2 + np.cos(freq * t), "band": band, "gain": gain,
+                                   "site": SITES[i % 3]}))  # fmt: skip
     path = root / "waves.csv"
     pd.concat(parts).to_csv(path, index=False)
     return path
@@ -68,7 +73,9 @@ def test_two_workers_train_sequences_that_sample_evaluate_and_serve(tmp_path: Pa
 
     sampler = sampler_from_state({"model_config": config, "state_dict": state["G_ema"]})
     x = sampler.sample(100, seed=0)
-    assert x.shape == (100, 16, 2) and x.dtype == np.float32
+    # The channels, then the statics as constant channels: gain, site=east/north/south.
+    assert config["channels"] == ["volts", "amps", "gain", *(f"site={s}" for s in SITES)]
+    assert x.shape == (100, 16, 6) and x.dtype == np.float32
     steps = lengths(x)
     # Lengths drawn from the train split's (per class): only lengths train sequences have.
     seen = {n for k in schema["length_counts"]["by_class"] for n, c in enumerate(k) if c}
@@ -76,6 +83,8 @@ def test_two_workers_train_sequences_that_sample_evaluate_and_serve(tmp_path: Pa
     # NaN exactly after each sequence's end, in every channel; finite before.
     for seq, n in zip(x, steps, strict=True):
         assert np.isfinite(seq[:n]).all() and np.isnan(seq[n:]).all()
+        assert (seq[:n, 2:] == seq[0, 2:]).all()  # static columns hold over the sequence
+        assert sorted(seq[0, 3:]) == [0.0, 0.0, 1.0]  # one site
     np.testing.assert_array_equal(x, sampler.sample(100, seed=0))  # same seed, same sequences
     low, high = np.array(schema["scaling"]["min"]), np.array(schema["scaling"]["max"])
     assert (np.nanmin(x, axis=(0, 1)) >= low - 1e-4).all() and (
@@ -89,7 +98,7 @@ def test_two_workers_train_sequences_that_sample_evaluate_and_serve(tmp_path: Pa
     metrics, fake = evaluate_sequences(
         sampler, train, holdout, 60, PostHoc(steps=20), 1, 0, encoder
     )
-    assert fake.shape == (60, 16, 2) and metrics["holdout_rows"] == 16
+    assert fake.shape == (60, 16, 6) and metrics["holdout_rows"] == 16
     for key in ("discriminative_score", "predictive_score", "length_distance", "fd"):
         assert math.isfinite(metrics[key]) and math.isfinite(metrics[f"real_{key}"])
         assert math.isfinite(metrics[f"shuffled_{key}"])
@@ -112,7 +121,10 @@ def test_two_workers_train_sequences_that_sample_evaluate_and_serve(tmp_path: Pa
     with pytest.raises(Exception, match=r"label must be in 0..1"):
         model.predict(pd.DataFrame({"n": [5], "seed": [1], "label": [2]}))
     long = model.predict(pd.DataFrame({"n": [4], "seed": [3], "format": ["long"]}))
-    assert list(long.columns) == ["unit", "t", "volts", "amps"]
+    assert list(long.columns) == ["unit", "t", "volts", "amps", "gain", "site"]
+    assert set(long["site"]) <= set(SITES)
+    assert (long.groupby("unit")[["gain", "site"]].nunique() == 1).all().all()
+    assert long["gain"].between(low[2] - 1e-4, high[2] + 1e-4).all()
     # The first 4 of a seed's sequences are the 4 of n=4 (latents and labels drawn in order).
     assert len(long) == int(lengths(out[:4]).sum()) and long["unit"].nunique() == 4
     first = long[long["unit"] == 0]

@@ -19,6 +19,7 @@ from torch.nn import functional as F
 from torch.nn.utils.parametrizations import spectral_norm
 
 from ganmodels.image.layers import ProjectionHead, check_labels
+from ganmodels.sequence.statics import static_channels
 
 ARCHITECTURES = ("rnn", "tcn")
 REQUIRED_KEYS = ("architecture", "z_dim", "seq_len", "features", "g_channels", "d_channels")
@@ -48,10 +49,16 @@ class Lengths(nn.Module):
         return (table <= u[:, None]).sum(1).clamp(1, self.cdf.shape[1] - 1)
 
 
-def _finish(values: torch.Tensor, length: torch.Tensor) -> torch.Tensor:
-    """Channels [N, T, C] and lengths [N] -> [N, T, C + 1] (masked channels, mask)."""
+def _finish(values: torch.Tensor, length: torch.Tensor, constant: list[int]) -> torch.Tensor:
+    """Channels [N, T, C] and lengths [N] -> [N, T, C + 1] (masked channels, mask); the
+    `constant` channels (static columns) hold their mean over the sequence's steps."""
     steps = torch.arange(values.shape[1], device=values.device)
     mask = (steps[None, :] < length[:, None]).to(values.dtype)
+    if constant:
+        fixed = values[..., constant]
+        mean = (fixed * mask[..., None]).sum(1, keepdim=True) / length[:, None, None]
+        values = values.clone()
+        values[..., constant] = mean.expand_as(fixed)
     return torch.cat([torch.tanh(values) * mask[..., None], mask[..., None]], dim=2)
 
 
@@ -64,6 +71,7 @@ class RecurrentGenerator(nn.Module):
         self.static_dim, self.num_classes = int(cfg["z_dim"]), int(cfg.get("num_classes", 0))
         self.noise = step_noise(cfg)
         self.z_dim = self.static_dim + self.seq_len * self.noise
+        self.constant = static_channels(cfg.get("statics") or [])
         self.lengths = Lengths(cfg)
         width = int(cfg["g_channels"])
         self.embed = nn.Embedding(self.num_classes, self.static_dim) if self.num_classes else None
@@ -86,7 +94,7 @@ class RecurrentGenerator(nn.Module):
         per_step = [static[:, None, :].expand(n, t, -1), steps.reshape(n, t, self.noise)]
         per_step.append(left[..., None].to(z.dtype))
         h, _ = self.rnn(F.leaky_relu(self.inputs(torch.cat(per_step, dim=2)), 0.2), h0)
-        return _finish(self.out(h), length)
+        return _finish(self.out(h), length, self.constant)
 
 
 def _pooled(h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -127,6 +135,7 @@ class ConvGenerator(nn.Module):
         self.static_dim, self.num_classes = int(cfg["z_dim"]), int(cfg.get("num_classes", 0))
         self.noise = step_noise(cfg)
         self.z_dim = self.static_dim + self.seq_len * self.noise
+        self.constant = static_channels(cfg.get("statics") or [])
         self.lengths = Lengths(cfg)
         width = int(cfg["g_channels"])
         self.seed_len = -(-self.seq_len // 8)
@@ -165,7 +174,7 @@ class ConvGenerator(nn.Module):
         if self.noise:
             noise = steps.reshape(n, self.noise, -1)
             h = torch.cat([h[:, :, : self.seq_len], noise], dim=1)
-        return _finish(self.out(h)[:, :, : self.seq_len].transpose(1, 2), length)
+        return _finish(self.out(h)[:, :, : self.seq_len].transpose(1, 2), length, self.constant)
 
 
 class ConvDiscriminator(nn.Module):

@@ -12,6 +12,7 @@ from torch import nn
 from ganmodels.build import generator_from_state
 from ganmodels.image.sampling import generate
 from ganmodels.sequence.scaling import Scaling
+from ganmodels.sequence.statics import snap
 
 
 class SequenceSampler:
@@ -44,7 +45,8 @@ class SequenceSampler:
         labels they were asked for (None: unconditional)."""
         y = self.labels(n, seed, label)
         model = generate(self.g, n, seed, int(self.g.z_dim), labels=y).numpy()
-        return self.scaling.to_data(model), None if y is None else y.numpy()
+        values = snap(self.scaling.to_data(model), self.config.get("statics") or [])
+        return values, None if y is None else y.numpy()
 
     def sample(self, n: int, seed: int, label: int | None = None) -> np.ndarray:
         """n sequences in data units (see sample_labelled)."""

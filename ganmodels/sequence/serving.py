@@ -1,6 +1,7 @@
 """What a sequence model's pyfunc takes and returns: {n, seed[, label][, format]} -> float32
 [n, T, C] in the data's units (NaN after each sequence's end), identical for the same seed;
-format "long" gives a DataFrame instead: the sequence id, the step, the source's channels."""
+format "long" gives a DataFrame instead: the sequence id, the step, the source's channels and
+static columns."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ganmodels.sequence.sampling import sampler_from_state
+from ganmodels.sequence.statics import decode, series_channels
 
 
 def _given(frame: pd.DataFrame, column: str) -> Any:
@@ -20,15 +22,17 @@ def _given(frame: pd.DataFrame, column: str) -> Any:
 
 
 def to_long(values: np.ndarray, config: dict[str, Any]) -> pd.DataFrame:
-    """[n, T, C] -> one row per (sequence, step that exists), named as the source's columns."""
-    n, t, _ = values.shape
+    """[n, T, C] -> one row per (sequence, step that exists), named as the source's columns
+    (static columns decoded, repeated on each of their sequence's rows)."""
     present = ~np.isnan(values).any(axis=2)
     seq, step = np.nonzero(present)
     frame = pd.DataFrame(
         {config.get("id_column") or "sequence_id": seq, config.get("time_column") or "step": step}
     )
-    for c, name in enumerate(config["channels"]):
-        frame[name] = values[seq, step, c]
+    for c in series_channels(config):
+        frame[config["channels"][c]] = values[seq, step, c]
+    for name, per_sequence in decode(values, config.get("statics") or []).items():
+        frame[name] = per_sequence[seq]
     return frame
 
 
@@ -45,4 +49,9 @@ class SequenceServing:
         if form not in (None, "array", "long"):
             raise ValueError(f"format must be 'array' or 'long', got {form!r}")
         values = self.sampler.sample(n, seed, None if label is None else int(label))
-        return to_long(values, self.config) if form == "long" else values
+        # The array is the series; static columns come in the long format.
+        return (
+            to_long(values, self.config)
+            if form == "long"
+            else values[..., series_channels(self.config)]
+        )

@@ -71,6 +71,7 @@ def prepare_sequences(cfg: DataConfig, out_dir: Path, root: Path) -> dict[str, A
         "kind": "sequence",
         "seq_len": int(data.values.shape[1]),
         "channels": data.channels,
+        "statics": data.statics,
         "id_column": data.id_column,
         "time_column": data.time_column,
         "labeled": data.labels is not None,

@@ -1,15 +1,16 @@
 """Reading sequences: an embedded set (JapaneseVowels from sktime's wheel, TimeGAN's sines), a
 long-format CSV/Parquet table (an id column, an optional time column, numeric channels, an
-optional label), one long series cut into windows, or a .npy array [N, T, C].
+optional label and static columns), one long series cut into windows, or a .npy array
+[N, T, C].
 
 Every bad input fails here, naming the file, column, sequence id and row."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -31,6 +32,8 @@ class SequenceSet:
     ids: list[str]  # each sequence's id in the source (for messages and lineage)
     id_column: str = "sequence_id"  # how a long-format output names the id
     time_column: str | None = None
+    # Static columns as constant channels (ganmodels/sequence/statics.py has the spec's form).
+    statics: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _japanese_vowels() -> SequenceSet:
@@ -105,10 +108,11 @@ def _long(path: Path, df: pd.DataFrame, cfg: DataConfig) -> SequenceSet:
     id_col, time_col, label = cfg.id_column, cfg.time_column, cfg.label
     assert id_col is not None
     named = {"data.id_column": id_col, "data.time_column": time_col, "data.label": label}
-    for key, col in named.items():
+    for key, col in [*named.items(), *(("data.static_columns", c) for c in cfg.static_columns)]:
         if col is not None and col not in df.columns:
             raise DataError(f"{path}: {key} {col!r} is not a column ({', '.join(df.columns)})")
-    channels = [c for c in df.columns if c not in (id_col, time_col, label)]
+    fixed = [c for c in (id_col, time_col, label, *cfg.static_columns) if c is not None]
+    channels = [c for c in df.columns if c not in fixed]
     if not channels:
         raise DataError(f"{path}: no channel columns beside the id, time and label columns")
     ids = df[id_col].astype(str)
@@ -139,19 +143,56 @@ def _long(path: Path, df: pd.DataFrame, cfg: DataConfig) -> SequenceSet:
             raise DataError(
                 f"{path}: sequence {name!r} ({_row(start)}) has {len(part)} step: need >= 2"
             )
-        if label is not None:
-            varies = part[label].astype(str) != str(part[label].iloc[0])
+        for col, what in [(label, "label"), *((c, "static") for c in cfg.static_columns)]:
+            if col is None:
+                continue
+            text = part[col].astype(object).map(str)  # NaN as "nan": equal to itself
+            varies = text != text.iloc[0]
             if varies.any():
                 i = start + int(np.flatnonzero(varies.to_numpy())[0])
                 raise DataError(
-                    f"{path}: sequence {name!r}, {_row(i)}: label column {label!r} changes "
-                    f"within the sequence ({_show(part[label].iloc[0])} -> "
-                    f"{_show(df[label].iloc[i])})"
+                    f"{path}: sequence {name!r}, {_row(i)}: {what} column {col!r} changes "
+                    f"within the sequence ({_show(part[col].iloc[0])} -> {_show(df[col].iloc[i])})"
                 )
+        if label is not None:
             labels.append(str(part[label].iloc[0]))
         series.append(part[channels].to_numpy(np.float64))
     made = _from_list(series, labels if label else None, channels, list(runs))
-    return replace(made, id_column=id_col, time_column=time_col)
+    made = replace(made, id_column=id_col, time_column=time_col)
+    return _with_statics(path, made, df.iloc[starts], cfg.static_columns, starts)
+
+
+def _with_statics(
+    path: Path, data: SequenceSet, firsts: pd.DataFrame, columns: list[str], starts: np.ndarray
+) -> SequenceSet:
+    """Static columns (one value per sequence: `firsts`) appended as constant channels: a
+    numeric column as itself, any other as a 0/1 channel per level."""
+    values, channels, statics = [data.values], list(data.channels), []
+    present = ~np.isnan(data.values).any(axis=2, keepdims=True)
+    for col in columns:
+        cells = firsts[col]
+        numeric = pd.api.types.is_numeric_dtype(cells) and not pd.api.types.is_bool_dtype(cells)
+        if numeric:
+            bad = ~np.isfinite(cells.to_numpy(np.float64))
+            if bad.any():
+                k = int(np.flatnonzero(bad)[0])
+                raise DataError(
+                    f"{path}: static column {col!r}, sequence {data.ids[k]!r}, "
+                    f"{_row(int(starts[k]))}: {_show(cells.iloc[k])} is not a finite number"
+                )
+            codes = cells.to_numpy(np.float64)[:, None]
+            statics.append({"column": col, "kind": "numeric", "channels": [len(channels)]})
+            channels.append(col)
+        else:
+            text = cells.astype(str).to_numpy()
+            levels = sorted(set(text))
+            codes = (text[:, None] == np.asarray(levels)[None, :]).astype(np.float64)
+            idx = list(range(len(channels), len(channels) + len(levels)))
+            statics.append({"column": col, "kind": "categorical", "channels": idx,
+                            "levels": levels})  # fmt: skip
+            channels += [f"{col}={level}" for level in levels]
+        values.append(np.where(present, codes[:, None, :], np.nan))
+    return replace(data, values=np.concatenate(values, axis=2), channels=channels, statics=statics)
 
 
 def _windows(path: Path, df: pd.DataFrame, cfg: DataConfig) -> SequenceSet:
@@ -221,6 +262,11 @@ def _npy(path: Path) -> SequenceSet:
 
 def read_source(cfg: DataConfig, root: Path) -> SequenceSet:
     """The sequences data.source names (see the module docstring)."""
+    if cfg.static_columns and cfg.id_column is None:
+        raise DataError(
+            f"data.static_columns {cfg.static_columns}: static columns need a long-format table "
+            "(data.id_column names each row's sequence)"
+        )
     if cfg.source in EMBEDDED:
         return EMBEDDED[cfg.source]()
     path = Path(cfg.source) if Path(cfg.source).is_absolute() else root / cfg.source

@@ -24,9 +24,11 @@ def signature(generator: dict[str, Any]) -> tuple[ModelSignature, dict[str, list
         ColSpec("long", "label", required=False),
         ColSpec("string", "format", required=False),
     ]
-    outputs = Schema(
-        [TensorSpec(np.dtype(np.float32), (-1, config["seq_len"], config["features"]))]
-    )
+    # The array holds the series alone (static columns come in the long format). Counted here,
+    # not by ganmodels: `gan sample` must import the registered model's own ganmodels first.
+    statics = sum(len(s["channels"]) for s in config.get("statics") or [])
+    shape = (-1, config["seq_len"], len(config["channels"]) - statics)
+    outputs = Schema([TensorSpec(np.dtype(np.float32), shape)])
     conditional = int(config.get("num_classes", 0)) > 0
     example = {"n": [2], "seed": [0], **({"label": [0]} if conditional else {})}
     return ModelSignature(inputs=Schema(cols), outputs=outputs), example
