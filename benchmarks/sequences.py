@@ -226,6 +226,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     p.add_argument("--repeats", type=int, default=5, help="post-hoc seeds (TimeGAN: 10)")
     p.add_argument("--plaid-steps", type=int, default=1500, help="tcn steps on PLAID")
     p.add_argument("--label-steps", type=int, default=600, help="post-hoc steps, labelled sets")
+    p.add_argument("--label-repeats", type=int, default=2, help="post-hoc seeds, labelled sets")
     p.add_argument("--cache", default=str(Path(tempfile.gettempdir()) / "gan-bench-wheels"))
     p.add_argument("--out", default=None)
     p.add_argument(
@@ -235,7 +236,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     if args.smoke:
         args.data, args.seeds, args.steps, args.sines = ["sines", "japanese_vowels"], [0], 2, 200
         args.disc_steps = args.pred_steps = args.label_steps = 2
-        args.repeats = 1
+        args.repeats = args.label_repeats = 1
     out = out_path(args.out, args.smoke, "sequences.md")
     rows: list[dict[str, Any]] = []
     for name in args.data:
