@@ -24,21 +24,6 @@ from pipeline.train import fit
 from tests.helpers import write_params
 
 LABELLED = ("japanese_vowels", "plaid")
-POSTHOC_STEPS = 168  # longer sequences are mean-pooled to about this many steps for scoring
-
-
-def pooled(x: np.ndarray, k: int) -> np.ndarray:
-    """Model-space sequences [N, T, C + 1] averaged over windows of k steps (over the steps
-    that exist; a window exists if any of its steps does): the post-hoc GRUs cost one
-    sequential step per time step, about 1 s per batch at T = 1,344 on this CPU."""
-    if k <= 1:
-        return x
-    n, t, c = x.shape
-    pad = np.zeros((n, -(-t // k) * k - t, c), x.dtype)
-    v = np.concatenate([x, pad], axis=1).reshape(n, -1, k, c)
-    mask = v[..., -1:]
-    mean = (v[..., :-1] * mask).sum(2) / np.maximum(mask.sum(2), 1)
-    return np.concatenate([mean, mask.max(2)], axis=2).astype(np.float32)
 
 
 def plaid(work: Path) -> Path:
@@ -59,7 +44,7 @@ def plaid(work: Path) -> Path:
 def labelled(name: str, args: argparse.Namespace, seed: int) -> dict[str, Any]:
     """A labelled set through our pipeline: discriminative score, TSTR beside real-trained
     accuracy, length distance, all against the holdout (our evaluate's post-hoc GRUs, on
-    sequences pooled to about POSTHOC_STEPS steps; lengths from the unpooled ones)."""
+    long sequences mean-pooled to evaluate.posthoc_max_steps, as evaluate does)."""
     with tempfile.TemporaryDirectory(prefix=f"bench-seq-{name}-") as tmp:
         work = Path(tmp)
         data: dict[str, Any] = {"kind": "sequence", "split_seed": seed}
@@ -84,11 +69,11 @@ def labelled(name: str, args: argparse.Namespace, seed: int) -> dict[str, Any]:
             {"model_config": state["model_config"], "state_dict": state["G_ema"]}
         )
         tr, hold = (load_split(work / "prepared", s) for s in ("train", "holdout"))
-    spec = m.PostHoc(steps=args.label_steps)
+    spec = m.PostHoc(steps=args.label_steps, max_steps=params.evaluate.posthoc_max_steps)
     values, labels = sampler.sample_labelled(len(tr[0]), seed)
-    k = -(-values.shape[1] // POSTHOC_STEPS)
+    k = -(-values.shape[1] // spec.max_steps)  # the post-hoc GRUs' pooling (metrics.pooled)
     full = [sampler.scaling.to_model(v) for v in (values, hold[0], tr[0])]
-    fake, h, real = (pooled(x, k) for x in full)
+    fake, h, real = full
     lengths = {name: m.shape_errors(full[1], x)["length_distance"]
                for name, x in (("fake", full[0]), ("real", full[2]))}  # fmt: skip
     classes, r = sampler.num_classes, args.label_repeats

@@ -175,15 +175,14 @@ class EvaluateConfig(_Section):
     classifier_seed: int
     posthoc_steps: int = Field(ge=1)  # sequences: steps and seeds of the post-hoc GRUs
     posthoc_repeats: int = Field(ge=1)
+    posthoc_max_steps: int = Field(ge=2)  # longer sequences are mean-pooled for them
 
     @model_validator(mode="after")
     def _enough_samples(self) -> EvaluateConfig:
         k = max(self.knn_k, self.density_k)
         if k >= self.num_samples:  # a k-NN ball needs k neighbours besides the row itself
-            raise ValueError(
-                f"evaluate.knn_k/density_k ({k}) must be below evaluate.num_samples "
-                f"({self.num_samples})"
-            )
+            msg = "must be below evaluate.num_samples"
+            raise ValueError(f"evaluate.knn_k/density_k ({k}) {msg} ({self.num_samples})")
         return self
 
 

@@ -22,7 +22,6 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import numpy as np
 import pytest
 import torch
 
@@ -279,16 +278,3 @@ def test_overhead_smoke(background: dict[str, tuple[subprocess.Popen[bytes], Pat
     assert set(summary) == {"plain", "1 worker", "2 workers", "2 workers, Ray actors"}
     for row in summary.values():
         assert row["samples_per_s"] > 0 and row["wall_s"] > 0 and row["peak_rss_mib"] > 0
-
-
-def test_long_sequences_are_pooled_over_the_steps_that_exist() -> None:
-    """sequences_labelled.pooled: window means over existing steps; a window with any step
-    exists; short sequences stay as they are."""
-    pooled = _script("sequences_labelled").pooled
-    x = np.zeros((1, 7, 2), np.float32)
-    x[0, :5, 0] = [1, 3, 5, 7, 9]
-    x[0, :5, 1] = 1  # 5 steps exist, then 2 after the end
-    out = pooled(x, 2)
-    np.testing.assert_allclose(out[0, :, 0], [2, 6, 9, 0])
-    np.testing.assert_array_equal(out[0, :, 1], [1, 1, 1, 0])
-    assert pooled(x, 1) is x

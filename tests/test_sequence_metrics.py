@@ -99,3 +99,17 @@ def test_fd_in_the_encoders_features_tells_shuffled_steps_and_survives_a_save(
     labels = torch.from_numpy((sines[:, 0, 0] > np.median(sines[:, 0, 0])).astype(np.int64))
     labelled, _ = fit_encoder(x[:600], labels[:600], 2, 16, 3, 0)  # a classifier of labels
     assert labelled.head.out_features == 2 and encode(labelled, x[:5]).shape == (5, 32)
+
+
+def test_long_sequences_are_pooled_over_the_steps_that_exist() -> None:
+    """The post-hoc GRUs' input for long sequences: window means over existing steps (a
+    window with any step exists); short sequences, or max_steps 0, stay as they are."""
+    from ganmodels.sequence.metrics import pooled
+
+    x = torch.zeros(1, 7, 2)
+    x[0, :5, 0] = torch.tensor([1.0, 3, 5, 7, 9])
+    x[0, :5, 1] = 1  # 5 steps exist, then 2 after the end
+    out = pooled(x, 4)  # windows of ceil(7 / 4) = 2 steps
+    torch.testing.assert_close(out[0, :, 0], torch.tensor([2.0, 6, 9, 0]))
+    torch.testing.assert_close(out[0, :, 1], torch.tensor([1.0, 1, 1, 0]))
+    assert pooled(x, 7) is x and pooled(x, 0) is x

@@ -29,6 +29,7 @@ class PostHoc:
     batch: int = 128
     lr: float = 1e-3
     squash: bool = False  # predictions through a sigmoid (TimeGAN's predictor, data in [0, 1])
+    max_steps: int = 0  # longer sequences are mean-pooled to at most this many steps (0: never)
 
     def width(self, channels: int) -> int:
         """Hidden units for data of `channels` channels."""
@@ -73,6 +74,7 @@ def discriminative(
     """(|accuracy - 0.5|, accuracy) of a post-hoc GRU on a held-out 20% of each set (the
     sets cut to equal size)."""
     torch.manual_seed(seed)
+    real, fake = pooled(real, spec.max_steps), pooled(fake, spec.max_steps)
     n = min(len(real), len(fake))
     gen = torch.Generator().manual_seed(seed)
     pick = [s[torch.randperm(len(s), generator=gen)[:n]] for s in (real, fake)]
@@ -99,6 +101,7 @@ def predictive(
     """MAE on `test` of a GRU trained on `train` to predict each next step from the steps so
     far: every channel, or (TimeGAN's) the last channel from the others."""
     torch.manual_seed(seed)
+    train, test = pooled(train, spec.max_steps), pooled(test, spec.max_steps)
     c = train.shape[2] - 1
     ins = slice(0, c - 1) if last_channel else slice(0, c)
     outs = slice(c - 1, c) if last_channel else slice(0, c)
@@ -132,6 +135,7 @@ def classification(
 ) -> float:
     """Accuracy on `test` of a GRU classifier trained on `train` (TSTR when train is synthetic)."""
     torch.manual_seed(seed)
+    train, test = pooled(train, spec.max_steps), pooled(test, spec.max_steps)
     net = _GRU(train.shape[2], spec.width(train.shape[2] - 1), spec.layers, num_classes)
 
     def loss(rows: torch.Tensor) -> torch.Tensor:
@@ -186,6 +190,20 @@ def _wasserstein(a: np.ndarray, b: np.ndarray) -> float:
     """W1 between two samples (quantile functions on a common grid)."""
     q = np.linspace(0, 1, 201)
     return float(np.abs(np.quantile(a, q) - np.quantile(b, q)).mean())
+
+
+def pooled(x: torch.Tensor, max_steps: int) -> torch.Tensor:
+    """Model-space sequences [N, T, C + 1] mean-pooled over windows of ceil(T / max_steps)
+    steps (over the steps that exist; a window exists if any of its steps does): what the
+    post-hoc GRUs see when T is long. Unchanged when max_steps is 0 or T <= max_steps."""
+    k = -(-x.shape[1] // max_steps) if max_steps else 1
+    if k <= 1:
+        return x
+    n, t, c = x.shape
+    v = F.pad(x, (0, 0, 0, -(-t // k) * k - t)).reshape(n, -1, k, c)
+    mask = v[..., -1:]
+    mean = (v[..., :-1] * mask).sum(2) / mask.sum(2).clamp_min(1)
+    return torch.cat([mean, mask.amax(2)], dim=2)
 
 
 def shuffled_steps(x: np.ndarray, seed: int) -> np.ndarray:

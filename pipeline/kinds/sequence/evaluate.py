@@ -102,7 +102,7 @@ def evaluate_generator(
     sampler = sampler_from_state(generator)
     encoder = load_encoder(paths.CLASSIFIER, schema)  # first: fails fast on a stale one
     train, holdout = load_split(paths.PREPARED, "train"), load_split(paths.PREPARED, "holdout")
-    spec = m.PostHoc(steps=e.posthoc_steps)
+    spec = m.PostHoc(steps=e.posthoc_steps, max_steps=e.posthoc_max_steps)
     metrics, fake = evaluate_sequences(
         sampler, train, holdout, e.num_samples, spec, e.posthoc_repeats, e.seed, encoder
     )
