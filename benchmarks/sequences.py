@@ -36,7 +36,6 @@ import json
 import subprocess
 import sys
 import tempfile
-import time
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -48,17 +47,12 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.sequences_labelled import LABELLED, labelled  # noqa: E402
+from benchmarks.sequences_labelled import LABELLED, fit_ours, labelled  # noqa: E402
 from benchmarks.sequences_labelled import report as labelled_report  # noqa: E402
 from benchmarks.smoke import out_path  # noqa: E402
 from ganmodels.sequence import metrics as m  # noqa: E402
-from ganmodels.sequence.sampling import sampler_from_state  # noqa: E402
-from pipeline.config import load_params  # noqa: E402
 from pipeline.kinds.sequence.read import sines  # noqa: E402
 from pipeline.kinds.sequence.shards import load_split  # noqa: E402
-from pipeline.prepare import prepare  # noqa: E402
-from pipeline.train import fit  # noqa: E402
-from tests.helpers import write_params  # noqa: E402
 
 SEQ_LEN = 24
 # Published (TimeGAN: Yoon et al. 2019, table 2; Diffusion-TS: Yuan and Qiao 2024, table 1).
@@ -121,14 +115,7 @@ def ours(
                   "keep_best": False, "checkpoint_every": steps, "max_failures": 0,
                   "experiment_name": "bench-sequences"},
     }  # fmt: skip
-    params = load_params(write_params(work / "params.yaml", over))
-    t0 = time.perf_counter()
-    prepare(params.data, work / "prepared", work)
-    _, state = fit(params, work, work / "prepared")
-    fit_s = time.perf_counter() - t0
-    sampler = sampler_from_state(
-        {"model_config": state["model_config"], "state_dict": state["G_ema"]}
-    )
+    _, sampler, fit_s = fit_ours(work, over)
     holdout = load_split(work / "prepared", "holdout")[0].astype(np.float64)
     return sampler.sample(len(data), seed).astype(np.float64), holdout, fit_s
 

@@ -25,16 +25,19 @@ def series_channels(config: dict[str, Any]) -> list[int]:
     return [c for c in range(len(config["channels"])) if c not in taken]
 
 
+def _levels(values: np.ndarray, spec: dict[str, Any]) -> np.ndarray:
+    """Index of each sequence's level [N]: its largest channel of the column at step 0."""
+    return np.nan_to_num(values[:, 0, spec["channels"]], nan=-np.inf).argmax(axis=1)
+
+
 def snap(values: np.ndarray, statics: list[dict[str, Any]]) -> np.ndarray:
     """Sequences [N, T, C] in data units with each categorical static column's channels made
     one-hot at their largest (NaN after each end kept)."""
     out = values.copy()
     present = ~np.isnan(values).any(axis=2)
     for spec in (s for s in statics if s["kind"] == "categorical"):
-        idx = np.asarray(spec["channels"])
-        first = np.nan_to_num(values[:, 0, idx], nan=-np.inf)
-        hot = np.eye(len(idx))[first.argmax(axis=1)]  # [N, L]
-        out[:, :, idx] = np.where(present[..., None], hot[:, None, :], np.nan)
+        hot = np.eye(len(spec["channels"]))[_levels(values, spec)]  # [N, L]
+        out[:, :, spec["channels"]] = np.where(present[..., None], hot[:, None, :], np.nan)
     return out
 
 
@@ -42,10 +45,8 @@ def decode(values: np.ndarray, statics: list[dict[str, Any]]) -> dict[str, np.nd
     """Each static column's value per sequence [N] (from each sequence's first step)."""
     out: dict[str, np.ndarray] = {}
     for spec in statics:
-        idx = spec["channels"]
         if spec["kind"] == "numeric":
-            out[spec["column"]] = values[:, 0, idx[0]]
+            out[spec["column"]] = values[:, 0, spec["channels"][0]]
         else:
-            levels = np.asarray(spec["levels"], dtype=object)
-            out[spec["column"]] = levels[np.nan_to_num(values[:, 0, idx], nan=-np.inf).argmax(1)]
+            out[spec["column"]] = np.asarray(spec["levels"], dtype=object)[_levels(values, spec)]
     return out
