@@ -182,3 +182,23 @@ def test_static_columns_may_not_double_as_other_columns() -> None:
         match=r"data.static_columns \['kind'\]: also id/time/label columns",
     ):
         data_config(kind="sequence", label="kind", static_columns=["kind"])
+
+
+def test_channels_that_follow_an_earlier_one_are_found_on_train(tmp_path: Path) -> None:
+    """A copy, a unit conversion and a log of a channel are derived from it; a channel with
+    few distinct values (chance) or an independent one is not; find_derived: false finds none."""
+    frame = _long_frame([12] * 40)
+    frame["copy"] = frame["load"]
+    frame["temp_f"] = frame["temp"] * 1.8 + 32
+    frame["log_load"] = np.log1p(frame["load"])
+    frame["flag"] = (frame["load"] > 50).astype(float)  # a function of load, but 2 values
+    frame["noise"] = np.random.default_rng(1).normal(size=len(frame))
+    frame.to_csv(tmp_path / "seq.csv", index=False)
+    schema = prepare(_cfg(tmp_path / "seq.csv"), tmp_path / "prepared", tmp_path)
+    found = {d["column"]: d["source_column"] for d in schema["derived"]}
+    assert found == {"copy": "load", "temp_f": "temp", "log_load": "load"}
+    spec = {d["column"]: d for d in schema["derived"]}
+    assert len(spec["copy"]["knots_x"]) == 2 and len(spec["temp_f"]["knots_x"]) == 2  # affine
+    assert len(spec["log_load"]["knots_x"]) > 2  # curved: a lookup table
+    off = prepare(_cfg(tmp_path / "seq.csv", find_derived=False), tmp_path / "p2", tmp_path)
+    assert off["derived"] == []

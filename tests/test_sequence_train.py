@@ -42,8 +42,9 @@ SITES = ("east", "north", "south")
 
 
 def write_waves(root: Path, n: int = 80) -> Path:
-    """A long-format CSV: n sequences of 8-16 steps, two channels, a label in the frequency,
-    two static columns (a numeric gain that scales volts, a categorical site)."""
+    """A long-format CSV: n sequences of 8-16 steps, two channels and a third that follows
+    one of them (millivolts), a label in the frequency, two static columns (a numeric gain
+    that scales volts, a categorical site)."""
     rng = np.random.default_rng(0)
     parts = []
     for i in range(n):
@@ -51,7 +52,9 @@ def write_waves(root: Path, n: int = 80) -> Path:
         freq = (0.2 if band == "low" else 0.8) + rng.uniform(0, 0.1)
         t, gain = np.arange(steps), round(float(rng.uniform(1, 5)), 2)
         parts.append(pd.DataFrame({"unit": f"s{i:03d}", "t": t, "volts": gain * np.sin(freq * t),
-                                   "amps": 2 + np.cos(freq * t), "band": band, "gain": gain,
+                                   "amps": 2 + np.cos(freq * t),
+                                   "millivolts": 1000 * gain * np.sin(freq * t),
+                                   "band": band, "gain": gain,
                                    "site": SITES[i % 3]}))  # fmt: skip
     path = root / "waves.csv"
     pd.concat(parts).to_csv(path, index=False)
@@ -74,8 +77,13 @@ def test_two_workers_train_sequences_that_sample_evaluate_and_serve(tmp_path: Pa
     sampler = sampler_from_state({"model_config": config, "state_dict": state["G_ema"]})
     x = sampler.sample(100, seed=0)
     # The channels, then the statics as constant channels: gain, site=east/north/south.
-    assert config["channels"] == ["volts", "amps", "gain", *(f"site={s}" for s in SITES)]
-    assert x.shape == (100, 16, 6) and x.dtype == np.float32
+    channels = ["volts", "amps", "millivolts", "gain", *(f"site={s}" for s in SITES)]
+    assert config["channels"] == channels and x.shape == (100, 16, 7) and x.dtype == np.float32
+    # millivolts is computed from volts by G: exactly 1000 x (float32 rounding aside).
+    assert [(d["column"], d["source_column"]) for d in config["derived"]] == [
+        ("millivolts", "volts")
+    ]
+    np.testing.assert_allclose(x[..., 2], 1000 * x[..., 0], rtol=1e-5, atol=1e-3)
     steps = lengths(x)
     # Lengths drawn from the train split's (per class): only lengths train sequences have.
     seen = {n for k in schema["length_counts"]["by_class"] for n, c in enumerate(k) if c}
@@ -83,8 +91,8 @@ def test_two_workers_train_sequences_that_sample_evaluate_and_serve(tmp_path: Pa
     # NaN exactly after each sequence's end, in every channel; finite before.
     for seq, n in zip(x, steps, strict=True):
         assert np.isfinite(seq[:n]).all() and np.isnan(seq[n:]).all()
-        assert (seq[:n, 2:] == seq[0, 2:]).all()  # static columns hold over the sequence
-        assert sorted(seq[0, 3:]) == [0.0, 0.0, 1.0]  # one site
+        assert (seq[:n, 3:] == seq[0, 3:]).all()  # static columns hold over the sequence
+        assert sorted(seq[0, 4:]) == [0.0, 0.0, 1.0]  # one site
     np.testing.assert_array_equal(x, sampler.sample(100, seed=0))  # same seed, same sequences
     low, high = np.array(schema["scaling"]["min"]), np.array(schema["scaling"]["max"])
     assert (np.nanmin(x, axis=(0, 1)) >= low - 1e-4).all() and (
@@ -98,7 +106,7 @@ def test_two_workers_train_sequences_that_sample_evaluate_and_serve(tmp_path: Pa
     metrics, fake = evaluate_sequences(
         sampler, train, holdout, 60, PostHoc(steps=20), 1, 0, encoder
     )
-    assert fake.shape == (60, 16, 6) and metrics["holdout_rows"] == 16
+    assert fake.shape == (60, 16, 7) and metrics["holdout_rows"] == 16
     for key in ("discriminative_score", "predictive_score", "length_distance", "fd"):
         assert math.isfinite(metrics[key]) and math.isfinite(metrics[f"real_{key}"])
         assert math.isfinite(metrics[f"shuffled_{key}"])
@@ -114,21 +122,22 @@ def test_two_workers_train_sequences_that_sample_evaluate_and_serve(tmp_path: Pa
     with active_tracking(uri):
         model = mlflow.pyfunc.load_model(decision.model_uri)
     out = model.predict(pd.DataFrame({"n": [12], "seed": [3]}))
-    assert isinstance(out, np.ndarray) and out.shape == (12, 16, 2) and out.dtype == np.float32
+    assert isinstance(out, np.ndarray) and out.shape == (12, 16, 3) and out.dtype == np.float32
     np.testing.assert_array_equal(out, model.predict(pd.DataFrame({"n": [12], "seed": [3]})))
     labelled = model.predict(pd.DataFrame({"n": [5], "seed": [1], "label": [1]}))
-    assert labelled.shape == (5, 16, 2)
+    assert labelled.shape == (5, 16, 3)
     with pytest.raises(Exception, match=r"label must be in 0..1"):
         model.predict(pd.DataFrame({"n": [5], "seed": [1], "label": [2]}))
     long = model.predict(pd.DataFrame({"n": [4], "seed": [3], "format": ["long"]}))
-    assert list(long.columns) == ["unit", "t", "volts", "amps", "gain", "site"]
+    assert list(long.columns) == ["unit", "t", "volts", "amps", "millivolts", "gain", "site"]
     assert set(long["site"]) <= set(SITES)
     assert (long.groupby("unit")[["gain", "site"]].nunique() == 1).all().all()
-    assert long["gain"].between(low[2] - 1e-4, high[2] + 1e-4).all()
+    assert long["gain"].between(low[3] - 1e-4, high[3] + 1e-4).all()
     # The first 4 of a seed's sequences are the 4 of n=4 (latents and labels drawn in order).
     assert len(long) == int(lengths(out[:4]).sum()) and long["unit"].nunique() == 4
     first = long[long["unit"] == 0]
-    np.testing.assert_array_equal(first[["volts", "amps"]].to_numpy(), out[0, : len(first)])
+    series = ["volts", "amps", "millivolts"]
+    np.testing.assert_array_equal(first[series].to_numpy(), out[0, : len(first)])
 
 
 def _fit_waves(root: Path) -> tuple[Any, dict[str, Any]]:
@@ -185,3 +194,31 @@ def test_the_conv_generator_takes_noise_at_every_step() -> None:
     assert diff[-1] > 0 and diff[:15].sum() == 0  # the kernel reaches 2 steps back, no further
     old = build_generator({k: v for k, v in cfg.items() if k != "step_noise"})
     assert old.z_dim == 8 and isinstance(old.out, torch.nn.Conv1d)
+
+
+@pytest.mark.parametrize("architecture", ["rnn", "tcn"])
+def test_generators_compute_derived_channels_from_their_sources(architecture: str) -> None:
+    """A derived channel is its source through the lookup table on every step of every
+    sequence (and 0 after its end); gradients reach G through the source."""
+    from ganmodels.sequence.derived import DerivedChannels
+    from ganmodels.sequence.nets import build_generator
+
+    curve = np.linspace(-1, 1, 9)
+    derived = [
+        {"channel": 2, "source": 0, "knots_x": [-1.0, 1.0], "knots_y": [1.0, -1.0]},
+        {"channel": 3, "source": 1, "knots_x": curve.tolist(), "knots_y": (curve**3).tolist()},
+    ]
+    cfg = {"architecture": architecture, "z_dim": 8, "seq_len": 12, "features": 4,
+           "g_channels": 16, "d_channels": 16, "length_counts": [[0] * 6 + [1] * 7],
+           "derived": derived}  # fmt: skip
+    g = build_generator(cfg)
+    x = g(torch.randn(64, g.z_dim))
+    mask = x[..., -1].detach()
+    assert (mask.sum(1) < 12).any()  # some sequences end early
+    torch.testing.assert_close(x[..., 2], -x[..., 0])
+    want = np.interp(x[..., 1].detach().numpy(), curve, curve**3) * mask.numpy()
+    np.testing.assert_allclose(x[..., 3].detach().numpy(), want, atol=1e-6)
+    assert x[..., 1].std() > 0.01  # a live source, not a constant
+    x[..., 3].sum().backward()
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in g.parameters())
+    assert not DerivedChannels(derived).state_dict()  # the weights file carries no knots

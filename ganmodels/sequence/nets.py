@@ -19,6 +19,7 @@ from torch.nn import functional as F
 from torch.nn.utils.parametrizations import spectral_norm
 
 from ganmodels.image.layers import ProjectionHead, check_labels
+from ganmodels.sequence.derived import DerivedChannels
 from ganmodels.sequence.statics import static_channels
 
 ARCHITECTURES = ("rnn", "tcn")
@@ -49,9 +50,12 @@ class Lengths(nn.Module):
         return (table <= u[:, None]).sum(1).clamp(1, self.cdf.shape[1] - 1)
 
 
-def _finish(values: torch.Tensor, length: torch.Tensor, constant: list[int]) -> torch.Tensor:
+def _finish(
+    values: torch.Tensor, length: torch.Tensor, constant: list[int], derived: DerivedChannels
+) -> torch.Tensor:
     """Channels [N, T, C] and lengths [N] -> [N, T, C + 1] (masked channels, mask); the
-    `constant` channels (static columns) hold their mean over the sequence's steps."""
+    `constant` channels (static columns) hold their mean over the sequence's steps and the
+    derived ones follow their sources."""
     steps = torch.arange(values.shape[1], device=values.device)
     mask = (steps[None, :] < length[:, None]).to(values.dtype)
     if constant:
@@ -59,7 +63,7 @@ def _finish(values: torch.Tensor, length: torch.Tensor, constant: list[int]) -> 
         mean = (fixed * mask[..., None]).sum(1, keepdim=True) / length[:, None, None]
         values = values.clone()
         values[..., constant] = mean.expand_as(fixed)
-    return torch.cat([torch.tanh(values) * mask[..., None], mask[..., None]], dim=2)
+    return torch.cat([derived(torch.tanh(values)) * mask[..., None], mask[..., None]], dim=2)
 
 
 class RecurrentGenerator(nn.Module):
@@ -72,6 +76,7 @@ class RecurrentGenerator(nn.Module):
         self.noise = step_noise(cfg)
         self.z_dim = self.static_dim + self.seq_len * self.noise
         self.constant = static_channels(cfg.get("statics") or [])
+        self.derived = DerivedChannels(cfg.get("derived") or [])
         self.lengths = Lengths(cfg)
         width = int(cfg["g_channels"])
         self.embed = nn.Embedding(self.num_classes, self.static_dim) if self.num_classes else None
@@ -94,7 +99,7 @@ class RecurrentGenerator(nn.Module):
         per_step = [static[:, None, :].expand(n, t, -1), steps.reshape(n, t, self.noise)]
         per_step.append(left[..., None].to(z.dtype))
         h, _ = self.rnn(F.leaky_relu(self.inputs(torch.cat(per_step, dim=2)), 0.2), h0)
-        return _finish(self.out(h), length, self.constant)
+        return _finish(self.out(h), length, self.constant, self.derived)
 
 
 def _pooled(h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -136,6 +141,7 @@ class ConvGenerator(nn.Module):
         self.noise = step_noise(cfg)
         self.z_dim = self.static_dim + self.seq_len * self.noise
         self.constant = static_channels(cfg.get("statics") or [])
+        self.derived = DerivedChannels(cfg.get("derived") or [])
         self.lengths = Lengths(cfg)
         width = int(cfg["g_channels"])
         self.seed_len = -(-self.seq_len // 8)
@@ -174,7 +180,9 @@ class ConvGenerator(nn.Module):
         if self.noise:
             noise = steps.reshape(n, self.noise, -1)
             h = torch.cat([h[:, :, : self.seq_len], noise], dim=1)
-        return _finish(self.out(h)[:, :, : self.seq_len].transpose(1, 2), length, self.constant)
+        return _finish(
+            self.out(h)[:, :, : self.seq_len].transpose(1, 2), length, self.constant, self.derived
+        )
 
 
 class ConvDiscriminator(nn.Module):

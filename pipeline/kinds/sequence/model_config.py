@@ -48,6 +48,7 @@ def model_config(params: Params, schema: dict[str, Any]) -> dict[str, Any]:
         "length_counts": by_class if m.conditional else [counts["all"]],
         "channels": schema["channels"],
         "statics": schema.get("statics", []),
+        "derived": schema.get("derived", []),
         "id_column": schema["id_column"],
         "time_column": schema["time_column"],
         # The data's units travel with the weights: an export samples without the prepared data.

@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ganmodels.sequence.derived import find_channels
 from ganmodels.sequence.scaling import Scaling, lengths
+from ganmodels.sequence.statics import static_channels
 from pipeline.data import FORMAT_VERSION, split_indices
 from pipeline.kinds.sequence.read import SequenceSet, read_source
 from pipeline.kinds.sequence.shards import write_split
@@ -39,6 +41,19 @@ def _histogram(data: SequenceSet, rows: np.ndarray) -> dict[str, int]:
     return {name: int(k) for name, k in zip(data.class_names, counts, strict=True)}
 
 
+def _derived(
+    cfg: DataConfig, data: SequenceSet, scaling: Scaling, train: np.ndarray
+) -> list[dict[str, Any]]:
+    """Series channels that follow an earlier one on the train split (data.find_derived)."""
+    if not cfg.find_derived:
+        return []
+    statics = set(static_channels(data.statics))
+    series = [c for c in range(len(data.channels)) if c not in statics]
+    # Fewer distinct values than a levels column has could pass for a relation by chance.
+    model = scaling.to_model(data.values[train])
+    return find_channels(model, series, data.channels, cfg.max_levels + 1)
+
+
 def prepare_sequences(cfg: DataConfig, out_dir: Path, root: Path) -> dict[str, Any]:
     """Read, split and write the shards; return the schema (schema.json is the caller's)."""
     data = read_source(cfg, root)
@@ -57,6 +72,7 @@ def prepare_sequences(cfg: DataConfig, out_dir: Path, root: Path) -> dict[str, A
     }
     steps = lengths(data.values)
     t = data.values.shape[1]
+    scaling = Scaling.fit(data.values[train])
     train_steps = steps[train]
     by_class = [] if data.labels is None else [
         np.bincount(train_steps[data.labels[train] == k], minlength=t + 1).tolist()
@@ -87,7 +103,9 @@ def prepare_sequences(cfg: DataConfig, out_dir: Path, root: Path) -> dict[str, A
             "by_class": by_class,
         },
         # Fitted on the train split only; travels with the data into every model config.
-        "scaling": Scaling.fit(data.values[train]).to_dict(),
+        "scaling": scaling.to_dict(),
+        # Channels that are a monotone function of an earlier one on train: G computes them.
+        "derived": _derived(cfg, data, scaling, train),
         "data_hash": _data_hash(data, splits),
         "shards": shards,
     }
@@ -108,6 +126,10 @@ def summary(schema: dict[str, Any]) -> str:
             f"prepared {schema['source']}: {rows['total']} sequences (train {rows['train']}, "
             f"holdout {rows['holdout']}), {steps} x {len(schema['channels'])} channels, "
             + (classes if schema["labeled"] else "unlabeled"),
+            *(
+                f"{d['column']} is a function of {d['source_column']}: computed, not generated"
+                for d in schema.get("derived", [])
+            ),
             f"data_hash {schema['data_hash'][:12]}",
         ]
     )
