@@ -32,8 +32,9 @@ class Conditioning(Protocol):
         asked: Any,
         adversarial: Loss,
         augment: Callable[[torch.Tensor], torch.Tensor],
-    ) -> torch.Tensor:
-        """G's loss for latents z under condition y (asked: what sample() said of it)."""
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """G's loss for latents z under condition y (asked: what sample() said of it) and the
+        fakes it was taken on."""
         ...
 
     def discriminator_loss(self, D: nn.Module, real: torch.Tensor) -> torch.Tensor | None:
@@ -62,10 +63,10 @@ class ClassLabels:
         asked: Any,
         adversarial: Loss,
         augment: Callable[[torch.Tensor], torch.Tensor],
-    ) -> torch.Tensor:
-        """The adversarial loss of D on augmented fakes."""
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The adversarial loss of D on augmented fakes, and the fakes."""
         fake = G(z, y).float()
-        return adversarial(D(augment(fake), y).float())
+        return adversarial(D(augment(fake), y).float()), fake
 
     def discriminator_loss(self, D: nn.Module, real: torch.Tensor) -> torch.Tensor | None:
         """None: class labels add nothing to D's loss (the projection head sees them)."""

@@ -55,6 +55,16 @@ OBJECTIVES: dict[str, tuple[Loss, Loss]] = {
 }
 
 
+def moment_gap(fake: list[torch.Tensor], real: list[torch.Tensor]) -> torch.Tensor:
+    """TimeGAN's moment loss: over views [M, F] of a fake and a real batch, the mean absolute
+    gap between their per-feature means plus that between their standard deviations."""
+    gaps = [
+        (f.mean(0) - r.mean(0)).abs().mean() + (f.std(0) - r.std(0)).abs().mean()
+        for f, r in zip(fake, real, strict=True)
+    ]
+    return torch.stack(gaps).sum()
+
+
 def decision_threshold(objective: str) -> float:
     """The logit that separates 'real' from 'fake' (LSGAN's targets are 0 and 1)."""
     return 0.5 if objective == "lsgan" else 0.0

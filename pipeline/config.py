@@ -122,6 +122,7 @@ class TrainConfig(_Section):
     ada_target: float = Field(ge=0.0, lt=1.0)
     ada_interval: int = Field(ge=1)
     ada_speed_images: int = Field(ge=1)
+    moment_weight: float = Field(ge=0.0)  # TimeGAN's moment loss in G's (0 = off)
     bf16: bool
     compile: bool
     channels_last: bool

@@ -152,7 +152,7 @@ def _start(spec: LoopSpec) -> Rank:
     G = ray.train.torch.prepare_model(G, parallel_strategy_kwargs=ddp_kwargs)
     D = ray.train.torch.prepare_model(D, parallel_strategy_kwargs=ddp_kwargs)
     recipe = Recipe.from_train(t, bf16=t.bf16 and on_gpu)
-    phases = Phases(G, D, G_ema, recipe, data.conditioning)
+    phases = Phases(G, D, G_ema, recipe, data.conditioning, data.moment_views)
     phases.poison = parse_fault(spec.fault)
     if state:
         phases.load_state_dict(state["phases"], keep_ada_stats=rank == 0)

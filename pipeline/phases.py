@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +20,7 @@ from torch.nn.parallel import DistributedDataParallel
 from ganmodels.augment import ada_update, diff_augment
 from ganmodels.conditioning import ClassLabels, Conditioning
 from ganmodels.ema import update_ema
-from ganmodels.losses import OBJECTIVES, decision_threshold
+from ganmodels.losses import OBJECTIVES, decision_threshold, moment_gap
 from ganmodels.regularizers import gradient_penalty, r1_penalty
 from pipeline.streams import to_device
 
@@ -68,6 +68,7 @@ class Recipe:
     ada_target: float
     ada_interval: int
     ada_speed_images: int
+    moment_weight: float = 0.0
     bf16: bool = False
 
     @classmethod
@@ -92,6 +93,7 @@ class Phases:
         G_ema: nn.Module,
         recipe: Recipe,
         conditioning: Conditioning | None = None,
+        moment_views: Callable[[torch.Tensor], list[torch.Tensor]] | None = None,
     ) -> None:
         self.G, self.D, self.G_ema, self.r = G, D, G_ema, recipe
         self.d_loss, self.g_loss = OBJECTIVES[recipe.objective]
@@ -112,6 +114,8 @@ class Phases:
         self.conditioning = conditioning or ClassLabels(self.num_classes)
         self._asked: Any = None  # what the last drawn condition asked for (G's loss needs it)
         self.pack = int(getattr(unwrap(D), "pac", 1))  # PacGAN: D scores packs of rows
+        # What the moment loss compares (the kind's views of a batch; default: all features).
+        self.moment_views = moment_views or (lambda x: [x.flatten(1)])
 
     def state_dict(self) -> dict[str, Any]:
         """Optimizers and augmentation state (the networks are saved by the caller)."""
@@ -219,16 +223,21 @@ class Phases:
         loss.backward()
         return loss.detach()
 
-    def g_main_backward(self, n: int, step: int, gen: torch.Generator) -> torch.Tensor:
-        """Phase G_main: the generator loss through D; backward only (D's grads discarded)."""
-        z, y = self._latents(n, gen)
+    def g_main_backward(self, real: torch.Tensor, step: int, gen: torch.Generator) -> torch.Tensor:
+        """Phase G_main: the generator loss through D (plus the moment loss against the real
+        batch); backward only (D's grads discarded)."""
+        z, y = self._latents(real.shape[0], gen)
         D = self.D
         ddp = isinstance(D, DistributedDataParallel)
         with D.no_sync() if ddp else contextlib.nullcontext(), self._autocast():
             augment = lambda x: self._aug(x, gen)  # noqa: E731
-            loss = self.conditioning.generator_loss(
+            loss, fake = self.conditioning.generator_loss(
                 self.G, D, z, y, self._asked, self.g_loss, augment
             )
+            if self.r.moment_weight:
+                views = self.moment_views
+                gap = moment_gap(views(fake), views(real.detach().float()))
+                loss = loss + self.r.moment_weight * gap
         loss = self._check_poison(loss, "G_main", step)
         loss.backward()
         return loss.detach()
@@ -244,7 +253,7 @@ class Phases:
             self.last_reg = self.d_reg_backward(*reals[-1], step, gen)
             self.opt_d.step()
         self.opt_g.zero_grad(set_to_none=True)
-        loss_g = self.g_main_backward(reals[-1][0].shape[0], step, gen)
+        loss_g = self.g_main_backward(reals[-1][0], step, gen)
         self.opt_g.step()
         # EMA ramp-up: early on the average would mostly hold the random init.
         update_ema(self.G_ema, unwrap(self.G), min(self.r.ema_decay, (1 + step) / (10 + step)))

@@ -3,6 +3,7 @@ variable-length set; exact resume after a failure; the export samples, scores an
 
 from __future__ import annotations
 
+import copy
 import math
 from pathlib import Path
 from typing import Any
@@ -222,3 +223,45 @@ def test_generators_compute_derived_channels_from_their_sources(architecture: st
     x[..., 3].sum().backward()
     assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in g.parameters())
     assert not DerivedChannels(derived).state_dict()  # the weights file carries no knots
+
+
+def test_the_moment_loss_matches_means_spreads_and_step_changes() -> None:
+    """moment_gap against hand-computed cases; the sequence view sees a jittery batch with the
+    smooth one's per-step spread; with moment_weight G's update is not the same."""
+    from ganmodels.losses import moment_gap
+    from pipeline.kinds.sequence.batches import SequenceBatches
+    from pipeline.phases import Phases, Recipe
+
+    real = torch.tensor([[0.0, 2.0], [2.0, 6.0]])  # means (1, 4), stds (1.414, 2.828)
+    assert moment_gap([real], [real]) == 0
+    shifted = real + torch.tensor([1.0, 3.0])  # means off by 1 and 3, same spread
+    assert moment_gap([shifted], [real]).item() == pytest.approx(2.0)
+    doubled = 2 * real - torch.tensor([1.0, 4.0])  # same means, spreads doubled
+    assert moment_gap([doubled], [real]).item() == pytest.approx((2**0.5 + 8**0.5) / 2)
+
+    # Sequences: each (step, channel) value, then every step change of a channel (the mask
+    # channel left out); ramps shuffled in time differ from ramps in their step changes.
+    ramp = torch.linspace(-1, 1, 16)[None, :, None] * torch.linspace(0.2, 1, 64)[:, None, None]
+    smooth = torch.cat([ramp, torch.ones_like(ramp)], dim=2)
+    jitter = smooth[:, torch.randperm(16, generator=torch.Generator().manual_seed(0))]
+    views = SequenceBatches.moment_views
+    assert [v.shape for v in views(None, smooth)] == [(64, 16), (64 * 15, 1)]
+    assert moment_gap(views(None, jitter)[1:], views(None, smooth)[1:]) > 0.1
+
+    from ganmodels.sequence.nets import build_discriminator, build_generator
+
+    cfg = {"architecture": "tcn", "z_dim": 8, "seq_len": 16, "features": 1, "g_channels": 8,
+           "d_channels": 8, "step_noise": 1}  # fmt: skip
+    after = []
+    for weight in (0.0, 10.0):
+        torch.manual_seed(0)
+        G, D = build_generator(cfg), build_discriminator(cfg)
+        recipe = Recipe(
+            objective="hinge", lr_g=1e-3, lr_d=1e-3, betas=(0.5, 0.9), d_steps=1, r1_gamma=0.0,
+            r1_interval=16, gp_weight=0.0, ema_decay=0.9, augment=(), augment_p=0.0,
+            ada_target=0.0, ada_interval=4, ada_speed_images=100, moment_weight=weight,
+        )  # fmt: skip
+        phases = Phases(G, D, copy.deepcopy(G), recipe, moment_views=lambda x: views(None, x))
+        phases.step([(smooth, None)], 0, torch.Generator().manual_seed(1))
+        after.append(torch.cat([p.detach().flatten() for p in G.parameters()]))
+    assert not torch.equal(after[0], after[1])

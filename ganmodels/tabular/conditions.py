@@ -143,14 +143,14 @@ class Conditioner:
         asked: tuple[np.ndarray, np.ndarray],
         adversarial: Loss,
         augment: Callable[[torch.Tensor], torch.Tensor],
-    ) -> torch.Tensor:
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """D's adversarial loss plus CTGAN's: G must also produce the level its condition asks
-        for (tables take no augmentation)."""
+        for (tables take no augmentation); and the fake rows."""
         fake, logits = G(z, y, with_logits=True)
         loss = adversarial(D(fake.float(), y).float()) + self.loss(logits.float(), asked)
         if self.aux_weight:  # the fake row's label must be the one its other columns imply
             loss = loss + self.aux_weight * self._label_loss(D, fake.float())
-        return loss
+        return loss, fake.float()
 
     def discriminator_loss(self, D: nn.Module, real: torch.Tensor) -> torch.Tensor | None:
         """The auxiliary classifier's loss on real rows (None without one)."""

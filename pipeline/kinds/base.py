@@ -54,6 +54,11 @@ class RankData(Protocol):
         """This rank's real batch number `index`, a pure function of (seed, rank, index)."""
         ...
 
+    def moment_views(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Views [M, F] of a batch whose per-feature mean and std G's moment loss matches
+        (train.moment_weight)."""
+        ...
+
     def probe(self, G_ema: torch.nn.Module) -> float | None:
         """A cheap score of G_ema for keeping the best checkpoint (lower is better; None: the
         kind has none). Called on rank 0 only."""

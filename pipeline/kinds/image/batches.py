@@ -61,6 +61,10 @@ class ImageBatches:
         )
         return images, None if self.targets is None else self.targets[rows]
 
+    def moment_views(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Every feature of a sample, as one view."""
+        return [x.flatten(1)]
+
     def probe(self, G_ema: torch.nn.Module) -> float | None:
         """Pixel-space FD of G_ema's fixed samples (rank 0)."""
         return None if self._probe is None else self._probe(G_ema)

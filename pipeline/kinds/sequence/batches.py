@@ -48,6 +48,12 @@ class SequenceBatches:
         rows = to_device(self.sampler.indices(index), self.device)
         return self.data[rows], None if self.targets is None else self.targets[rows]
 
+    def moment_views(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Each (step, channel) value, and each channel's step-to-step change pooled over the
+        steps: matching the second's spread keeps smooth channels smooth, noisy ones noisy."""
+        values = x[..., :-1]
+        return [values.flatten(1), values.diff(dim=1).flatten(0, 1)]
+
     def probe(self, G_ema: torch.nn.Module) -> None:
         """No probe for sequences."""
         return None

@@ -76,6 +76,10 @@ class TableBatches:
         )
         return self.data[rows], to_device(torch.from_numpy(cond), self.device)
 
+    def moment_views(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Every feature of a sample, as one view."""
+        return [x.flatten(1)]
+
     def probe(self, G_ema: torch.nn.Module) -> None:
         """Tables have no cheap best-checkpoint score (train.export: best is refused at load)."""
         return None
