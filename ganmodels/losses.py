@@ -55,6 +55,11 @@ OBJECTIVES: dict[str, tuple[Loss, Loss]] = {
 }
 
 
+def flat_views(x: torch.Tensor) -> list[torch.Tensor]:
+    """A batch as the one view moment_gap compares by default: every feature of a sample."""
+    return [x.flatten(1)]
+
+
 def moment_gap(fake: list[torch.Tensor], real: list[torch.Tensor]) -> torch.Tensor:
     """TimeGAN's moment loss: over views [M, F] of a fake and a real batch, the mean absolute
     gap between their per-feature means plus that between their standard deviations."""

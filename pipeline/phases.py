@@ -20,7 +20,7 @@ from torch.nn.parallel import DistributedDataParallel
 from ganmodels.augment import ada_update, diff_augment
 from ganmodels.conditioning import ClassLabels, Conditioning
 from ganmodels.ema import update_ema
-from ganmodels.losses import OBJECTIVES, decision_threshold, moment_gap
+from ganmodels.losses import OBJECTIVES, decision_threshold, flat_views, moment_gap
 from ganmodels.regularizers import gradient_penalty, r1_penalty
 from pipeline.streams import to_device
 
@@ -115,7 +115,7 @@ class Phases:
         self._asked: Any = None  # what the last drawn condition asked for (G's loss needs it)
         self.pack = int(getattr(unwrap(D), "pac", 1))  # PacGAN: D scores packs of rows
         # What the moment loss compares (the kind's views of a batch; default: all features).
-        self.moment_views = moment_views or (lambda x: [x.flatten(1)])
+        self.moment_views = moment_views or flat_views
 
     def state_dict(self) -> dict[str, Any]:
         """Optimizers and augmentation state (the networks are saved by the caller)."""

@@ -19,16 +19,16 @@ import numpy as np
 import torch
 from torch import nn
 
-from ganmodels.tabular.derived import find_derived
+from ganmodels.tabular.derived import find_derived, fit_knots
 
 MAX_KNOTS = 256  # a curved relation keeps this many quantile-spaced knots (config stays small)
 
 
 def _knots(x: np.ndarray, y: np.ndarray) -> tuple[list[float], list[float]]:
-    """The lookup table of y over x: both ends where that reproduces every value (affine),
-    else the mean y of each distinct x, quantile-spaced when there are many."""
-    xs, at = np.unique(x, return_inverse=True)
-    ys = np.bincount(at, weights=y) / np.bincount(at)
+    """The tables' lookup table of y over x (fit_knots), cut to both ends where that reproduces
+    every knot (affine), else to MAX_KNOTS quantile-spaced ones."""
+    table = fit_knots(x, y, "", "")
+    xs, ys = np.asarray(table["knots_x"]), np.asarray(table["knots_y"])
     ends = np.interp(xs, xs[[0, -1]], ys[[0, -1]])
     if np.abs(ends - ys).max() <= 1e-5 * max(np.ptp(ys), 1e-12):
         return xs[[0, -1]].tolist(), ys[[0, -1]].tolist()

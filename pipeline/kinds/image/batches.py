@@ -10,6 +10,7 @@ from PIL import Image
 
 from ganmodels.conditioning import ClassLabels
 from ganmodels.image.sampling import to_uint8
+from ganmodels.losses import flat_views
 from pipeline.kinds.image.figure import make_grid
 from pipeline.kinds.image.probe import PixelFD
 from pipeline.kinds.image.shards import load_split, to_unit_range
@@ -26,6 +27,7 @@ class ImageBatches:
     """The train split's images (and labels of a conditional model), dealt by ShardSampler."""
 
     probe_name = "fd_pixels"
+    moment_views = staticmethod(flat_views)  # every feature of a sample
 
     def __init__(
         self,
@@ -60,10 +62,6 @@ class ImageBatches:
             memory_format=self.memory_format or torch.contiguous_format
         )
         return images, None if self.targets is None else self.targets[rows]
-
-    def moment_views(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """Every feature of a sample, as one view."""
-        return [x.flatten(1)]
 
     def probe(self, G_ema: torch.nn.Module) -> float | None:
         """Pixel-space FD of G_ema's fixed samples (rank 0)."""

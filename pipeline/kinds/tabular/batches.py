@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
+from ganmodels.losses import flat_views
 from ganmodels.tabular.conditions import (
     Conditioner,
     ConditionLayout,
@@ -41,6 +42,7 @@ class TableBatches:
 
     memory_format = None  # rows are vectors: no layout to choose
     probe_name = ""  # no probe
+    moment_views = staticmethod(flat_views)  # every feature of a row
 
     def __init__(
         self,
@@ -75,10 +77,6 @@ class TableBatches:
             torch.from_numpy(self.sampler.matching_rows(cols, levels, rng)), self.device
         )
         return self.data[rows], to_device(torch.from_numpy(cond), self.device)
-
-    def moment_views(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """Every feature of a sample, as one view."""
-        return [x.flatten(1)]
 
     def probe(self, G_ema: torch.nn.Module) -> None:
         """Tables have no cheap best-checkpoint score (train.export: best is refused at load)."""
