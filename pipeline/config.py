@@ -84,6 +84,7 @@ class ModelConfig(_Section):
     aux_classifier: float = Field(ge=0.0)  # tables: weight of D's label classifier (0: none)
     calibrate: bool  # tables: samplers weight rows to the train shares, map values per mode
     label_raking: bool  # tables: calibration also rakes data.label crossed with each column
+    step_noise: int | None = Field(ge=0)  # sequences: G's per-step noise dims (None: the arch's)
 
     @field_validator("architecture")
     @classmethod
@@ -262,9 +263,8 @@ def parse_params(raw: Any, origin: str = "params.yaml") -> Params:
     if not isinstance(raw, dict):
         raise ConfigError(f"{origin}: expected a mapping at the top level")
     try:
-        resolved = params_fill.apply_model_name(
-            params_fill.apply_preset(apply_kind(raw), _PRESET_SECTIONS)
-        )
+        filled = params_fill.apply_preset(apply_kind(raw), _PRESET_SECTIONS)
+        resolved = params_fill.apply_model_name(filled)
     except ConfigError as exc:
         raise ConfigError(f"{origin}: {exc}") from None
     try:

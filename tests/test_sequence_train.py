@@ -197,6 +197,28 @@ def test_the_conv_generator_takes_noise_at_every_step() -> None:
     assert old.z_dim == 8 and isinstance(old.out, torch.nn.Conv1d)
 
 
+def test_model_step_noise_sets_the_generators_noise_per_step(tmp_path: Path) -> None:
+    """model.step_noise reaches G (0: every step from z alone, for smooth signals); null keeps
+    the architecture's own (rnn 4, tcn one per channel)."""
+    from ganmodels.sequence.nets import build_generator
+    from pipeline.kinds.sequence.model_config import model_config
+
+    np.save(tmp_path / "x.npy", np.random.default_rng(0).normal(size=(40, 6, 3)))
+    data = {"kind": "sequence", "source": str(tmp_path / "x.npy")}
+    for preset, noise, per_step in (
+        ("tcn", None, 3),
+        ("rnn", None, 4),
+        ("tcn", 0, 0),
+        ("rnn", 0, 0),
+    ):
+        model = {"preset": preset, "conditional": False, "step_noise": noise}
+        params = load_params(write_params(tmp_path / "params.yaml", {"data": data, "model": model}))
+        schema = prepare(params.data, tmp_path / f"prepared-{preset}-{noise}")
+        cfg = model_config(params, schema)
+        assert cfg["step_noise"] == per_step
+        assert build_generator(cfg).z_dim == params.model.z_dim + 6 * per_step
+
+
 @pytest.mark.parametrize("architecture", ["rnn", "tcn"])
 def test_generators_compute_derived_channels_from_their_sources(architecture: str) -> None:
     """A derived channel is its source through the lookup table on every step of every

@@ -31,6 +31,7 @@ def model_config(params: Params, schema: dict[str, Any]) -> dict[str, Any]:
                 "aux_classifier",
                 "calibrate",
                 "label_raking",
+                "step_noise",
             }
         ),
         "num_classes": int(schema["num_classes"]) if m.conditional else 0,

@@ -40,10 +40,13 @@ def model_config(params: Params, schema: dict[str, Any]) -> dict[str, Any]:
         "class_names": schema["class_names"],
         "seq_len": int(schema["seq_len"]),
         "features": len(schema["channels"]),
-        # Per-step noise of G: rnn 4 (chosen on JapaneseVowels' validation split); tcn one per
-        # channel (TimeGAN's width): without it, tcn's upsampled output could not make Energy's
-        # white-noise channels (rv1, rv2: step-to-step change 90% too small).
-        "step_noise": len(schema["channels"]) if m.architecture == "tcn" else 4,
+        # Per-step noise of G unless model.step_noise says: rnn 4 (chosen on JapaneseVowels'
+        # validation split); tcn one per channel (TimeGAN's width): without it, tcn's upsampled
+        # output could not make Energy's white-noise channels (rv1, rv2: step-to-step change
+        # 90% too small).
+        "step_noise": m.step_noise
+        if m.step_noise is not None
+        else (len(schema["channels"]) if m.architecture == "tcn" else 4),
         "min_length": int(schema["lengths"]["min"]),
         "length_counts": by_class if m.conditional else [counts["all"]],
         "channels": schema["channels"],
