@@ -49,21 +49,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.sequences_labelled import LABELLED, fit_ours, labelled  # noqa: E402
-from benchmarks.sequences_labelled import report as labelled_report  # noqa: E402
+from benchmarks.sequences_report import report  # noqa: E402
 from benchmarks.smoke import out_path  # noqa: E402
 from ganmodels.sequence import metrics as m  # noqa: E402
 from pipeline.kinds.sequence.read import sines  # noqa: E402
 from pipeline.kinds.sequence.shards import load_split  # noqa: E402
 
 SEQ_LEN = 24
-# Published (TimeGAN: Yoon et al. 2019, table 2; Diffusion-TS: Yuan and Qiao 2024, table 1).
-PUBLISHED = {
-    "sines": {"TimeGAN": {"discriminative": 0.011, "predictive": 0.093}},
-    "energy": {
-        "TimeGAN": {"discriminative": 0.236, "predictive": 0.273},
-        "Diffusion-TS": {"discriminative": 0.122},
-    },
-}
 
 
 def energy(cache: Path) -> np.ndarray:
@@ -187,6 +179,7 @@ def run(name: str, data: np.ndarray, args: argparse.Namespace) -> list[dict[str,
             "data": name,
             "system": f"ours ({preset})",
             "seed": seed,
+            "repeats": args.repeats,
             "fit_s": round(fit_s, 1),
         }
         row |= timegan_scores(data, fake, args)
@@ -197,50 +190,13 @@ def run(name: str, data: np.ndarray, args: argparse.Namespace) -> list[dict[str,
     return rows
 
 
-def report(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
-    """The markdown report: ours (mean over seeds) beside the published numbers and real data."""
-    lines = ["# Sequences: TimeGAN's protocol", "", f"Command: `{' '.join(sys.argv)}`", ""]
-    for name in (n for n in args.data if n in LABELLED):
-        lines += labelled_report(name, [r for r in rows if r["data"] == name])
-    for name in (n for n in args.data if n not in LABELLED):
-        lines += [
-            f"## {name}",
-            "",
-            "| system | discriminative | predictive | accuracy | boosted AUC | fit s |",
-            "|---|---|---|---|---|---|",
-        ]
-        for system, scores in PUBLISHED.get(name, {}).items():
-            lines.append(
-                f"| {system} (published) | {scores.get('discriminative', '-')} | "
-                f"{scores.get('predictive', '-')} | | | |"
-            )
-        mine = [r for r in rows if r["data"] == name]
-        for r in (r for r in mine if "seed" not in r):
-            lines.append(
-                f"| {r['system']} | {r['discriminative']} | {r['predictive']} | {r['accuracy']} "
-                f"| {r.get('boosted_auc', '-')} | |"
-            )
-        seeded = [r for r in mine if "seed" in r]
-        if seeded:
-            mean = {
-                k: np.mean([r[k] for r in seeded])
-                for k in ("discriminative", "predictive", "accuracy", "boosted_auc", "fit_s")
-            }
-            lines.append(
-                f"| {seeded[0]['system']}, mean of {len(seeded)} seeds | "
-                f"{mean['discriminative']:.4f} | {mean['predictive']:.4f} | "
-                f"{mean['accuracy']:.4f} | {mean['boosted_auc']:.4f} | {mean['fit_s']:.0f} |"
-            )
-            hold = np.mean([r["holdout_discriminative"] for r in seeded])
-            lines += ["", f"Against the holdout fifth alone: discriminative {hold:.4f}."]
-            bar = PUBLISHED[name]["TimeGAN"]["discriminative"]
-            verdict = "beats" if mean["discriminative"] < bar else "loses to"
-            lines.append(
-                f"Verdict: ours {verdict} TimeGAN's published discriminative score ({bar}) on "
-                f"{name}: {mean['discriminative']:.4f}."
-            )
-        lines.append("")
-    return "\n".join(lines)
+def kept(path: Path, names: list[str]) -> list[dict[str, Any]]:
+    """A previous run's rows of data sets other than names, each with the command that made it
+    (a report of several runs)."""
+    prev = json.loads(path.read_text())
+    return [
+        {"command": prev.get("command", "?"), **r} for r in prev["rows"] if r["data"] not in names
+    ]
 
 
 def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
@@ -261,6 +217,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     p.add_argument("--label-repeats", type=int, default=2, help="post-hoc seeds, labelled sets")
     p.add_argument("--cache", default=str(Path(tempfile.gettempdir()) / "gan-bench-wheels"))
     p.add_argument("--out", default=None)
+    p.add_argument("--keep", default=None, help="a previous .json: its rows of other data sets")
     p.add_argument(
         "--smoke", action="store_true", help="sines only, a few steps; a temporary --out"
     )
@@ -289,10 +246,11 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
         rows += run(name, data, args)
     if pool:
         pool.shutdown()
-    out.write_text(report(rows, args) + "\n")
-    out.with_suffix(".json").write_text(
-        json.dumps({"command": " ".join(sys.argv), "rows": rows}, indent=1) + "\n"
-    )
+    for r in rows:
+        r["command"] = " ".join(sys.argv)
+    rows += kept(Path(args.keep), args.data) if args.keep else []
+    out.write_text(report(rows) + "\n")
+    out.with_suffix(".json").write_text(json.dumps({"rows": rows}, indent=1) + "\n")
     return rows
 
 

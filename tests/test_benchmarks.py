@@ -22,7 +22,6 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import numpy as np
 import pytest
 import torch
 
@@ -180,37 +179,6 @@ def test_tabular_smoke(tmp_path: Path) -> None:
     assert "## penguins" in report and "## Verdict" in report
     assert "CTGAN not run" in report or peer
     assert "budget 0.01 s -> ours 1 steps" in out.with_suffix(".log").read_text()
-
-
-def test_sequences_smoke(tmp_path: Path) -> None:
-    """sequences.py: TimeGAN's protocol on a few sines, ours fitted through the pipeline, beside
-    the published numbers, a real half and shuffled steps; JapaneseVowels' TSTR beside real."""
-    out = tmp_path / "sequences.md"
-    argv = ["--smoke", "--preset", "sines=tcn_moments", "--jobs", "2", "--out", str(out)]
-    rows = _script("sequences").main(argv)  # post-hoc runs in 2 processes; a preset per data set
-    systems = {r["system"] for r in rows if r["data"] == "sines"}
-    assert systems == {"real (disjoint half)", "shuffled steps", "ours (tcn_moments)"}
-    (vowels,) = (r for r in rows if r["data"] == "japanese_vowels")
-    assert 0 <= vowels["tstr_accuracy"] <= 1 and 0 <= vowels["real_accuracy"] <= 1
-    assert 0 <= vowels["real_discriminative"] <= 0.5 and vowels["length_distance"] >= 0
-    assert "TSTR trails the real-trained classifier by" in out.read_text()
-    (mine,) = (r for r in rows if "seed" in r and r["data"] == "sines")
-    assert mine["fit_s"] > 0 and 0 <= mine["discriminative"] <= 0.5 and mine["predictive"] > 0
-    assert 0 <= mine["holdout_discriminative"] <= 0.5 and 0 <= mine["boosted_auc"] <= 1
-    assert _read(out.with_suffix(".json"))["rows"] == json.loads(json.dumps(rows))
-    assert "| TimeGAN (published) | 0.011 | 0.093 |" in out.read_text()
-
-
-def test_the_sequence_outsider_detector_tells_noise_from_data_not_data_from_data() -> None:
-    """sequences.py's boosted AUC: two halves of the same sines about 0.5; the same sines with
-    a little step noise (flat runs and smoothness broken) caught almost always."""
-    from pipeline.kinds.sequence.read import sines
-
-    bench = _script("sequences")
-    x = sines(1200).values
-    same = bench.boosted_auc(x[:600], x[600:], cap=600)
-    noisy = x[600:] + np.random.default_rng(0).normal(0, 0.02, x[600:].shape)
-    assert same < 0.6 and bench.boosted_auc(x[:600], noisy, cap=600) > 0.9
 
 
 def test_tabular_fits_ours_to_a_target_time_through_noisy_fits() -> None:

@@ -1,0 +1,75 @@
+"""benchmarks/sequences.py's report: ours (mean over seeds) beside the published numbers, real
+data and shuffled steps, per data set, each with the commands that made its rows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from benchmarks.sequences_labelled import LABELLED
+from benchmarks.sequences_labelled import report as labelled_report
+
+# Published (TimeGAN: Yoon et al. 2019, table 2; Diffusion-TS: Yuan and Qiao 2024, table 1).
+PUBLISHED = {
+    "sines": {"TimeGAN": {"discriminative": 0.011, "predictive": 0.093}},
+    "energy": {
+        "TimeGAN": {"discriminative": 0.236, "predictive": 0.273},
+        "Diffusion-TS": {"discriminative": 0.122},
+    },
+}
+
+
+def _commands(rows: list[dict[str, Any]], name: str) -> list[str]:
+    """The commands that made name's rows, one line each."""
+    return [
+        f"Command: `{c}`" for c in dict.fromkeys(r["command"] for r in rows if r["data"] == name)
+    ]
+
+
+def report(rows: list[dict[str, Any]]) -> str:
+    """The markdown report: ours (mean over seeds) beside the published numbers and real data."""
+    names = list(dict.fromkeys(r["data"] for r in rows))
+    lines = ["# Sequences: TimeGAN's protocol", ""]
+    for name in (n for n in names if n in LABELLED):
+        head, *body = labelled_report(name, [r for r in rows if r["data"] == name])
+        lines += [head, "", *_commands(rows, name), *body]
+    for name in (n for n in names if n not in LABELLED):
+        lines += [f"## {name}", "", *_commands(rows, name), ""]
+        lines += [
+            "| system | discriminative | predictive | accuracy | boosted AUC | fit s |",
+            "|---|---|---|---|---|---|",
+        ]
+        for system, scores in PUBLISHED.get(name, {}).items():
+            lines.append(
+                f"| {system} (published) | {scores.get('discriminative', '-')} | "
+                f"{scores.get('predictive', '-')} | | | |"
+            )
+        mine = [r for r in rows if r["data"] == name]
+        for r in (r for r in mine if "seed" not in r):
+            lines.append(
+                f"| {r['system']} | {r['discriminative']} | {r['predictive']} | {r['accuracy']} "
+                f"| {r.get('boosted_auc', '-')} | |"
+            )
+        seeded = [r for r in mine if "seed" in r]
+        if seeded:
+            mean = {
+                k: np.mean([r[k] for r in seeded])
+                for k in ("discriminative", "predictive", "accuracy", "boosted_auc", "fit_s")
+            }
+            lines.append(
+                f"| {seeded[0]['system']}, mean of {len(seeded)} seeds x "
+                f"{seeded[0].get('repeats', '?')} post-hoc seeds | "
+                f"{mean['discriminative']:.4f} | {mean['predictive']:.4f} | "
+                f"{mean['accuracy']:.4f} | {mean['boosted_auc']:.4f} | {mean['fit_s']:.0f} |"
+            )
+            hold = np.mean([r["holdout_discriminative"] for r in seeded])
+            lines += ["", f"Against the holdout fifth alone: discriminative {hold:.4f}."]
+            bar = PUBLISHED[name]["TimeGAN"]["discriminative"]
+            verdict = "beats" if mean["discriminative"] < bar else "loses to"
+            lines.append(
+                f"Verdict: ours {verdict} TimeGAN's published discriminative score ({bar}) on "
+                f"{name}: {mean['discriminative']:.4f}."
+            )
+        lines.append("")
+    return "\n".join(lines)

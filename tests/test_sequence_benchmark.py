@@ -1,0 +1,64 @@
+"""benchmarks/sequences.py: its smoke mode (TimeGAN's protocol through the pipeline), its report
+of several runs, and its outsider's detector."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from tests.test_benchmarks import _read, _script
+
+
+def test_sequences_smoke(tmp_path: Path) -> None:
+    """sequences.py: TimeGAN's protocol on a few sines, ours fitted through the pipeline, beside
+    the published numbers, a real half and shuffled steps; JapaneseVowels' TSTR beside real."""
+    out = tmp_path / "sequences.md"
+    argv = ["--smoke", "--preset", "sines=tcn_moments", "--jobs", "2", "--out", str(out)]
+    rows = _script("sequences").main(argv)  # post-hoc runs in 2 processes; a preset per data set
+    systems = {r["system"] for r in rows if r["data"] == "sines"}
+    assert systems == {"real (disjoint half)", "shuffled steps", "ours (tcn_moments)"}
+    (vowels,) = (r for r in rows if r["data"] == "japanese_vowels")
+    assert 0 <= vowels["tstr_accuracy"] <= 1 and 0 <= vowels["real_accuracy"] <= 1
+    assert 0 <= vowels["real_discriminative"] <= 0.5 and vowels["length_distance"] >= 0
+    assert "TSTR trails the real-trained classifier by" in out.read_text()
+    (mine,) = (r for r in rows if "seed" in r and r["data"] == "sines")
+    assert mine["fit_s"] > 0 and 0 <= mine["discriminative"] <= 0.5 and mine["predictive"] > 0
+    assert 0 <= mine["holdout_discriminative"] <= 0.5 and 0 <= mine["boosted_auc"] <= 1
+    assert _read(out.with_suffix(".json"))["rows"] == json.loads(json.dumps(rows))
+    assert "| TimeGAN (published) | 0.011 | 0.093 |" in out.read_text()
+    assert f"Command: `{mine['command']}`" in out.read_text()
+
+
+def test_a_sequence_report_keeps_another_runs_rows_with_their_command(tmp_path: Path) -> None:
+    """sequences.py --keep: rows of data sets not run now come from the previous JSON, and each
+    section names the commands that made its rows."""
+    bench = _script("sequences")
+    scores = {"discriminative": 0.2, "predictive": 0.3, "accuracy": 0.7, "boosted_auc": 1.0}
+    mine = {"system": "ours (tcn)", "seed": 0, "fit_s": 9.0, "holdout_discriminative": 0.2}
+    old = [{"data": "energy", **scores, **mine}, {"data": "sines", **scores, **mine}]
+    (tmp_path / "old.json").write_text(json.dumps({"command": "old run", "rows": old}))
+    rows = [{"data": "sines", **scores, **mine, "discriminative": 0.01, "command": "new run"}]
+    rows += bench.kept(tmp_path / "old.json", ["sines"])
+    assert [(r["data"], r["command"]) for r in rows] == [
+        ("sines", "new run"),
+        ("energy", "old run"),
+    ]
+    text = bench.report(rows)
+    energy, sines = text.split("## energy")[1], text.split("## energy")[0]
+    assert "Command: `old run`" in energy and "Command: `new run`" in sines
+    assert "ours beats TimeGAN's published discriminative score (0.011) on sines: 0.0100" in sines
+    assert "ours beats TimeGAN's published discriminative score (0.236) on energy: 0.2000" in energy
+
+
+def test_the_sequence_outsider_detector_tells_noise_from_data_not_data_from_data() -> None:
+    """sequences.py's boosted AUC: two halves of the same sines about 0.5; the same sines with
+    a little step noise (flat runs and smoothness broken) caught almost always."""
+    from pipeline.kinds.sequence.read import sines
+
+    bench = _script("sequences")
+    x = sines(1200).values
+    same = bench.boosted_auc(x[:600], x[600:], cap=600)
+    noisy = x[600:] + np.random.default_rng(0).normal(0, 0.02, x[600:].shape)
+    assert same < 0.6 and bench.boosted_auc(x[:600], noisy, cap=600) > 0.9
