@@ -190,13 +190,13 @@ def run(name: str, data: np.ndarray, args: argparse.Namespace) -> list[dict[str,
     return rows
 
 
-def kept(path: Path, names: list[str]) -> list[dict[str, Any]]:
-    """A previous run's rows of data sets other than names, each with the command that made it
-    (a report of several runs)."""
+def kept(path: Path, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A previous run's rows that rows do not make again (same data, system and seed), each
+    with the command that made it: a report of several runs."""
     prev = json.loads(path.read_text())
-    return [
-        {"command": prev.get("command", "?"), **r} for r in prev["rows"] if r["data"] not in names
-    ]
+    made = {(r["data"], r["system"], r.get("seed")) for r in rows}
+    old = [{"command": prev.get("command", "?"), **r} for r in prev["rows"]]
+    return [r for r in old if (r["data"], r["system"], r.get("seed")) not in made]
 
 
 def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
@@ -248,7 +248,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
         pool.shutdown()
     for r in rows:
         r["command"] = " ".join(sys.argv)
-    rows += kept(Path(args.keep), args.data) if args.keep else []
+    rows += kept(Path(args.keep), rows) if args.keep else []
     out.write_text(report(rows) + "\n")
     out.with_suffix(".json").write_text(json.dumps({"rows": rows}, indent=1) + "\n")
     return rows

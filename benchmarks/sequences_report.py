@@ -27,6 +27,25 @@ def _commands(rows: list[dict[str, Any]], name: str) -> list[str]:
     ]
 
 
+def _ours(name: str, system: str, seeded: list[dict[str, Any]]) -> tuple[str, list[str]]:
+    """One system's table row (means over its seeds) and its verdict."""
+    keys = ("discriminative", "predictive", "accuracy", "boosted_auc", "fit_s")
+    mean = {k: np.mean([r[k] for r in seeded]) for k in keys}
+    row = (
+        f"| {system}, mean of {len(seeded)} seeds | {mean['discriminative']:.4f} | "
+        f"{mean['predictive']:.4f} | {mean['accuracy']:.4f} | {mean['boosted_auc']:.4f} | "
+        f"{mean['fit_s']:.0f} |"
+    )
+    hold = np.mean([r["holdout_discriminative"] for r in seeded])
+    bar = PUBLISHED[name]["TimeGAN"]["discriminative"]
+    verdict = "beats" if mean["discriminative"] < bar else "loses to"
+    return row, [
+        f"{system}: against the holdout fifth alone, discriminative {hold:.4f}.",
+        f"Verdict: {system} {verdict} TimeGAN's published discriminative score ({bar}) on "
+        f"{name}: {mean['discriminative']:.4f}.",
+    ]
+
+
 def report(rows: list[dict[str, Any]]) -> str:
     """The markdown report: ours (mean over seeds) beside the published numbers and real data."""
     names = list(dict.fromkeys(r["data"] for r in rows))
@@ -51,25 +70,11 @@ def report(rows: list[dict[str, Any]]) -> str:
                 f"| {r['system']} | {r['discriminative']} | {r['predictive']} | {r['accuracy']} "
                 f"| {r.get('boosted_auc', '-')} | |"
             )
-        seeded = [r for r in mine if "seed" in r]
-        if seeded:
-            mean = {
-                k: np.mean([r[k] for r in seeded])
-                for k in ("discriminative", "predictive", "accuracy", "boosted_auc", "fit_s")
-            }
-            lines.append(
-                f"| {seeded[0]['system']}, mean of {len(seeded)} seeds x "
-                f"{seeded[0].get('repeats', '?')} post-hoc seeds | "
-                f"{mean['discriminative']:.4f} | {mean['predictive']:.4f} | "
-                f"{mean['accuracy']:.4f} | {mean['boosted_auc']:.4f} | {mean['fit_s']:.0f} |"
-            )
-            hold = np.mean([r["holdout_discriminative"] for r in seeded])
-            lines += ["", f"Against the holdout fifth alone: discriminative {hold:.4f}."]
-            bar = PUBLISHED[name]["TimeGAN"]["discriminative"]
-            verdict = "beats" if mean["discriminative"] < bar else "loses to"
-            lines.append(
-                f"Verdict: ours {verdict} TimeGAN's published discriminative score ({bar}) on "
-                f"{name}: {mean['discriminative']:.4f}."
-            )
+        notes: list[str] = []
+        for system in dict.fromkeys(r["system"] for r in mine if "seed" in r):
+            row, note = _ours(name, system, [r for r in mine if r["system"] == system])
+            lines.append(row)
+            notes += note
+        lines += ["", *notes] if notes else []
         lines.append("")
     return "\n".join(lines)

@@ -32,24 +32,30 @@ def test_sequences_smoke(tmp_path: Path) -> None:
 
 
 def test_a_sequence_report_keeps_another_runs_rows_with_their_command(tmp_path: Path) -> None:
-    """sequences.py --keep: rows of data sets not run now come from the previous JSON, and each
-    section names the commands that made its rows."""
+    """sequences.py --keep: the previous JSON's rows that this run does not make again (same data,
+    system and seed) are kept; each section names the commands that made its rows, and each
+    system of ours gets its own mean and verdict."""
     bench = _script("sequences")
     scores = {"discriminative": 0.2, "predictive": 0.3, "accuracy": 0.7, "boosted_auc": 1.0}
-    mine = {"system": "ours (tcn)", "seed": 0, "fit_s": 9.0, "holdout_discriminative": 0.2}
-    old = [{"data": "energy", **scores, **mine}, {"data": "sines", **scores, **mine}]
+    mine = {"system": "ours (tcn)", "fit_s": 9.0, "holdout_discriminative": 0.2}
+    old = [{"data": d, **scores, **mine, "seed": s} for d, s in [("energy", 0), ("sines", 0)]]
+    old.append({"data": "energy", "system": "real (disjoint half)", **scores})
     (tmp_path / "old.json").write_text(json.dumps({"command": "old run", "rows": old}))
-    rows = [{"data": "sines", **scores, **mine, "discriminative": 0.01, "command": "new run"}]
-    rows += bench.kept(tmp_path / "old.json", ["sines"])
-    assert [(r["data"], r["command"]) for r in rows] == [
-        ("sines", "new run"),
-        ("energy", "old run"),
+    new = {**scores, **mine, "command": "new run", "discriminative": 0.01}
+    rows = [{"data": "energy", **new, "seed": 1}, {"data": "sines", **new, "seed": 0}]
+    rows.append({"data": "sines", **new, "system": "ours (rnn)", "seed": 0})
+    rows += bench.kept(tmp_path / "old.json", rows)
+    made = [(r["data"], r["system"], r.get("seed"), r["command"]) for r in rows]
+    assert made[3:] == [
+        ("energy", "ours (tcn)", 0, "old run"),
+        ("energy", "real (disjoint half)", None, "old run"),
     ]
-    text = bench.report(rows)
-    energy, sines = text.split("## energy")[1], text.split("## energy")[0]
-    assert "Command: `old run`" in energy and "Command: `new run`" in sines
-    assert "ours beats TimeGAN's published discriminative score (0.011) on sines: 0.0100" in sines
-    assert "ours beats TimeGAN's published discriminative score (0.236) on energy: 0.2000" in energy
+    energy, sines = bench.report(rows).split("## sines")
+    assert "Command: `old run`" in energy and "Command: `new run`" in energy
+    assert "Command: `old run`" not in sines
+    assert "| ours (tcn), mean of 2 seeds | 0.1050 |" in energy
+    assert "Verdict: ours (tcn) beats TimeGAN's published discriminative score (0.236)" in energy
+    assert "Verdict: ours (rnn) beats TimeGAN's published discriminative score (0.011)" in sines
 
 
 def test_the_sequence_outsider_detector_tells_noise_from_data_not_data_from_data() -> None:
