@@ -217,7 +217,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     p.add_argument("--label-repeats", type=int, default=2, help="post-hoc seeds, labelled sets")
     p.add_argument("--cache", default=str(Path(tempfile.gettempdir()) / "gan-bench-wheels"))
     p.add_argument("--out", default=None)
-    p.add_argument("--keep", default=None, help="a previous .json: its rows of other data sets")
+    p.add_argument("--keep", default=None, help="a previous .json: rows not made again")
     p.add_argument(
         "--smoke", action="store_true", help="sines only, a few steps; a temporary --out"
     )
