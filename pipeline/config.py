@@ -85,6 +85,7 @@ class ModelConfig(_Section):
     calibrate: bool  # tables: samplers weight rows to the train shares, map values per mode
     label_raking: bool  # tables: calibration also rakes data.label crossed with each column
     step_noise: int | None = Field(ge=0)  # sequences: G's per-step noise dims (None: the arch's)
+    smoothing: int | None = Field(ge=0)  # sequences: [1,2,1]/4 passes over G's output (None: 0)
 
     @field_validator("architecture")
     @classmethod
@@ -245,10 +246,6 @@ class Params(_Section):
 LOCK_SUFFIX = ".promotion-lock"  # <model_name><this>: registry_lock's promotion lock (a model)
 
 
-def _key(loc: tuple[Any, ...]) -> str:
-    return ".".join(str(p) for p in loc) or "<root>"
-
-
 _PRESET_SECTIONS = {"model": ModelConfig, "train": TrainConfig}
 _KIND_SECTIONS = {"data": DataConfig, "model": ModelConfig, "register": RegisterConfig}
 
@@ -272,7 +269,7 @@ def parse_params(raw: Any, origin: str = "params.yaml") -> Params:
     except ValidationError as exc:
         lines = []
         for err in exc.errors():
-            key = _key(err["loc"])
+            key = ".".join(str(p) for p in err["loc"]) or "<root>"
             msg = err["msg"].removeprefix("Value error, ")
             if err["type"] == "extra_forbidden":
                 msg = "unknown key"

@@ -197,26 +197,30 @@ def test_the_conv_generator_takes_noise_at_every_step() -> None:
     assert old.z_dim == 8 and isinstance(old.out, torch.nn.Conv1d)
 
 
-def test_model_step_noise_sets_the_generators_noise_per_step(tmp_path: Path) -> None:
+def test_model_step_noise_and_smoothing_reach_the_generator(tmp_path: Path) -> None:
     """model.step_noise reaches G (0: every step from z alone, for smooth signals); null keeps
-    the architecture's own (rnn 4, tcn one per channel)."""
-    from ganmodels.sequence.nets import build_generator
+    the architecture's own (rnn 4, tcn one per channel). model.smoothing (rnn_smooth: 2) runs
+    [1, 2, 1] / 4 over G's output that many times, the ends repeated."""
+    from ganmodels.sequence.nets import build_generator, smoothed
     from pipeline.kinds.sequence.model_config import model_config
 
+    x = torch.tensor([[[0.0], [4.0], [0.0], [8.0]]])  # padded: 0 0 4 0 8 8
+    assert smoothed(x, 1)[0, :, 0].tolist() == [1.0, 2.0, 3.0, 6.0] and smoothed(x, 0) is x
     np.save(tmp_path / "x.npy", np.random.default_rng(0).normal(size=(40, 6, 3)))
     data = {"kind": "sequence", "source": str(tmp_path / "x.npy")}
-    for preset, noise, per_step in (
-        ("tcn", None, 3),
-        ("rnn", None, 4),
-        ("tcn", 0, 0),
-        ("rnn", 0, 0),
+    for preset, noise, per_step, passes in (
+        ("tcn", None, 3, 0),
+        ("rnn", None, 4, 0),
+        ("tcn", 0, 0, 0),
+        ("rnn_smooth", None, 0, 2),
     ):
         model = {"preset": preset, "conditional": False, "step_noise": noise}
         params = load_params(write_params(tmp_path / "params.yaml", {"data": data, "model": model}))
         schema = prepare(params.data, tmp_path / f"prepared-{preset}-{noise}")
         cfg = model_config(params, schema)
-        assert cfg["step_noise"] == per_step
-        assert build_generator(cfg).z_dim == params.model.z_dim + 6 * per_step
+        assert cfg["step_noise"] == per_step and cfg["smoothing"] == passes
+        g = build_generator(cfg)
+        assert g.z_dim == params.model.z_dim + 6 * per_step and g.smoothing == passes
 
 
 @pytest.mark.parametrize("architecture", ["rnn", "tcn"])

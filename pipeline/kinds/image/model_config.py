@@ -32,6 +32,7 @@ def model_config(params: Params, schema: dict[str, Any]) -> dict[str, Any]:
                 "calibrate",
                 "label_raking",
                 "step_noise",
+                "smoothing",
             }
         ),
         "num_classes": int(schema["num_classes"]) if m.conditional else 0,
