@@ -212,6 +212,7 @@ def test_model_step_noise_and_smoothing_reach_the_generator(tmp_path: Path) -> N
         ("tcn", None, 3, 0),
         ("rnn", None, 4, 0),
         ("tcn", 0, 0, 0),
+        ("rnn", 0, 0, 0),
         ("rnn_smooth", None, 0, 2),
     ):
         model = {"preset": preset, "conditional": False, "step_noise": noise}
