@@ -37,6 +37,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -155,23 +156,12 @@ def ours(
     return sampler.sample(len(data), seed).astype(np.float64), holdout, fit_s
 
 
-def run(name: str, data: np.ndarray, args: argparse.Namespace) -> list[dict[str, Any]]:
-    """Every system's scores on one data set."""
-    rows: list[dict[str, Any]] = []
+def run(
+    name: str, data: np.ndarray, args: argparse.Namespace, save: Callable[[dict[str, Any]], None]
+) -> None:
+    """Every system's scores on one data set, each row saved as it is made: ours first, so a
+    run stopped early keeps what matters most."""
     preset = args.preset.get(name) or args.preset[""]
-    half = len(data) // 2
-    rng = np.random.default_rng(0)
-    order = rng.permutation(len(data))
-    real = timegan_scores(data[order[:half]], data[order[half:]], args)
-    rows.append({"data": name, "system": "real (disjoint half)", **real})
-    shuffled = m.shuffled_steps(model_space(data).numpy(), 0)[..., :-1].astype(np.float64)
-    rows.append(
-        {
-            "data": name,
-            "system": "shuffled steps",
-            **timegan_scores(data, shuffled, args),
-        }
-    )
     for seed in args.seeds:
         with tempfile.TemporaryDirectory(prefix=f"bench-seq-{name}-") as tmp:
             fake, holdout, fit_s = ours(data, Path(tmp), preset, args.steps, seed)
@@ -179,21 +169,27 @@ def run(name: str, data: np.ndarray, args: argparse.Namespace) -> list[dict[str,
             "data": name,
             "system": f"ours ({preset})",
             "seed": seed,
-            "repeats": args.repeats,
             "fit_s": round(fit_s, 1),
         }
         row |= timegan_scores(data, fake, args)
         on_holdout = timegan_scores(holdout, fake[: len(holdout)], args, full=False)
-        row |= {f"holdout_{k}": v for k, v in on_holdout.items()}
-        rows.append(row)
-        print(json.dumps(row), flush=True)
-    return rows
+        save(row | {f"holdout_{k}": v for k, v in on_holdout.items()})
+    half = len(data) // 2
+    order = np.random.default_rng(0).permutation(len(data))
+    real = timegan_scores(data[order[:half]], data[order[half:]], args)
+    save({"data": name, "system": "real (disjoint half)", **real})
+    shuffled = m.shuffled_steps(model_space(data).numpy(), 0)[..., :-1].astype(np.float64)
+    save({"data": name, "system": "shuffled steps", **timegan_scores(data, shuffled, args)})
 
 
 def kept(path: Path, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """A previous run's rows that rows do not make again (same data, system and seed), each
     with the command that made it: a report of several runs."""
-    prev = json.loads(path.read_text())
+    return not_made(json.loads(path.read_text()), rows)
+
+
+def not_made(prev: dict[str, Any], rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """prev's rows (a report's JSON) that rows do not make again, each with its command."""
     made = {(r["data"], r["system"], r.get("seed")) for r in rows}
     old = [{"command": prev.get("command", "?"), **r} for r in prev["rows"]]
     return [r for r in old if (r["data"], r["system"], r.get("seed")) not in made]
@@ -236,21 +232,27 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
         ProcessPoolExecutor(args.jobs, ctx, torch.set_num_threads, (1,)) if args.jobs > 1 else None
     )
     args.pool = pool
+    # --keep read once, before --out may overwrite it
+    prev = json.loads(Path(args.keep).read_text()) if args.keep else {"rows": []}
+
+    def save(row: dict[str, Any]) -> None:
+        """Add row and rewrite the report with it (and the kept rows it does not replace)."""
+        repeats = args.label_repeats if row["data"] in LABELLED else args.repeats
+        rows.append({"repeats": repeats, **row, "command": " ".join(sys.argv)})
+        print(json.dumps(rows[-1]), flush=True)
+        every = rows + not_made(prev, rows)
+        out.write_text(report(every) + "\n")
+        out.with_suffix(".json").write_text(json.dumps({"rows": every}, indent=1) + "\n")
+
     for name in args.data:
         if name in LABELLED:
             for seed in args.seeds:
-                rows.append(labelled(name, args, seed))
-                print(json.dumps(rows[-1]), flush=True)
+                save(labelled(name, args, seed))
             continue
         data = sines(args.sines).values if name == "sines" else energy(Path(args.cache))
-        rows += run(name, data, args)
+        run(name, data, args, save)
     if pool:
         pool.shutdown()
-    for r in rows:
-        r["command"] = " ".join(sys.argv)
-    rows += kept(Path(args.keep), rows) if args.keep else []
-    out.write_text(report(rows) + "\n")
-    out.with_suffix(".json").write_text(json.dumps({"rows": rows}, indent=1) + "\n")
     return rows
 
 
