@@ -70,16 +70,18 @@ class Recipe:
     ada_speed_images: int
     moment_weight: float = 0.0
     bf16: bool = False
+    ema_rampup: bool = True
 
     @classmethod
     def from_train(cls, t: TrainConfig, bf16: bool = False) -> Recipe:
         """From the train section of params (typed, as workers receive it)."""
-        keys = set(cls.__dataclass_fields__) - {"betas", "augment", "bf16"}
+        keys = set(cls.__dataclass_fields__) - {"betas", "augment", "bf16", "ema_rampup"}
         return cls(
             **{k: getattr(t, k) for k in keys},
             betas=(t.beta1, t.beta2),
             augment=tuple(t.augment),
             bf16=bf16,
+            ema_rampup=t.ema_rampup is not False,
         )
 
 
@@ -255,8 +257,7 @@ class Phases:
         self.opt_g.zero_grad(set_to_none=True)
         loss_g = self.g_main_backward(reals[-1][0], step, gen)
         self.opt_g.step()
-        # EMA ramp-up: early on the average would mostly hold the random init.
-        update_ema(self.G_ema, unwrap(self.G), min(self.r.ema_decay, (1 + step) / (10 + step)))
+        update_ema(self.G_ema, unwrap(self.G), self.ema_decay(step))
         with torch.no_grad():
             accuracy = ((real_logits > self.threshold).float().mean()) / 2 + (
                 (fake_logits < self.threshold).float().mean() / 2
@@ -271,6 +272,13 @@ class Phases:
                     accuracy,
                 ]
             )
+
+    def ema_decay(self, step: int) -> float:
+        """The EMA's decay after `step`: ema_decay, capped early on under ema_rampup (else
+        the average would mostly hold the random init for the first thousand steps)."""
+        if not self.r.ema_rampup:
+            return self.r.ema_decay
+        return min(self.r.ema_decay, (1 + step) / (10 + step))
 
     def adjust_augment(self) -> None:
         """ADA: move augment_p toward E[sign D(real)] == ada_target, agreed across ranks."""

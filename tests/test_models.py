@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 import pytest
 import torch
@@ -14,8 +15,10 @@ from ganmodels.image.nets import ARCHITECTURES as IMAGE_ARCHITECTURES
 from ganmodels.image.sampling import generate
 from ganmodels.losses import OBJECTIVES
 from ganmodels.regularizers import gradient_penalty, r1_penalty
+from pipeline.config import load_params
 from pipeline.phases import PHASE_KEYS, Phases, Recipe
 from pipeline.streams import seeded
+from tests.helpers import write_params
 
 
 def _cfg(arch: str, num_classes: int = 0, sn: bool = False, size: int = 8) -> dict:
@@ -197,3 +200,21 @@ def test_channels_last_step_matches_the_contiguous_step(arch: str) -> None:
     # Adam's first update is about lr * sign(grad): a near-zero gradient whose sign flips with
     # the summation order moves a weight by up to 2 lr, nothing beyond that.
     assert (runs[0][1] - runs[1][1]).abs().max() <= 2 * recipe.lr_g
+
+
+def test_ema_rampup_caps_the_decay_early_and_false_keeps_ema_decay(tmp_path: Path) -> None:
+    cfg = _cfg("dcgan")
+    ramped = _phases(cfg, _recipe("hinge", ema_decay=0.999))
+    assert ramped.ema_decay(0) == pytest.approx(0.1) and ramped.ema_decay(10**5) == 0.999
+    flat = _phases(cfg, _recipe("hinge", ema_decay=0.999, ema_rampup=False))
+    init = [p.clone() for p in flat.G_ema.parameters()]
+    flat.step(_batch(8, 0, 0), 0, seeded("latents", 0, 0, 0))  # step 0: the ramp's 0.1
+    for old, new, p in zip(init, flat.G_ema.parameters(), flat.G.parameters(), strict=True):
+        assert torch.allclose(new, 0.999 * old + 0.001 * p.detach(), atol=1e-7)
+    # params.yaml: null keeps the ramp; the rnn_smooth preset turns it off.
+    for preset, rampup in (("dcgan", True), ("rnn_smooth", False)):
+        over = {"data": {"kind": "sequence"}} if preset == "rnn_smooth" else {}
+        params = load_params(
+            write_params(tmp_path / f"{preset}.yaml", {**over, "model": {"preset": preset}})
+        )
+        assert Recipe.from_train(params.train).ema_rampup is rampup
