@@ -3,6 +3,7 @@ data and shuffled steps, per data set, each with the commands that made its rows
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -28,8 +29,14 @@ def _commands(rows: list[dict[str, Any]], name: str) -> list[str]:
 
 
 def _repeats(rows: list[dict[str, Any]]) -> str:
-    """The post-hoc seeds behind rows' means ("3/10" where runs differ)."""
-    return "/".join(str(n) for n in sorted({r.get("repeats", "?") for r in rows}, key=str))
+    """The post-hoc seeds behind rows' means ("3/10" where runs differ); a row from before
+    rows recorded them, from its command's --repeats."""
+
+    def one(r: dict[str, Any]) -> str:
+        said = re.search(r"--repeats (\d+)", r.get("command", ""))
+        return str(r.get("repeats") or (said.group(1) if said else "?"))
+
+    return "/".join(sorted({one(r) for r in rows}, key=lambda n: (len(n), n)))
 
 
 def _ours(name: str, system: str, seeded: list[dict[str, Any]]) -> tuple[str, list[str]]:

@@ -40,20 +40,24 @@ def test_a_sequence_report_keeps_another_runs_rows_with_their_command(tmp_path: 
     mine = {"system": "ours (tcn)", "fit_s": 9.0, "holdout_discriminative": 0.2}
     old = [{"data": d, **scores, **mine, "seed": s} for d, s in [("energy", 0), ("sines", 0)]]
     old.append({"data": "energy", "system": "real (disjoint half)", **scores})
-    (tmp_path / "old.json").write_text(json.dumps({"command": "old run", "rows": old}))
-    new = {**scores, **mine, "command": "new run", "discriminative": 0.01}
+    (tmp_path / "old.json").write_text(json.dumps({"command": "old --repeats 3", "rows": old}))
+    new = {**scores, **mine, "command": "new run", "discriminative": 0.01, "repeats": 10}
     rows = [{"data": "energy", **new, "seed": 1}, {"data": "sines", **new, "seed": 0}]
     rows.append({"data": "sines", **new, "system": "ours (rnn)", "seed": 0})
     rows += bench.kept(tmp_path / "old.json", rows)
     made = [(r["data"], r["system"], r.get("seed"), r["command"]) for r in rows]
     assert made[3:] == [
-        ("energy", "ours (tcn)", 0, "old run"),
-        ("energy", "real (disjoint half)", None, "old run"),
+        ("energy", "ours (tcn)", 0, "old --repeats 3"),
+        ("energy", "real (disjoint half)", None, "old --repeats 3"),
     ]
     energy, sines = bench.report(rows).split("## sines")
-    assert "Command: `old run`" in energy and "Command: `new run`" in energy
-    assert "Command: `old run`" not in sines
-    assert "| ours (tcn), mean of 2 seeds | 0.1050 |" in energy
+    assert "Command: `old --repeats 3`" in energy and "Command: `new run`" in energy
+    assert "Command: `old --repeats 3`" not in sines
+    # Each row's post-hoc seeds: recorded, or (older rows) read from the command's --repeats.
+    assert (
+        "| ours (tcn), mean of 2 seeds | 0.1050 | 0.3000 | 0.7000 | 1.0000 | 9 | 3/10 |" in energy
+    )
+    assert "| real (disjoint half) | 0.2 | 0.3 | 0.7 | 1.0 | | 3 |" in energy
     assert "Verdict: ours (tcn) beats TimeGAN's published discriminative score (0.236)" in energy
     assert "Verdict: ours (rnn) beats TimeGAN's published discriminative score (0.011)" in sines
 
