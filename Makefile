@@ -11,17 +11,15 @@ export PATH := $(BIN):$(PATH)
 
 .PHONY: install run test lint format clean browser
 
-# --no-compile: Python writes bytecode for the modules a run imports, when it first imports
-# them; compiling every installed file up front took 40 s of a 70 s install on 2 cores.
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -qq --upgrade pip
 	if command -v nvidia-smi >/dev/null 2>&1; then \
 		echo "CUDA found: torch comes from pyproject's range"; \
 	else \
-		$(BIN)/python -m pip install -qq --no-compile $(TORCH_PIP_ARGS) "$(TORCH_CPU)"; \
+		$(BIN)/python -m pip install -qq $(TORCH_PIP_ARGS) "$(TORCH_CPU)"; \
 	fi
-	$(BIN)/python -m pip install -qq --no-compile -e '.[dev]'
+	$(BIN)/python -m pip install -qq -e '.[dev]'
 	touch $@
 
 install: $(VENV)/.installed
