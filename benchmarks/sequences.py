@@ -182,14 +182,9 @@ def run(
     save({"data": name, "system": "shuffled steps", **timegan_scores(data, shuffled, args)})
 
 
-def kept(path: Path, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """A previous run's rows that rows do not make again (same data, system and seed), each
-    with the command that made it: a report of several runs."""
-    return not_made(json.loads(path.read_text()), rows)
-
-
-def not_made(prev: dict[str, Any], rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """prev's rows (a report's JSON) that rows do not make again, each with its command."""
+def kept(prev: dict[str, Any], rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A previous run's rows (its report's JSON) that rows do not make again (same data,
+    system and seed), each with the command that made it: a report of several runs."""
     made = {(r["data"], r["system"], r.get("seed")) for r in rows}
     old = [{"command": prev.get("command", "?"), **r} for r in prev["rows"]]
     return [r for r in old if (r["data"], r["system"], r.get("seed")) not in made]
@@ -240,7 +235,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
         repeats = args.label_repeats if row["data"] in LABELLED else args.repeats
         rows.append({"repeats": repeats, **row, "command": " ".join(sys.argv)})
         print(json.dumps(rows[-1]), flush=True)
-        every = rows + not_made(prev, rows)
+        every = rows + kept(prev, rows)
         out.write_text(report(every) + "\n")
         out.with_suffix(".json").write_text(json.dumps({"rows": every}, indent=1) + "\n")
 

@@ -119,7 +119,7 @@ class TrainConfig(_Section):
     gp_weight: float = Field(ge=0.0)
     label_share: float | None = Field(ge=0.0, le=1.0)
     ema_decay: float = Field(ge=0.0, lt=1.0)
-    ema_rampup: bool | None  # cap the decay at (1 + step) / (10 + step) early on (None: true)
+    ema_rampup: bool  # cap the decay at (1 + step) / (10 + step) early on
     augment: list[Augmentation]
     augment_p: float = Field(ge=0.0, le=1.0)
     ada_target: float = Field(ge=0.0, lt=1.0)

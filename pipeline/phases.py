@@ -75,13 +75,12 @@ class Recipe:
     @classmethod
     def from_train(cls, t: TrainConfig, bf16: bool = False) -> Recipe:
         """From the train section of params (typed, as workers receive it)."""
-        keys = set(cls.__dataclass_fields__) - {"betas", "augment", "bf16", "ema_rampup"}
+        keys = set(cls.__dataclass_fields__) - {"betas", "augment", "bf16"}
         return cls(
             **{k: getattr(t, k) for k in keys},
             betas=(t.beta1, t.beta2),
             augment=tuple(t.augment),
             bf16=bf16,
-            ema_rampup=t.ema_rampup is not False,
         )
 
 

@@ -211,7 +211,7 @@ def test_ema_rampup_caps_the_decay_early_and_false_keeps_ema_decay(tmp_path: Pat
     flat.step(_batch(8, 0, 0), 0, seeded("latents", 0, 0, 0))  # step 0: the ramp's 0.1
     for old, new, p in zip(init, flat.G_ema.parameters(), flat.G.parameters(), strict=True):
         assert torch.allclose(new, 0.999 * old + 0.001 * p.detach(), atol=1e-7)
-    # params.yaml: null keeps the ramp; false turns it off.
+    # params.yaml's default keeps the ramp; false turns it off.
     for rampup, over in ((True, {}), (False, {"train": {"ema_rampup": False}})):
         params = load_params(write_params(tmp_path / f"{rampup}.yaml", over))
         assert Recipe.from_train(params.train).ema_rampup is rampup

@@ -44,7 +44,7 @@ def test_a_sequence_report_keeps_another_runs_rows_with_their_command(tmp_path: 
     new = {**scores, **mine, "command": "new run", "discriminative": 0.01, "repeats": 10}
     rows = [{"data": "energy", **new, "seed": 1}, {"data": "sines", **new, "seed": 0}]
     rows.append({"data": "sines", **new, "system": "ours (rnn)", "seed": 0})
-    rows += bench.kept(tmp_path / "old.json", rows)
+    rows += bench.kept(json.loads((tmp_path / "old.json").read_text()), rows)
     made = [(r["data"], r["system"], r.get("seed"), r["command"]) for r in rows]
     assert made[3:] == [
         ("energy", "ours (tcn)", 0, "old --repeats 3"),
