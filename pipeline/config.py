@@ -86,7 +86,6 @@ class ModelConfig(_Section):
     label_raking: bool  # tables: calibration also rakes data.label crossed with each column
     step_noise: int | None = Field(ge=0)  # sequences: G's per-step noise dims (None: the arch's)
     smoothing: int | None = Field(ge=0)  # sequences: [1,2,1]/4 passes over G's output (None: 0)
-    margin: int | None = Field(ge=0)  # sequences: steps G makes past each end and crops (None: 0)
 
     @field_validator("architecture")
     @classmethod

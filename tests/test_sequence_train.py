@@ -200,8 +200,7 @@ def test_the_conv_generator_takes_noise_at_every_step() -> None:
 def test_model_step_noise_and_smoothing_reach_the_generator(tmp_path: Path) -> None:
     """model.step_noise reaches G (0: every step from z alone, for smooth signals); null keeps
     the architecture's own (rnn 4, tcn one per channel). model.smoothing (rnn_smooth: 2) runs
-    [1, 2, 1] / 4 over G's output that many times, the ends repeated. model.margin: steps made
-    past each end (their noise too) and cropped."""
+    [1, 2, 1] / 4 over G's output that many times, the ends repeated."""
     from ganmodels.sequence.nets import build_generator, smoothed
     from pipeline.kinds.sequence.model_config import model_config
 
@@ -216,37 +215,13 @@ def test_model_step_noise_and_smoothing_reach_the_generator(tmp_path: Path) -> N
         ("rnn", 0, 0, 0),
         ("rnn_smooth", None, 0, 2),
     ):
-        model = {"preset": preset, "conditional": False, "step_noise": noise, "margin": 2}
+        model = {"preset": preset, "conditional": False, "step_noise": noise}
         params = load_params(write_params(tmp_path / "params.yaml", {"data": data, "model": model}))
         schema = prepare(params.data, tmp_path / f"prepared-{preset}-{noise}")
         cfg = model_config(params, schema)
-        assert cfg["step_noise"] == per_step and cfg["smoothing"] == passes and cfg["margin"] == 2
+        assert cfg["step_noise"] == per_step and cfg["smoothing"] == passes
         g = build_generator(cfg)
-        assert g.z_dim == params.model.z_dim + (6 + 2 * 2) * per_step and g.smoothing == passes
-        assert g(torch.randn(3, g.z_dim)).shape == (3, 6, 4)
-
-
-def test_a_recurrent_generators_margin_steps_run_before_and_after_its_sequence() -> None:
-    """With model.margin k the GRU runs k steps before the sequence (their noise moves the first
-    emitted step) and k after it (their noise reaches the last steps only through the
-    smoothing, so not at all without it)."""
-    from ganmodels.sequence.nets import build_generator
-
-    cfg = {"architecture": "rnn", "z_dim": 4, "seq_len": 6, "features": 2, "g_channels": 8,
-           "d_channels": 8, "step_noise": 1, "margin": 3}  # fmt: skip
-    torch.manual_seed(0)
-    for passes in (0, 1):
-        g = build_generator({**cfg, "smoothing": passes}).eval()
-        z = torch.randn(2, g.z_dim)
-        assert g.z_dim == 4 + 12
-        before, after = z.clone(), z.clone()
-        before[:, 4:7] += 1.0  # the margin's steps ahead of the sequence
-        after[:, -3:] += 1.0  # the margin's steps past its end
-        with torch.no_grad():
-            out, moved, tail = g(z), g(before), g(after)
-        assert not torch.allclose(out[:, 0], moved[:, 0])
-        assert torch.equal(out[:, :-1], tail[:, :-1])
-        assert torch.equal(out[:, -1], tail[:, -1]) == (passes == 0)
+        assert g.z_dim == params.model.z_dim + 6 * per_step and g.smoothing == passes
 
 
 @pytest.mark.parametrize("architecture", ["rnn", "tcn"])

@@ -60,12 +60,6 @@ def smoothed(values: torch.Tensor, passes: int) -> torch.Tensor:
     return values
 
 
-def margin(cfg: dict[str, Any]) -> int:
-    """Steps G makes beyond each end of its sequence and crops (config "margin"; 0 when absent):
-    the start-up transient of its state and the smoothing's repeated ends fall outside."""
-    return int(cfg.get("margin", 0))
-
-
 def _finish(
     values: torch.Tensor, length: torch.Tensor, constant: list[int], derived: DerivedChannels
 ) -> torch.Tensor:
@@ -89,8 +83,8 @@ class RecurrentGenerator(nn.Module):
         super().__init__()
         self.seq_len, self.features = int(cfg["seq_len"]), int(cfg["features"])
         self.static_dim, self.num_classes = int(cfg["z_dim"]), int(cfg.get("num_classes", 0))
-        self.noise, self.margin = step_noise(cfg), margin(cfg)
-        self.z_dim = self.static_dim + (self.seq_len + 2 * self.margin) * self.noise
+        self.noise = step_noise(cfg)
+        self.z_dim = self.static_dim + self.seq_len * self.noise
         self.smoothing = int(cfg.get("smoothing", 0))
         self.constant = static_channels(cfg.get("statics") or [])
         self.derived = DerivedChannels(cfg.get("derived") or [])
@@ -108,16 +102,15 @@ class RecurrentGenerator(nn.Module):
         static, steps = z[:, : self.static_dim], z[:, self.static_dim :]
         if self.embed is not None:
             static = static + self.embed(y)
-        n, t, k = z.shape[0], self.seq_len, self.margin
+        n, t = z.shape[0], self.seq_len
         length = self.lengths(z[:, 0], y)
         # Each step knows how much of its sequence is left (the RNN shapes the ending).
-        at = torch.arange(-k, t + k, device=z.device)
-        left = (length[:, None] - at[None, :]).clamp_min(0) / t
+        left = (length[:, None] - torch.arange(t, device=z.device)[None, :]).clamp_min(0) / t
         h0 = torch.tanh(self.start(static)).view(n, 2, -1).transpose(0, 1).contiguous()
-        per_step = [static[:, None, :].expand(n, t + 2 * k, -1)]
-        per_step += [steps.reshape(n, t + 2 * k, self.noise), left[..., None].to(z.dtype)]
+        per_step = [static[:, None, :].expand(n, t, -1), steps.reshape(n, t, self.noise)]
+        per_step.append(left[..., None].to(z.dtype))
         h, _ = self.rnn(F.leaky_relu(self.inputs(torch.cat(per_step, dim=2)), 0.2), h0)
-        values = smoothed(self.out(h), self.smoothing)[:, k : k + t]
+        values = smoothed(self.out(h), self.smoothing)
         return _finish(values, length, self.constant, self.derived)
 
 
@@ -157,15 +150,14 @@ class ConvGenerator(nn.Module):
         super().__init__()
         self.seq_len, self.features = int(cfg["seq_len"]), int(cfg["features"])
         self.static_dim, self.num_classes = int(cfg["z_dim"]), int(cfg.get("num_classes", 0))
-        self.noise, self.margin = step_noise(cfg), margin(cfg)
-        self.steps = self.seq_len + 2 * self.margin  # made, then cropped to seq_len
-        self.z_dim = self.static_dim + self.steps * self.noise
+        self.noise = step_noise(cfg)
+        self.z_dim = self.static_dim + self.seq_len * self.noise
         self.smoothing = int(cfg.get("smoothing", 0))
         self.constant = static_channels(cfg.get("statics") or [])
         self.derived = DerivedChannels(cfg.get("derived") or [])
         self.lengths = Lengths(cfg)
         width = int(cfg["g_channels"])
-        self.seed_len = -(-self.steps // 8)
+        self.seed_len = -(-self.seq_len // 8)
         self.embed = nn.Embedding(self.num_classes, self.static_dim) if self.num_classes else None
         self.seed = nn.Linear(self.static_dim, width * self.seed_len)
         self.blocks = nn.ModuleList(
@@ -200,9 +192,8 @@ class ConvGenerator(nn.Module):
             h = block(h)
         if self.noise:
             noise = steps.reshape(n, self.noise, -1)
-            h = torch.cat([h[:, :, : self.steps], noise], dim=1)
-        values = smoothed(self.out(h)[:, :, : self.steps].transpose(1, 2), self.smoothing)
-        values = values[:, self.margin : self.margin + self.seq_len]
+            h = torch.cat([h[:, :, : self.seq_len], noise], dim=1)
+        values = smoothed(self.out(h)[:, :, : self.seq_len].transpose(1, 2), self.smoothing)
         return _finish(values, length, self.constant, self.derived)
 
 

@@ -48,7 +48,6 @@ def model_config(params: Params, schema: dict[str, Any]) -> dict[str, Any]:
         if m.step_noise is not None
         else (len(schema["channels"]) if m.architecture == "tcn" else 4),
         "smoothing": m.smoothing or 0,
-        "margin": m.margin or 0,
         "min_length": int(schema["lengths"]["min"]),
         "length_counts": by_class if m.conditional else [counts["all"]],
         "channels": schema["channels"],
