@@ -140,7 +140,7 @@ def timegan_scores(
 
 
 def ours(
-    data: np.ndarray, work: Path, preset: str, steps: int, seed: int
+    data: np.ndarray, work: Path, preset: str, steps: int, seed: int, workers: dict[str, int]
 ) -> tuple[np.ndarray, np.ndarray, float]:
     """Fit our pipeline on data (a holdout fifth kept out); (samples, holdout, fit seconds)."""
     np.save(work / "data.npy", data)
@@ -149,7 +149,7 @@ def ours(
         "model": {"preset": preset, "conditional": False},
         "train": {"steps": steps, "seed": seed, "log_every": max(steps // 10, 1),
                   "keep_best": False, "checkpoint_every": steps, "max_failures": 0,
-                  "experiment_name": "bench-sequences"},
+                  "experiment_name": "bench-sequences", **workers},
     }  # fmt: skip
     _, sampler, fit_s = fit_ours(work, over)
     holdout = load_split(work / "prepared", "holdout")[0].astype(np.float64)
@@ -164,7 +164,7 @@ def run(
     preset = args.preset.get(name) or args.preset[""]
     for seed in args.seeds:
         with tempfile.TemporaryDirectory(prefix=f"bench-seq-{name}-") as tmp:
-            fake, holdout, fit_s = ours(data, Path(tmp), preset, args.steps, seed)
+            fake, holdout, fit_s = ours(data, Path(tmp), preset, args.steps, seed, args.workers)
         row = {
             "data": name,
             "system": f"ours ({preset})",
@@ -190,8 +190,8 @@ def kept(prev: dict[str, Any], rows: list[dict[str, Any]]) -> list[dict[str, Any
     return [r for r in old if (r["data"], r["system"], r.get("seed")) not in made]
 
 
-def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
-    """Run the benchmark; write the .md and .json; return the rows."""
+def _parser() -> argparse.ArgumentParser:
+    """The command line."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", nargs="+", default=["sines", "energy", *LABELLED],
                    choices=["sines", "energy", *LABELLED])  # fmt: skip
@@ -207,16 +207,27 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     p.add_argument("--label-steps", type=int, default=600, help="post-hoc steps, labelled sets")
     p.add_argument("--label-repeats", type=int, default=2, help="post-hoc seeds, labelled sets")
     p.add_argument("--cache", default=str(Path(tempfile.gettempdir()) / "gan-bench-wheels"))
+    p.add_argument("--workers", type=int, default=None, help="train.num_workers (params.yaml's)")
     p.add_argument("--out", default=None)
     p.add_argument("--keep", default=None, help="a previous .json: rows not made again")
     p.add_argument(
         "--smoke", action="store_true", help="sines only, a few steps; a temporary --out"
     )
+    return p
+
+
+def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
+    """Run the benchmark; write the .md and .json; return the rows."""
+    p = _parser()
     args = p.parse_args(argv)
+    # train.num_workers: params.yaml's unless --workers; a smoke fit in the script's own process
+    # (2 would start local rank processes, seconds of imports each).
+    args.workers = {} if args.workers is None else {"num_workers": args.workers}
     if args.smoke:
         args.data, args.seeds, args.steps, args.sines = ["sines", "japanese_vowels"], [0], 2, 200
         args.disc_steps = args.pred_steps = args.label_steps = 2
         args.repeats = args.label_repeats = 1
+        args.workers = {"num_workers": 1}
     args.preset = dict(x.rpartition("=")[::2] for x in args.preset)  # {DATA: NAME, "": NAME}
     if "" not in args.preset and (none := set(args.data) - {*args.preset, *LABELLED}):
         p.error(f"--preset: no preset for {sorted(none)} (give NAME or DATA=NAME)")

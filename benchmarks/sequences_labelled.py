@@ -61,7 +61,7 @@ def labelled(name: str, args: argparse.Namespace, seed: int) -> dict[str, Any]:
         work = Path(tmp)
         data: dict[str, Any] = {"kind": "sequence", "split_seed": seed}
         model: dict[str, Any] = {}
-        train: dict[str, Any] = {"seed": seed, "experiment_name": "bench-sequences"}
+        train: dict[str, Any] = {"seed": seed, "experiment_name": "bench-sequences", **args.workers}
         if name == "plaid":
             data |= {"source": str(plaid(work)), "id_column": "id", "time_column": "step",
                      "label": "appliance"}  # fmt: skip

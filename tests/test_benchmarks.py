@@ -173,8 +173,8 @@ def test_tabular_smoke(tmp_path: Path) -> None:
     assert {r["system"] for r in rows} == systems
     assert _read(out.with_suffix(".json"))["rows"] == json.loads(json.dumps(rows))
     ours = next(r for r in rows if r["system"] == "ours")
-    # With CTGAN, ours is fitted to CTGAN's realised time: more steps than the budget's one.
-    assert (ours["steps"] == 1 or peer) and ours["fit_s"] > 0 and 0 <= ours["quality_score"] <= 1
+    # The budget's one step, CTGAN or not (fitting ours to CTGAN's time: the test below).
+    assert ours["steps"] == 1 and ours["fit_s"] > 0 and 0 <= ours["quality_score"] <= 1
     report = out.read_text()
     assert "## penguins" in report and "## Verdict" in report
     assert "CTGAN not run" in report or peer
