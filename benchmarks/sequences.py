@@ -140,7 +140,7 @@ def timegan_scores(
 
 
 def ours(
-    data: np.ndarray, work: Path, preset: str, steps: int, seed: int, workers: dict[str, int]
+    data: np.ndarray, work: Path, preset: str, steps: int, seed: int, train_keys: dict[str, int]
 ) -> tuple[np.ndarray, np.ndarray, float]:
     """Fit our pipeline on data (a holdout fifth kept out); (samples, holdout, fit seconds)."""
     np.save(work / "data.npy", data)
@@ -149,7 +149,7 @@ def ours(
         "model": {"preset": preset, "conditional": False},
         "train": {"steps": steps, "seed": seed, "log_every": max(steps // 10, 1),
                   "keep_best": False, "checkpoint_every": steps, "max_failures": 0,
-                  "experiment_name": "bench-sequences", **workers},
+                  "experiment_name": "bench-sequences", **train_keys},
     }  # fmt: skip
     _, sampler, fit_s = fit_ours(work, over)
     holdout = load_split(work / "prepared", "holdout")[0].astype(np.float64)
@@ -164,7 +164,7 @@ def run(
     preset = args.preset.get(name) or args.preset[""]
     for seed in args.seeds:
         with tempfile.TemporaryDirectory(prefix=f"bench-seq-{name}-") as tmp:
-            fake, holdout, fit_s = ours(data, Path(tmp), preset, args.steps, seed, args.workers)
+            fake, holdout, fit_s = ours(data, Path(tmp), preset, args.steps, seed, args.train_keys)
         row = {
             "data": name,
             "system": f"ours ({preset})",
@@ -222,12 +222,12 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     args = p.parse_args(argv)
     # train.num_workers: params.yaml's unless --workers; a smoke fit in the script's own process
     # (2 would start local rank processes, seconds of imports each).
-    args.workers = {} if args.workers is None else {"num_workers": args.workers}
+    args.train_keys = {} if args.workers is None else {"num_workers": args.workers}
     if args.smoke:
         args.data, args.seeds, args.steps, args.sines = ["sines", "japanese_vowels"], [0], 2, 200
         args.disc_steps = args.pred_steps = args.label_steps = 2
         args.repeats = args.label_repeats = 1
-        args.workers = {"num_workers": 1}
+        args.train_keys = {"num_workers": 1}
     args.preset = dict(x.rpartition("=")[::2] for x in args.preset)  # {DATA: NAME, "": NAME}
     if "" not in args.preset and (none := set(args.data) - {*args.preset, *LABELLED}):
         p.error(f"--preset: no preset for {sorted(none)} (give NAME or DATA=NAME)")

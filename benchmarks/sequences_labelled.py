@@ -61,7 +61,11 @@ def labelled(name: str, args: argparse.Namespace, seed: int) -> dict[str, Any]:
         work = Path(tmp)
         data: dict[str, Any] = {"kind": "sequence", "split_seed": seed}
         model: dict[str, Any] = {}
-        train: dict[str, Any] = {"seed": seed, "experiment_name": "bench-sequences", **args.workers}
+        train: dict[str, Any] = {
+            "seed": seed,
+            "experiment_name": "bench-sequences",
+            **args.train_keys,
+        }
         if name == "plaid":
             data |= {"source": str(plaid(work)), "id_column": "id", "time_column": "step",
                      "label": "appliance"}  # fmt: skip
