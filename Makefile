@@ -11,15 +11,20 @@ export PATH := $(BIN):$(PATH)
 
 .PHONY: install run test lint format clean browser
 
+# pip installs without compiling (it compiles one file at a time); compileall then writes the
+# bytecode of every installed module on all cores. Not left to first import: where
+# PYTHONDONTWRITEBYTECODE is set, every process would compile every module it imports. A file
+# that does not compile is skipped, as pip skips it.
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -qq --upgrade pip
 	if command -v nvidia-smi >/dev/null 2>&1; then \
 		echo "CUDA found: torch comes from pyproject's range"; \
 	else \
-		$(BIN)/python -m pip install -qq $(TORCH_PIP_ARGS) "$(TORCH_CPU)"; \
+		$(BIN)/python -m pip install -qq --no-compile $(TORCH_PIP_ARGS) "$(TORCH_CPU)"; \
 	fi
-	$(BIN)/python -m pip install -qq -e '.[dev]'
+	$(BIN)/python -m pip install -qq --no-compile -e '.[dev]'
+	$(BIN)/python -m compileall -q -j 0 $(VENV)/lib >/dev/null || true
 	touch $@
 
 install: $(VENV)/.installed
