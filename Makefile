@@ -13,8 +13,8 @@ export PATH := $(BIN):$(PATH)
 
 # pip installs without compiling (it compiles one file at a time); compileall then writes the
 # bytecode of every installed module on all cores. Not left to first import: where
-# PYTHONDONTWRITEBYTECODE is set, every process would compile every module it imports. A file
-# that does not compile is skipped, as pip skips it.
+# PYTHONDONTWRITEBYTECODE is set, every process would compile every module it imports. Files
+# that do not compile (some packages ship them on purpose) are skipped, as pip skips them.
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -qq --upgrade pip
@@ -24,7 +24,7 @@ $(VENV)/.installed: pyproject.toml
 		$(BIN)/python -m pip install -qq --no-compile $(TORCH_PIP_ARGS) "$(TORCH_CPU)"; \
 	fi
 	$(BIN)/python -m pip install -qq --no-compile -e '.[dev]'
-	$(BIN)/python -m compileall -q -j 0 $(VENV)/lib >/dev/null || true
+	$(BIN)/python -m compileall -qq -j 0 $(VENV)/lib || true
 	touch $@
 
 install: $(VENV)/.installed

@@ -173,7 +173,7 @@ def test_tabular_smoke(tmp_path: Path) -> None:
     assert {r["system"] for r in rows} == systems
     assert _read(out.with_suffix(".json"))["rows"] == json.loads(json.dumps(rows))
     ours = next(r for r in rows if r["system"] == "ours")
-    # The budget's one step, CTGAN or not (fitting ours to CTGAN's time: the test below).
+    # The budget's one step, CTGAN or not (full runs fit ours to CTGAN's time by _fit_to: below).
     assert ours["steps"] == 1 and ours["fit_s"] > 0 and 0 <= ours["quality_score"] <= 1
     report = out.read_text()
     assert "## penguins" in report and "## Verdict" in report

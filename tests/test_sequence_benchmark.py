@@ -58,8 +58,28 @@ def test_a_sequence_report_keeps_another_runs_rows_with_their_command(tmp_path: 
         "| ours (tcn), mean of 2 seeds | 0.1050 | 0.3000 | 0.7000 | 1.0000 | 9 | 3/10 |" in energy
     )
     assert "| real (disjoint half) | 0.2 | 0.3 | 0.7 | 1.0 | | 3 |" in energy
-    assert "Verdict: ours (tcn) beats TimeGAN's published discriminative score (0.236)" in energy
-    assert "Verdict: ours (rnn) beats TimeGAN's published discriminative score (0.011)" in sines
+    assert (
+        "Verdict: ours (tcn) is below TimeGAN's published discriminative score (0.236), not"
+        in energy
+    )
+    assert (
+        "Verdict: ours (rnn) is below TimeGAN's published discriminative score (0.011), untested"
+        in sines
+    )
+
+
+def test_a_sequence_verdict_is_a_win_only_where_a_t_test_over_seeds_says_so() -> None:
+    """A mean below the published score beats it only at one-sided p < 0.05 over the seeds
+    (the sines run of 2026-12-07: p = 0.073, not a win); one seed is untested; above loses."""
+    verdict = _script("sequences_report").verdict
+    sines = [0.0104, 0.0104, 0.0074, 0.0073, 0.0088, 0.0128]
+    assert verdict(sines, 0.011).startswith("is below TimeGAN's published discriminative score")
+    assert "not significantly: 0.0095 (one-sided t-test over 6 seeds: p = 0.073;" in verdict(
+        sines, 0.011
+    )
+    assert verdict([0.117, 0.161, 0.137], 0.236).startswith("beats")
+    assert "p = 0.008)" in verdict([0.117, 0.161, 0.137], 0.236)
+    assert "untested" in verdict([0.01], 0.011) and verdict([0.02, 0.03], 0.011).startswith("loses")
 
 
 def test_the_sequence_outsider_detector_tells_noise_from_data_not_data_from_data() -> None:
