@@ -220,14 +220,12 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     """Run the benchmark; write the .md and .json; return the rows."""
     p = _parser()
     args = p.parse_args(argv)
-    # train.num_workers: params.yaml's unless --workers; a smoke fit in the script's own process
-    # (2 would start local rank processes, seconds of imports each).
-    args.train_keys = {} if args.workers is None else {"num_workers": args.workers}
-    if args.smoke:
+    if args.smoke:  # 1 worker: the fit in this process (2 would start local rank processes)
         args.data, args.seeds, args.steps, args.sines = ["sines", "japanese_vowels"], [0], 2, 200
         args.disc_steps = args.pred_steps = args.label_steps = 2
-        args.repeats = args.label_repeats = 1
-        args.train_keys = {"num_workers": 1}
+        args.repeats = args.label_repeats = args.workers = 1
+    # train.num_workers: params.yaml's unless --workers.
+    args.train_keys = {} if args.workers is None else {"num_workers": args.workers}
     args.preset = dict(x.rpartition("=")[::2] for x in args.preset)  # {DATA: NAME, "": NAME}
     if "" not in args.preset and (none := set(args.data) - {*args.preset, *LABELLED}):
         p.error(f"--preset: no preset for {sorted(none)} (give NAME or DATA=NAME)")
