@@ -140,9 +140,10 @@ def timegan_scores(
 
 
 def ours(
-    data: np.ndarray, work: Path, preset: str, steps: int, seed: int, train_keys: dict[str, int]
-) -> tuple[np.ndarray, np.ndarray, float]:
-    """Fit our pipeline on data (a holdout fifth kept out); (samples, holdout, fit seconds)."""
+    data: np.ndarray, work: Path, preset: str, steps: int, seed: int, train_keys: dict[str, Any]
+) -> tuple[np.ndarray, np.ndarray, float, int]:
+    """Fit our pipeline on data (a holdout fifth kept out); (samples, holdout, fit seconds,
+    the exported step)."""
     np.save(work / "data.npy", data)
     over = {
         "data": {"kind": "sequence", "source": str(work / "data.npy"), "split_seed": seed},
@@ -151,9 +152,9 @@ def ours(
                   "keep_best": False, "checkpoint_every": steps, "max_failures": 0,
                   "experiment_name": "bench-sequences", **train_keys},
     }  # fmt: skip
-    _, sampler, fit_s = fit_ours(work, over)
+    _, sampler, fit_s, step = fit_ours(work, over)
     holdout = load_split(work / "prepared", "holdout")[0].astype(np.float64)
-    return sampler.sample(len(data), seed).astype(np.float64), holdout, fit_s
+    return sampler.sample(len(data), seed).astype(np.float64), holdout, fit_s, step
 
 
 def run(
@@ -164,12 +165,16 @@ def run(
     preset = args.preset.get(name) or args.preset[""]
     for seed in args.seeds:
         with tempfile.TemporaryDirectory(prefix=f"bench-seq-{name}-") as tmp:
-            fake, holdout, fit_s = ours(data, Path(tmp), preset, args.steps, seed, args.train_keys)
+            fake, holdout, fit_s, step = ours(
+                data, Path(tmp), preset, args.steps, seed, args.train_keys
+            )
+        best = ", best checkpoint" if args.export == "best" else ""
         row = {
             "data": name,
-            "system": f"ours ({preset})",
+            "system": f"ours ({preset}{best})",
             "seed": seed,
             "fit_s": round(fit_s, 1),
+            "exported_step": step,
         }
         row |= timegan_scores(data, fake, args)
         on_holdout = timegan_scores(holdout, fake[: len(holdout)], args, full=False)
@@ -208,6 +213,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--label-repeats", type=int, default=2, help="post-hoc seeds, labelled sets")
     p.add_argument("--cache", default=str(Path(tempfile.gettempdir()) / "gan-bench-wheels"))
     p.add_argument("--workers", type=int, default=None, help="train.num_workers (params.yaml's)")
+    p.add_argument("--export", choices=["final", "best"], default="final",
+                   help="train.export: best keeps the checkpoint (every --checkpoint-every steps) "
+                   "the probe scores best")  # fmt: skip
+    p.add_argument("--checkpoint-every", type=int, default=500, help="with --export best")
     p.add_argument("--out", default=None)
     p.add_argument("--keep", default=None, help="a previous .json: rows not made again")
     p.add_argument(
@@ -226,6 +235,9 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
         args.repeats = args.label_repeats = args.workers = 1
     # train.num_workers: params.yaml's unless --workers.
     args.train_keys = {} if args.workers is None else {"num_workers": args.workers}
+    if args.export == "best":  # the probe scores every checkpoint; the best one is exported
+        every = min(args.checkpoint_every, args.steps)
+        args.train_keys |= {"export": "best", "keep_best": True, "checkpoint_every": every}
     args.preset = dict(x.rpartition("=")[::2] for x in args.preset)  # {DATA: NAME, "": NAME}
     if "" not in args.preset and (none := set(args.data) - {*args.preset, *LABELLED}):
         p.error(f"--preset: no preset for {sorted(none)} (give NAME or DATA=NAME)")

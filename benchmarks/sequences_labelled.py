@@ -26,16 +26,16 @@ from tests.helpers import write_params
 LABELLED = ("japanese_vowels", "plaid")
 
 
-def fit_ours(work: Path, over: dict[str, Any]) -> tuple[Any, Any, float]:
+def fit_ours(work: Path, over: dict[str, Any]) -> tuple[Any, Any, float, int]:
     """params.yaml with `over`, prepare and fit in `work`: (params, the EMA G's sampler,
-    seconds of prepare and fit)."""
+    seconds of prepare and fit, the exported checkpoint's step)."""
     params = load_params(write_params(work / "params.yaml", over))
     t0 = time.perf_counter()
     prepare(params.data, work / "prepared", work)
     _, state = fit(params, work, work / "prepared")
     fit_s = time.perf_counter() - t0
     generator = {"model_config": state["model_config"], "state_dict": state["G_ema"]}
-    return params, sampler_from_state(generator), fit_s
+    return params, sampler_from_state(generator), fit_s, int(state["step"])
 
 
 def plaid(work: Path) -> Path:
@@ -76,7 +76,7 @@ def labelled(name: str, args: argparse.Namespace, seed: int) -> dict[str, Any]:
         if args.smoke:
             train["steps"], train["log_every"] = 2, 1
         over = {"data": data, "model": model, "train": train}
-        params, sampler, fit_s = fit_ours(work, over)
+        params, sampler, fit_s, _ = fit_ours(work, over)
         tr, hold = (load_split(work / "prepared", s) for s in ("train", "holdout"))
     spec = m.PostHoc(steps=args.label_steps, max_steps=params.evaluate.posthoc_max_steps)
     values, labels = sampler.sample_labelled(len(tr[0]), seed)

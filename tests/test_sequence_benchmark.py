@@ -16,15 +16,18 @@ def test_sequences_smoke(tmp_path: Path) -> None:
     the published numbers, a real half and shuffled steps; JapaneseVowels' TSTR beside real."""
     out = tmp_path / "sequences.md"
     argv = ["--smoke", "--preset", "sines=tcn_moments", "--jobs", "2", "--out", str(out)]
-    rows = _script("sequences").main(argv)  # post-hoc runs in 2 processes; a preset per data set
+    # post-hoc runs in 2 processes; a preset per data set; the probe's best checkpoint exported
+    rows = _script("sequences").main([*argv, "--export", "best"])
     systems = {r["system"] for r in rows if r["data"] == "sines"}
-    assert systems == {"real (disjoint half)", "shuffled steps", "ours (tcn_moments)"}
+    ours = "ours (tcn_moments, best checkpoint)"
+    assert systems == {"real (disjoint half)", "shuffled steps", ours}
     (vowels,) = (r for r in rows if r["data"] == "japanese_vowels")
     assert 0 <= vowels["tstr_accuracy"] <= 1 and 0 <= vowels["real_accuracy"] <= 1
     assert 0 <= vowels["real_discriminative"] <= 0.5 and vowels["length_distance"] >= 0
     assert "TSTR trails the real-trained classifier by" in out.read_text()
     (mine,) = (r for r in rows if "seed" in r and r["data"] == "sines")
     assert mine["fit_s"] > 0 and 0 <= mine["discriminative"] <= 0.5 and mine["predictive"] > 0
+    assert mine["exported_step"] == 2  # the smoke's 2 steps: one checkpoint, the best
     assert 0 <= mine["holdout_discriminative"] <= 0.5 and 0 <= mine["boosted_auc"] <= 1
     assert _read(out.with_suffix(".json"))["rows"] == json.loads(json.dumps(rows))
     assert "| TimeGAN (published) | 0.011 | 0.093 |" in out.read_text()

@@ -72,6 +72,26 @@ def test_shape_errors_match_hand_computed_cases() -> None:
     assert errors["correlation_error"] == pytest.approx(0.0, abs=1e-9)
 
 
+def test_value_ks_matches_hand_computed_cases(sines: np.ndarray) -> None:
+    """The checkpoint probe's score: per-(step, channel) KS of the values that exist, plus
+    the lengths' KS; blind to anything past a sequence's end and to monotone rescaling."""
+    ramp = np.arange(4.0).reshape(4, 1, 1) * np.ones((1, 3, 2))  # 4 sequences, 3 steps
+    assert m.value_ks(_model(ramp), _model(ramp + 2)) == pytest.approx(0.5)  # {0..3} vs {2..5}
+    assert m.value_ks(_model(np.exp(ramp)), _model(np.exp(ramp + 2))) == pytest.approx(0.5)
+    short = ramp.copy()
+    short[2:, 2:] = np.nan  # half the sequences end a step early
+    garbage = _model(short)
+    garbage[2:, 2, :-1] = 99.0  # values past the end: not part of the sample
+    # The steps that exist agree (step 2: {0, 1} against {0..3}: KS 0.5, 1 of 3 steps), and
+    # half the lengths differ: KS 0.5.
+    assert m.value_ks(_model(ramp), garbage) == pytest.approx(0.5 / 3 + 0.5)
+    # Two halves of one data set: near 0; one channel's values moved: far.
+    same = m.value_ks(sines[:500], sines[500:])
+    moved = sines[500:].copy()
+    moved[..., 0] = -moved[..., 0]
+    assert same < 0.08 and m.value_ks(sines[:500], moved) > same + 0.1
+
+
 def test_shuffled_steps_keep_each_steps_values_and_the_lengths() -> None:
     rng = np.random.default_rng(0)
     values = rng.normal(size=(30, 8, 2))

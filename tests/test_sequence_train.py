@@ -65,11 +65,15 @@ def write_waves(root: Path, n: int = 80) -> Path:
 def test_two_workers_train_sequences_that_sample_evaluate_and_serve(tmp_path: Path) -> None:
     # Long: one 2-worker training, then every use of its export (split, each would retrain).
     write_waves(tmp_path)
-    params = load_params(write_params(tmp_path / "params.yaml", BABY, SEQ))
+    best = {"train": {"keep_best": True, "export": "best"}}
+    params = load_params(write_params(tmp_path / "params.yaml", BABY, SEQ, best))
     prepared = tmp_path / "prepared"
     schema = prepare(params.data, prepared, tmp_path)
     result, state = fit(params, tmp_path, prepared)
     assert result.step == 40 and params.train.num_workers == 2
+    # The probe scored each checkpoint; the export is the best one's (train.export: best).
+    assert 0 < result.best["ks_values"] < 2 and "monitor/ks_values" in result.final_metrics
+    assert result.exported_step == result.best["step"] == state["step"] in (20, 40)
     assert all(math.isfinite(result.final_metrics[k]) for k in ("loss/D_main", "loss/G_main"))
     config = state["model_config"]
     assert config["architecture"] == "rnn" and config["num_classes"] == 2

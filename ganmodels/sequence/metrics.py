@@ -186,6 +186,21 @@ def shape_errors(real: np.ndarray, fake: np.ndarray) -> dict[str, float]:
     }
 
 
+def value_ks(real: np.ndarray, fake: np.ndarray) -> float:
+    """Mean two-sample KS distance of each (step, channel)'s values over the sequences that
+    have that step, plus that of the lengths: 0 for one distribution, 1 at most per term. A
+    cheap score for picking checkpoints (the same for any monotone rescaling of a channel)."""
+    from scipy.stats import ks_2samp  # scoring only: serving needs numpy alone
+
+    valid = [s[..., -1] > 0.5 for s in (real, fake)]
+    a, b = (np.where(m[..., None], s[..., :-1], np.nan).reshape(len(s), -1)
+            for s, m in zip((real, fake), valid, strict=True))  # fmt: skip
+    both = ~np.isnan(a).all(0) & ~np.isnan(b).all(0)  # (step, channel)s each side reaches
+    values = ks_2samp(a[:, both], b[:, both], axis=0, nan_policy="omit").statistic
+    lengths = ks_2samp(valid[0].sum(1), valid[1].sum(1))
+    return float((np.mean(values) if both.any() else 1.0) + lengths.statistic)
+
+
 def _wasserstein(a: np.ndarray, b: np.ndarray) -> float:
     """W1 between two samples (quantile functions on a common grid)."""
     q = np.linspace(0, 1, 201)

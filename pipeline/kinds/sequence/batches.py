@@ -1,5 +1,5 @@
-"""One training rank's sequences: batches dealt from the train split (scaled, masked) and
-their class labels for a conditional model."""
+"""One training rank's sequences: batches dealt from the train split (scaled, masked), their
+class labels for a conditional model, and the best-checkpoint probe."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import torch
 
 from ganmodels.conditioning import ClassLabels
 from ganmodels.sequence.scaling import Scaling
+from pipeline.kinds.sequence.probe import ValueKS
 from pipeline.kinds.sequence.shards import load_split
 from pipeline.phases import Batch
 from pipeline.streams import ShardSampler, to_device
@@ -21,7 +22,7 @@ class SequenceBatches:
     """The train split in model space [N, T, C + 1], dealt by ShardSampler."""
 
     memory_format = None  # [N, T, C]: no layout to choose
-    probe_name = ""  # no cheap best-checkpoint score (train.export: best is refused)
+    probe_name = "ks_values"
 
     def __init__(
         self,
@@ -42,6 +43,7 @@ class SequenceBatches:
         )
         self.device = device
         self.conditioning = ClassLabels(num_classes)
+        self._probe = ValueKS(self.data, self.targets, train.seed) if rank == 0 else None
 
     def batch(self, index: int) -> Batch:
         """This rank's sequences (and labels) for draw `index`."""
@@ -54,9 +56,9 @@ class SequenceBatches:
         values = x[..., :-1]
         return [values.flatten(1), values.diff(dim=1).flatten(0, 1)]
 
-    def probe(self, G_ema: torch.nn.Module) -> None:
-        """No probe for sequences."""
-        return None
+    def probe(self, G_ema: torch.nn.Module) -> float | None:
+        """The KS distance of G_ema's fixed samples' values and lengths (rank 0)."""
+        return None if self._probe is None else self._probe(G_ema)
 
     def preview(self, G_ema: torch.nn.Module) -> None:
         """No picture while training: evaluate draws the sequences' figure."""

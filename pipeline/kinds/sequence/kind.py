@@ -35,7 +35,7 @@ class SequenceKind(DataKind):
     schema_keys = ("seq_len",)
 
     def check_params(self, params: Params) -> None:
-        """Labels for a conditional model; no image augmentation; no best-checkpoint probe."""
+        """Labels for a conditional model; no image augmentation; the classifier's features."""
         d, m, t = params.data, params.model, params.train
         if m.conditional and not labeled(d.source, d.label, d.id_column):
             raise ValueError(
@@ -49,11 +49,6 @@ class SequenceKind(DataKind):
             raise ValueError(
                 "evaluate.feature_extractor: inception is for images; sequences use their own "
                 "encoder (the classifier stage): set evaluate.feature_extractor: classifier"
-            )
-        if t.export == "best":
-            raise ValueError(
-                "train.export: best needs a best-checkpoint probe, which sequences do not have: "
-                "set train.export: final"
             )
 
     def metrics_written(
