@@ -1,6 +1,7 @@
 """Sample-quality metric math on feature/label arrays: Frechet distance, kernel inception distance
-(KID), k-NN precision/recall, density/coverage, class coverage. Pure functions, no I/O; accept numpy
-arrays or torch tensors. Pairwise distances and kernels are computed in bounded-size blocks."""
+(KID), k-NN precision/recall, density/coverage, class coverage, pooled pixel rows. Pure functions,
+no I/O; accept numpy arrays or torch tensors. Pairwise distances and kernels are computed in
+bounded-size blocks."""
 
 from __future__ import annotations
 
@@ -223,3 +224,12 @@ def class_coverage(probs_or_labels: Any, num_classes: int, threshold: float = 0.
     shares = class_histogram(probs_or_labels, num_classes)
     # Tolerate float rounding so that exactly `threshold` share (e.g. 5 of 100) counts.
     return sum(share >= threshold - 1e-12 for share in shares)
+
+
+def pixels(x: torch.Tensor) -> torch.Tensor:
+    """Images [N, C, H, W] as rows of pixels, average-pooled to at most 16x16 (float64, CPU):
+    the space of the probe and of evaluate's copy and membership checks."""
+    side = x.shape[-1]
+    if side > 16:
+        x = torch.nn.functional.avg_pool2d(x.float(), side // 16)
+    return x.flatten(1).double().cpu()

@@ -86,6 +86,29 @@ def _parser() -> argparse.ArgumentParser:
         help="images: a directory (one PNG each) or a .npy/.png file; tables: a .parquet/.csv",
     )
     s = sub.add_parser(
+        "augment",
+        parents=[common],
+        help="Write the train split plus a model's samples, synthetic rows marked.",
+        description="A training set: the prepared train split plus samples of a registered "
+        "model at a ratio and class balance, with a manifest of what is real and what is not.",
+    )
+    s.add_argument(
+        "--model-uri",
+        default=None,
+        help="MLflow model URI (default: models:/<register.model_name>@champion)",
+    )
+    s.add_argument("--ratio", type=float, default=1.0, help="synthetic rows per real row")
+    s.add_argument(
+        "--balance",
+        choices=["train", "equal"],
+        default="train",
+        help="synthetic classes at the train shares, or to the smallest classes first",
+    )
+    s.add_argument("--seed", type=int, default=0, help="sampling seed (same seed, same set)")
+    s.add_argument(
+        "--out", required=True, help="images: a folder; tables: .parquet/.csv; sequences: .npz"
+    )
+    s = sub.add_parser(
         "review",
         parents=[common],
         help="Compare champion and challenger side by side.",
@@ -176,6 +199,10 @@ def main(argv: list[str] | None = None) -> int:
             sample_main(
                 args.model_uri, args.n, args.seed, args.out, args.params, args.label, condition
             )
+        elif args.command == "augment":
+            from pipeline.augment import main as augment_main
+
+            augment_main(args.model_uri, args.ratio, args.balance, args.seed, args.out, args.params)
         elif args.command == "review":
             from pipeline.review import main as review_main
 

@@ -17,6 +17,7 @@ COMMANDS = (
     "evaluate",
     "register",
     "sample",
+    "augment",
     "review",
     "models",
     "plots",

@@ -215,3 +215,22 @@ def test_ema_rampup_caps_the_decay_early_and_false_keeps_ema_decay(tmp_path: Pat
     for rampup, over in ((True, {}), (False, {"train": {"ema_rampup": False}})):
         params = load_params(write_params(tmp_path / f"{rampup}.yaml", over))
         assert Recipe.from_train(params.train).ema_rampup is rampup
+
+
+def test_the_conv_generator_takes_noise_at_every_step() -> None:
+    """tcn's G: a step's own latents change that step (white-noise channels are possible),
+    configs without step_noise keep the structure they were saved with."""
+    from ganmodels.sequence.nets import build_generator
+
+    cfg = {"architecture": "tcn", "z_dim": 8, "seq_len": 20, "features": 3, "g_channels": 16,
+           "d_channels": 16, "step_noise": 3}  # fmt: skip
+    g = build_generator(cfg).eval()
+    assert g.z_dim == 8 + 20 * 3
+    z = torch.randn(1, g.z_dim)
+    moved = z.clone()
+    moved[0, 8 + 3 * 20 - 1] += 3.0  # noise channel 2 at the last step ([noise, T] layout)
+    with torch.no_grad():
+        diff = (g(moved) - g(z))[0, :, :-1].abs().sum(1)
+    assert diff[-1] > 0 and diff[:15].sum() == 0  # the kernel reaches 2 steps back, no further
+    old = build_generator({k: v for k, v in cfg.items() if k != "step_noise"})
+    assert old.z_dim == 8 and isinstance(old.out, torch.nn.Conv1d)

@@ -54,6 +54,7 @@ def test_dvc_repro_registers_and_gates(
     assert {"fd", "fd_floor", "precision", "recall", "class_coverage"} <= set(ev)
     assert ev["fd_digits"] == ev["fd"] and ev["fd_digits_floor"] == ev["fd_floor"]
     assert {"kid", "density", "coverage", "num_samples", "label_accuracy"} <= set(ev)
+    assert 0 <= ev["membership_auc"] <= 1 and 0 <= ev["copy_rate"] <= 1  # pixel space
     assert sorted(ev["per_class"], key=int) == [str(k) for k in range(10)]
     assert ev["per_class"]["3"]["num_samples"] == 20  # 200 samples, balanced over 10 labels
     assert (project / "plots/samples.png").stat().st_size > 0
@@ -144,3 +145,14 @@ def test_dvc_repro_registers_and_gates(
     assert len(list((project / "pngs").glob("*.png"))) == 5
     assert "label 3" in gan("sample", "-n", "8", "--label", "3", "--out", "three.npy")
     np.testing.assert_array_equal(np.load(project / "three.npy"), three)
+    # gan augment: the train split plus samples, the smallest digits filled first, marked.
+    assert "augment: 1438 real + 719 synthetic" in gan(
+        "augment", "--ratio", "0.5", "--balance", "equal", "--out", "aug"
+    )
+    manifest = json.loads((project / "aug/manifest.json").read_text())
+    assert manifest["rows"] == {"real": 1438, "synthetic": 719} and manifest["data_hash"]
+    for name, count in manifest["classes"].items():
+        for tag in ("real", "synthetic"):
+            assert len(list((project / "aug" / name).glob(f"{tag}_*.png"))) == count[tag]
+    totals = [c["real"] + c["synthetic"] for c in manifest["classes"].values()]
+    assert max(totals) - min(totals) <= 1  # 719 rows even the 10 classes out

@@ -20,6 +20,7 @@ from ganmodels.sequence.metrics import PostHoc
 from ganmodels.sequence.sampling import sampler_from_state
 from ganmodels.sequence.scaling import lengths
 from pipeline import paths
+from pipeline.augment import augment
 from pipeline.config import load_params
 from pipeline.kinds.sequence.classifier import train_tensors
 from pipeline.kinds.sequence.evaluate import evaluate_sequences
@@ -116,6 +117,7 @@ def test_two_workers_train_sequences_that_sample_evaluate_and_serve(tmp_path: Pa
         assert math.isfinite(metrics[key]) and math.isfinite(metrics[f"real_{key}"])
         assert math.isfinite(metrics[f"shuffled_{key}"])
     assert 0 <= metrics["discriminative_score"] <= 0.5 and 0 <= metrics["tstr_accuracy"] <= 1
+    assert 0 <= metrics["membership_auc"] <= 1 and 0 <= metrics["copy_rate"] <= 1
 
     # Registered: the pyfunc's contract.
     uri = tracking_uri(tmp_path)
@@ -143,6 +145,16 @@ def test_two_workers_train_sequences_that_sample_evaluate_and_serve(tmp_path: Pa
     first = long[long["unit"] == 0]
     series = ["volts", "amps", "millivolts"]
     np.testing.assert_array_equal(first[series].to_numpy(), out[0, : len(first)])
+
+    # gan augment's core: train sequences plus samples at the train's class shares, marked.
+    manifest = augment(model, prepared, 1.0, "train", 0, tmp_path / "aug.npz")
+    aug, (real, labels) = np.load(tmp_path / "aug.npz"), train
+    assert aug["values"].shape == (2 * len(real), 16, 3) and aug["synthetic"].sum() == len(real)
+    np.testing.assert_array_equal(aug["values"][: len(real)], real[..., :3])  # statics left out
+    added = np.bincount(aug["labels"][aug["synthetic"]], minlength=2)
+    assert added.tolist() == np.bincount(labels, minlength=2).tolist()  # the train shares
+    assert manifest["rows"] == {"real": len(real), "synthetic": len(real)}
+    assert np.isnan(aug["values"][aug["synthetic"]]).any()  # variable lengths kept
 
 
 def _fit_waves(root: Path) -> tuple[Any, dict[str, Any]]:
@@ -180,25 +192,6 @@ def test_the_embedded_default_is_japanese_vowels_with_its_lengths_and_speakers()
     assert data.values.shape == (640, 29, 12) and len(data.class_names) == 9
     assert lengths(data.values).min() == 7 and lengths(data.values).max() == 29
     assert np.isfinite(data.values[0, : lengths(data.values)[0]]).all()
-
-
-def test_the_conv_generator_takes_noise_at_every_step() -> None:
-    """tcn's G: a step's own latents change that step (white-noise channels are possible),
-    configs without step_noise keep the structure they were saved with."""
-    from ganmodels.sequence.nets import build_generator
-
-    cfg = {"architecture": "tcn", "z_dim": 8, "seq_len": 20, "features": 3, "g_channels": 16,
-           "d_channels": 16, "step_noise": 3}  # fmt: skip
-    g = build_generator(cfg).eval()
-    assert g.z_dim == 8 + 20 * 3
-    z = torch.randn(1, g.z_dim)
-    moved = z.clone()
-    moved[0, 8 + 3 * 20 - 1] += 3.0  # noise channel 2 at the last step ([noise, T] layout)
-    with torch.no_grad():
-        diff = (g(moved) - g(z))[0, :, :-1].abs().sum(1)
-    assert diff[-1] > 0 and diff[:15].sum() == 0  # the kernel reaches 2 steps back, no further
-    old = build_generator({k: v for k, v in cfg.items() if k != "step_noise"})
-    assert old.z_dim == 8 and isinstance(old.out, torch.nn.Conv1d)
 
 
 def test_model_step_noise_and_smoothing_reach_the_generator(tmp_path: Path) -> None:

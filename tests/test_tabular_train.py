@@ -11,6 +11,7 @@ import pytest
 
 from ganmodels.tabular.sampling import table_sampler_from_state
 from pipeline import paths
+from pipeline.augment import augment, synthetic_counts
 from pipeline.config import load_params
 from pipeline.kinds.tabular.evaluate import evaluate_table
 from pipeline.kinds.tabular.read import read_table
@@ -74,6 +75,17 @@ def test_two_workers_train_a_table_that_samples_evaluates_and_serves(tmp_path: P
     assert metrics["real_column_shapes"] > metrics["column_shapes"]  # 40 steps: far from real
     assert 0.0 <= metrics["ml_efficacy"]["f1_synthetic"] <= 1.0
     assert metrics["ml_efficacy"]["f1_real"] > 0.9  # species is easy from the measurements
+    assert 0.0 <= metrics["membership_auc"] <= 1.0  # ganmodels/privacy.py: tests/test_privacy.py
+    # Augmentation gain (tests/test_utility.py): its real-only forest is ML efficacy's.
+    gain = metrics["augmentation"]
+    assert gain["real"] == metrics["ml_efficacy"]["f1_real"] and gain["ratio"] in (
+        0,
+        0.25,
+        0.5,
+        1,
+        2,
+    )
+    assert gain["gain"] == pytest.approx(gain["augmented"] - gain["real"], abs=2e-4)
 
     # Registered: the pyfunc returns the documented DataFrame, conditional rows included.
     uri = tracking_uri(tmp_path)
@@ -93,3 +105,18 @@ def test_two_workers_train_a_table_that_samples_evaluates_and_serves(tmp_path: P
     assert (model.predict(asked)["sex"] == "female").all()
     with pytest.raises(Exception, match="no level 'Emperor'"):
         model.predict(asked.assign(condition_column="species", condition_value="Emperor"))
+
+    # gan augment's core: train rows plus samples, the smallest species filled first, marked.
+    manifest = augment(model, prepared, 0.5, "equal", 0, tmp_path / "aug.parquet")
+    train = load_table_split(prepared, "train")
+    aug = pd.read_parquet(tmp_path / "aug.parquet")
+    assert len(aug) == len(train) + round(0.5 * len(train)) and aug["synthetic"].dtype == bool
+    real = aug[~aug["synthetic"]].drop(columns="synthetic").reset_index(drop=True)
+    pd.testing.assert_frame_equal(real, train.reset_index(drop=True), check_dtype=False)
+    names = list(manifest["classes"])  # the label's levels, in prepare's order
+    have = [int((train["species"] == k).sum()) for k in names]
+    want = synthetic_counts(have, round(0.5 * len(train)), "equal")
+    added = aug[aug["synthetic"]]["species"].value_counts()
+    assert [int(added.get(k, 0)) for k in names] == want and sum(want) > 0
+    assert manifest["classes"][names[0]] == {"real": have[0], "synthetic": want[0]}
+    assert (tmp_path / "aug.parquet.manifest.json").is_file()

@@ -197,6 +197,43 @@ def marginals(train: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:
     ).astype(train.dtypes.to_dict())
 
 
+def forest(x: np.ndarray, y: np.ndarray, x_eval: np.ndarray, seed: int = 0) -> np.ndarray:
+    """The fixed downstream classifier of ML efficacy and augmentation gain: a random forest
+    of 100 trees fitted on (x, y), its predictions for x_eval."""
+    from sklearn.ensemble import RandomForestClassifier
+
+    model = RandomForestClassifier(100, random_state=seed, n_jobs=1)
+    return model.fit(x, y).predict(x_eval)
+
+
+def augmentation(
+    synthetic: pd.DataFrame,
+    train: pd.DataFrame,
+    holdout: pd.DataFrame,
+    columns: Sequence[dict[str, Any]],
+    target: str,
+    seed: int = 0,
+) -> dict[str, float]:
+    """Macro F1 on the holdout of the forest for `target` trained on the real train rows
+    alone and on them plus synthetic rows, at the ratio a validation split carved from train
+    chooses (ganmodels/utility.py); the gain is their difference (0 where ratio 0 won)."""
+    from sklearn.metrics import f1_score
+
+    from ganmodels.utility import augmentation_gain
+
+    features = Features(train, [c for c in columns if c["name"] != target])
+
+    def xy(rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        rows = rows[rows[target].notna()]
+        return features(rows), rows[target].astype(str).to_numpy()
+
+    return augmentation_gain(
+        xy(train), xy(synthetic), xy(holdout),
+        lambda x, y, x_eval: forest(x, y, x_eval, seed),
+        lambda y, p: float(f1_score(y, p, average="macro")), seed,
+    )  # fmt: skip
+
+
 def ml_efficacy(
     synthetic: pd.DataFrame,
     train: pd.DataFrame,
@@ -208,7 +245,6 @@ def ml_efficacy(
     """Macro F1 on the real holdout of a classifier for `target` trained on synthetic rows,
     against the same classifier trained on the real train rows (the ceiling) and the
     majority class of train predicted for every row (the floor)."""
-    from sklearn.ensemble import RandomForestClassifier
     from sklearn.metrics import f1_score
 
     inputs = [c for c in columns if c["name"] != target]
@@ -217,11 +253,8 @@ def ml_efficacy(
     out = {}
     for name, rows in (("synthetic", synthetic), ("real", train)):
         rows = rows[rows[target].notna()]
-        model = RandomForestClassifier(100, random_state=seed, n_jobs=1)
-        model.fit(features(rows), rows[target].astype(str).to_numpy())
-        out[f"f1_{name}"] = float(
-            f1_score(truth, model.predict(features(holdout)), average="macro")
-        )
+        guess = forest(features(rows), rows[target].astype(str).to_numpy(), features(holdout), seed)
+        out[f"f1_{name}"] = float(f1_score(truth, guess, average="macro"))
     majority = train[target].dropna().astype(str).mode().iloc[0]
     out["f1_majority"] = float(
         f1_score(truth, np.full(len(truth), majority), average="macro", zero_division=0)
@@ -239,16 +272,11 @@ def distance_to_closest_record(
     """Privacy check: median distance of synthetic rows to their closest train row, against the
     same for real holdout rows (synthetic much closer than holdout suggests copied records), and
     the share of synthetic rows closer to train than 95% of holdout rows are."""
-    import torch
+    from ganmodels.privacy import closest
 
     features = Features(train, columns)
-    ref = torch.from_numpy(features(train))
-
-    def closest(df: pd.DataFrame) -> np.ndarray:
-        rows = torch.from_numpy(features(df))
-        return torch.cdist(rows, ref).min(dim=1).values.numpy()
-
-    syn, hold = closest(synthetic), closest(holdout)
+    ref = features(train)
+    syn, hold = closest(features(synthetic), ref), closest(features(holdout), ref)
     threshold = np.quantile(hold, 0.05)
     return {
         "synthetic_median": float(np.median(syn)),

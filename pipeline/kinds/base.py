@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 if TYPE_CHECKING:
+    import numpy as np
     import torch
     from mlflow.models import ModelSignature
     from PIL import Image
@@ -67,6 +68,27 @@ class RankData(Protocol):
     def preview(self, G_ema: torch.nn.Module) -> Image.Image | None:
         """A picture of G_ema's samples for MLflow (None: the kind logs none while training)."""
         ...
+
+
+class Augmenter(Protocol):
+    """`gan augment`'s parts of a kind (its folder's augment.py module)."""
+
+    MARKER: str  # how the written set tells synthetic rows from real ones
+
+    def check_out(self, out: Path) -> None:
+        """Refuse an --out this kind cannot write, before any sampling."""
+
+    def real_rows(self, prepared: Path) -> tuple[Any, np.ndarray]:
+        """The train split as the pyfunc gives samples, and each row's class index (-1: none)."""
+
+    def class_request(self, k: int, schema: dict[str, Any]) -> dict[str, list]:
+        """The pyfunc input columns that ask for class k."""
+
+    def write(
+        self, real: Any, labels: np.ndarray, parts: list[tuple[Any, np.ndarray]],
+        names: list[str], out: Path,
+    ) -> str:  # fmt: skip
+        """Write real rows and the (samples, class indices) parts, marked; returns where."""
 
 
 class DataKind(ABC):
@@ -158,6 +180,10 @@ class DataKind(ABC):
     @abstractmethod
     def write_samples(self, samples: Any, out: Path) -> str:
         """Write the pyfunc's output to out; returns where, for the user."""
+
+    @abstractmethod
+    def augmenter(self) -> Augmenter:
+        """`gan augment`'s reading, class requests and writing for this kind."""
 
     @abstractmethod
     def headline(self, metrics: dict[str, Any], primary: str) -> list[str]:

@@ -23,7 +23,9 @@ from ganmodels.metrics import (
     frechet_distance,
     kernel_inception_distance,
     knn_precision_recall,
+    pixels,
 )
+from ganmodels.privacy import copy_rate, membership_auc
 from pipeline import paths
 from pipeline.kinds.base import Evaluation
 from pipeline.kinds.image.classifier import load_classifier, to_tensor
@@ -153,8 +155,25 @@ def evaluate(
         metrics["label_accuracy"] = round(float(np.mean(accs)), 4)
         metrics["label_accuracy_min"] = round(float(np.min(accs)), 4)
         metrics["per_class"] = per_class
+    metrics |= privacy(fake, train_images, holdout_images, cfg.seed)
     check_written(metrics, image_written(fd_name, bool(num_classes)))
     return Scores(metrics, to_uint8(fake[:GRID_SAMPLES]).numpy())
+
+
+def privacy(
+    fake: torch.Tensor, train_images: np.ndarray, holdout_images: np.ndarray, seed: int
+) -> dict[str, float]:
+    """Membership-inference AUC and copy rate in pixel space (pooled to at most 16x16)."""
+
+    def rows(images: np.ndarray) -> np.ndarray:  # in chunks: never every image as floats
+        return np.concatenate([pixels(to_tensor(images[i : i + 1024])).numpy()
+                               for i in range(0, len(images), 1024)])  # fmt: skip
+
+    synthetic, train, holdout = pixels(fake).numpy(), rows(train_images), rows(holdout_images)
+    return {
+        "membership_auc": round(membership_auc(train, holdout, synthetic, seed), 4),
+        "copy_rate": round(copy_rate(synthetic, train, holdout), 4),
+    }
 
 
 def feature_extractor(cfg: EvaluateConfig, root: Path) -> Features | None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipeline.kinds.base import DataKind, Evaluation, FeatureSpace, RankData
+from pipeline.kinds.base import Augmenter, DataKind, Evaluation, FeatureSpace, RankData
 
 if TYPE_CHECKING:
     import torch
@@ -126,6 +126,12 @@ class ImageKind(DataKind):
         from pipeline.kinds.image.serving import write_samples
 
         return write_samples(samples, out)
+
+    def augmenter(self) -> Augmenter:
+        """`gan augment`: PNGs in a folder per class."""
+        from pipeline.kinds.image import augment
+
+        return augment  # a module with the Augmenter's functions
 
     def direction(self, key: str) -> Direction:
         """FD family, ratios and KID lower; precision, recall, coverage, accuracies higher."""

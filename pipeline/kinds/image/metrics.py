@@ -26,6 +26,11 @@ IMAGE: dict[str, Direction] = {
     "coverage": "higher",
     "class_coverage": "higher",
     "num_classes": None,
+    # Who was trained on, in pixel space: a distance-based membership-inference attack's ROC
+    # AUC over train and holdout images (0.5: no leak), and the share of samples closer to a
+    # train image than 95% of holdout images are (about 0.05 for new images).
+    "membership_auc": "lower",
+    "copy_rate": "lower",
 }
 CONDITIONAL: dict[str, Direction] = {"label_accuracy": "higher", "label_accuracy_min": "higher"}
 FD_FAMILY = ("fd", "fd_floor", "fd_ratio")
@@ -41,6 +46,8 @@ REVIEW: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("class_coverage", ("num_classes",)),
     ("label_accuracy", ()),
     ("label_accuracy_min", ()),
+    ("membership_auc", ()),
+    ("copy_rate", ()),
 )
 
 
@@ -67,7 +74,7 @@ def image_written(fd_name: str, conditional: bool) -> dict[str, Direction]:
 
 
 _HIGHER = ("precision", "recall", "class_coverage", "density", "coverage", "accuracy")
-_LOWER = ("fid", "kid", "fd")
+_LOWER = ("fid", "kid", "fd", "membership_auc", "copy_rate")
 
 
 def direction(key: str) -> Direction:
@@ -108,7 +115,8 @@ def summary_line(m: dict[str, Any], fd_name: str, figure: Path) -> str:
     if "label_accuracy" in m:
         line += f" | asked-for label accuracy {m['label_accuracy']:.3f}"
         line += f" (min {m['label_accuracy_min']:.3f})"
-    return line + f" | grid {figure}"
+    line += f" | membership AUC {m['membership_auc']:.3f} (0.5: no leak), copy rate "
+    return line + f"{m['copy_rate']:.3f} (about 0.05: none) | grid {figure}"
 
 
 def headline(ev: dict[str, Any], fd: str) -> list[str]:

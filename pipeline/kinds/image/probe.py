@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from ganmodels.metrics import frechet_distance
+from ganmodels.metrics import frechet_distance, pixels
 from pipeline.streams import seeded
 
 
@@ -23,16 +23,9 @@ class PixelFD:
         rows = torch.randperm(len(data), generator=gen)[:n]
         self.labels = None if labels is None else labels[rows]
         self.z = torch.randn(len(rows), z_dim, generator=gen).to(data.device)
-        self.real = self._features(data[rows])
-
-    @staticmethod
-    def _features(x: torch.Tensor) -> torch.Tensor:
-        side = x.shape[-1]
-        if side > 16:
-            x = torch.nn.functional.avg_pool2d(x.float(), side // 16)
-        return x.flatten(1).double().cpu()
+        self.real = pixels(data[rows])
 
     @torch.no_grad()
     def __call__(self, G_ema: torch.nn.Module) -> float:
         """The score of G_ema now (lower is better)."""
-        return frechet_distance(self.real, self._features(G_ema(self.z, self.labels)))
+        return frechet_distance(self.real, pixels(G_ema(self.z, self.labels)))

@@ -1,6 +1,7 @@
 """evaluate for sequences: sample the exported generator, score it against the holdout with
 ganmodels/sequence/metrics.py, beside real train sequences (the ceiling) and train sequences
-with their steps shuffled (the floor). The scalars are declared in ./metrics.py."""
+with their steps shuffled (the floor), and its privacy (ganmodels/privacy.py). The scalars are
+declared in ./metrics.py."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import numpy as np
 import torch
 
 from ganmodels.metrics import frechet_distance
+from ganmodels.privacy import copy_rate, membership_auc
 from ganmodels.sequence import metrics as m
 from ganmodels.sequence.encoder import SequenceEncoder, encode
 from ganmodels.sequence.sampling import SequenceSampler, sampler_from_state
@@ -90,8 +92,21 @@ def evaluate_sequences(
         out["real_tstr_accuracy"] = tstr(
             real_all, train[1], hold, holdout[1], k, spec, repeats, seed
         )
+    out |= privacy(fake, scaling.to_model(train[0]), hold, seed)
     out |= {"num_samples": n, "holdout_rows": len(hold)}
     return out, fake_data
+
+
+def privacy(
+    fake: np.ndarray, train: np.ndarray, holdout: np.ndarray, seed: int
+) -> dict[str, float]:
+    """Membership-inference AUC and copy rate of model-space samples, each sequence one row
+    of its scaled values and mask (its length counts)."""
+    rows = [x.reshape(len(x), -1) for x in (fake, train, holdout)]
+    return {
+        "membership_auc": round(membership_auc(rows[1], rows[2], rows[0], seed), 4),
+        "copy_rate": round(copy_rate(*rows), 4),
+    }
 
 
 def evaluate_generator(

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipeline.kinds.base import DataKind, Evaluation, FeatureSpace, RankData
+from pipeline.kinds.base import Augmenter, DataKind, Evaluation, FeatureSpace, RankData
 
 if TYPE_CHECKING:
     import torch
@@ -135,6 +135,12 @@ class SequenceKind(DataKind):
         from pipeline.kinds.sequence.serving import write_samples
 
         return write_samples(samples, out)
+
+    def augmenter(self) -> Augmenter:
+        """`gan augment`: one .npz with a `synthetic` flag."""
+        from pipeline.kinds.sequence import augment
+
+        return augment  # a module with the Augmenter's functions
 
     def direction(self, key: str) -> Direction:
         """Scores and errors lower, TSTR accuracy higher."""

@@ -20,6 +20,12 @@ SCORES: dict[str, Direction] = {
 }
 
 
+# Who was trained on: a distance-based membership-inference attack's ROC AUC over train and
+# holdout sequences (0.5: no leak), and the share of samples closer to a train sequence than
+# 95% of holdout ones are (about 0.05 for new sequences); ganmodels/privacy.py.
+PRIVACY: dict[str, Direction] = {"membership_auc": "lower", "copy_rate": "lower"}
+
+
 def fd_name(source: str) -> str:
     """FD in the sequence encoder's features, named after the data: fd_japanese_vowels."""
     return "fd_" + (slug(Path(source).stem, "_") or "data")
@@ -28,6 +34,7 @@ def fd_name(source: str) -> str:
 def declared(labeled: bool, source: str) -> dict[str, Direction]:
     """Every top-level scalar evaluate writes (TSTR accuracy only for labelled data)."""
     out: dict[str, Direction] = {**SCORES, "num_samples": None, "holdout_rows": None}
+    out |= PRIVACY
     out |= {"fd": "lower", fd_name(source): "lower"}  # the same value: the gate's generic name
     out |= {f"{ref}_{key}": None for ref in ("real", "shuffled") for key in (*SCORES, "fd")}
     if labeled:
@@ -43,6 +50,8 @@ REVIEW: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("autocorrelation_error", ("real_autocorrelation_error", "shuffled_autocorrelation_error")),
     ("correlation_error", ("real_correlation_error", "shuffled_correlation_error")),
     ("length_distance", ("real_length_distance", "shuffled_length_distance")),
+    ("membership_auc", ()),
+    ("copy_rate", ()),
 )
 
 
@@ -52,7 +61,7 @@ def direction(key: str) -> Direction:
         return "higher"
     if key == "fd" or (key.startswith("fd_") and "." not in key):
         return "lower"
-    return SCORES.get(key)
+    return SCORES.get(key) or PRIVACY.get(key)
 
 
 def summary_line(m: dict[str, Any]) -> str:
@@ -73,4 +82,9 @@ def headline(m: dict[str, Any]) -> list[str]:
         f"autocorrelation error {m['autocorrelation_error']:.3f}, correlation error "
         f"{m['correlation_error']:.3f}, length distance {m['length_distance']:.3f}"
     )
+    if "membership_auc" in m:  # older versions have none
+        lines.append(
+            f"membership AUC {m['membership_auc']:.3f} (0.5: no leak), copy rate "
+            f"{m['copy_rate']:.3f} (about 0.05: none)"
+        )
     return lines

@@ -11,7 +11,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from ganmodels.privacy import membership_auc
 from ganmodels.tabular.metrics import (
+    Features,
+    augmentation,
     column_detection,
     column_shapes,
     detection_auc,
@@ -72,8 +75,8 @@ def table_scores(
     label: str | None,
     seed: int,
 ) -> dict[str, Any]:
-    """Fidelity scores, the column that gives the rows away most, privacy (DCR) and, with a
-    label, ML efficacy."""
+    """Fidelity scores, the column that gives the rows away most, privacy (DCR and a
+    membership-inference attack's AUC) and, with a label, ML efficacy and augmentation gain."""
     out = fidelity_scores(fake, holdout, columns, seed)
     per_column = column_detection(holdout, fake, columns, seed)
     worst = max(per_column, key=per_column.__getitem__)
@@ -83,9 +86,14 @@ def table_scores(
     out["dcr"] = {
         k: round(v, 4) for k, v in distance_to_closest_record(fake, train, holdout, columns).items()
     }
+    rows = Features(train, columns)  # DCR's space: numbers standardized, categories one-hot
+    auc = membership_auc(rows(train), rows(holdout), rows(fake), seed)
+    out["membership_auc"] = round(auc, 4)
     if label is not None:
         efficacy = ml_efficacy(fake, train, holdout, columns, label, seed)
         out["ml_efficacy"] = {k: round(v, 4) for k, v in efficacy.items()}
+        gain = augmentation(fake, train, holdout, columns, label, seed)
+        out["augmentation"] = {k: round(v, 4) for k, v in gain.items()}
     return out
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipeline.kinds.base import DataKind, Evaluation, FeatureSpace, RankData
+from pipeline.kinds.base import Augmenter, DataKind, Evaluation, FeatureSpace, RankData
 from pipeline.kinds.tabular.pack import PAC
 
 if TYPE_CHECKING:
@@ -124,6 +124,12 @@ class TabularKind(DataKind):
         from pipeline.kinds.tabular.serving import write_samples
 
         return write_samples(samples, out)
+
+    def augmenter(self) -> Augmenter:
+        """`gan augment`: one file with a `synthetic` column."""
+        from pipeline.kinds.tabular import augment
+
+        return augment  # a module with the Augmenter's functions
 
     def direction(self, key: str) -> Direction:
         """Similarity scores higher, detection AUC lower."""

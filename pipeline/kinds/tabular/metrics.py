@@ -14,6 +14,9 @@ TABLE: dict[str, Direction] = {
     "detection_auc": "lower",  # 0.5 is ideal: synthetic rows indistinguishable from real ones
     "detection_auc_boosted": "lower",  # the same by a gradient-boosted detector
     "column_detection_max": "lower",  # the boosted detector on the most telling column alone
+    # A distance-based membership-inference attack: do train rows lie closer to the samples
+    # than holdout rows do? Its ROC AUC (0.5: no leak; ganmodels/privacy.py).
+    "membership_auc": "lower",
     "num_samples": None,
     "holdout_rows": None,
     # Real train rows scored the same way (the ceiling), and each column resampled alone from
@@ -42,12 +45,15 @@ REVIEW: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("column_shapes", ("real_column_shapes", "marginals_column_shapes")),
     ("pair_trends", ("real_pair_trends", "marginals_pair_trends")),
     ("ml_efficacy.f1_synthetic", ("ml_efficacy.f1_real", "ml_efficacy.f1_majority")),
+    ("augmentation.augmented", ("augmentation.real",)),
+    ("augmentation.ratio", ()),
     ("dcr.ratio", ()),
+    ("membership_auc", ()),
 )
 
 
-_HIGHER = ("quality_score", "column_shapes", "pair_trends", "f1_synthetic")
-_LOWER = ("detection_auc", "detection_auc_boosted", "column_detection_max")
+_HIGHER = ("quality_score", "column_shapes", "pair_trends", "f1_synthetic", "gain", "augmented")
+_LOWER = ("detection_auc", "detection_auc_boosted", "column_detection_max", "membership_auc")
 
 
 def direction(key: str) -> Direction:
@@ -65,7 +71,10 @@ def _efficacy(m: dict[str, Any]) -> str:
     refs = f"real {e['f1_real']:.3f}, majority {e.get('f1_majority', float('nan')):.3f}"
     if "f1_marginals" in e:
         refs += f", marginals {e['f1_marginals']:.3f}"
-    return f" | ML efficacy F1 {e['f1_synthetic']:.3f} ({refs})"
+    out = f" | ML efficacy F1 {e['f1_synthetic']:.3f} ({refs})"
+    if a := m.get("augmentation"):  # older versions have none
+        out += f" | augmented F1 {a['augmented']:.3f} (ratio {a['ratio']:g}, gain {a['gain']:+.3f})"
+    return out
 
 
 def _most_detectable(m: dict[str, Any]) -> str:
@@ -83,7 +92,8 @@ def summary_line(m: dict[str, Any], figure: Path) -> str:
         f"{m['detection_auc_boosted']:.3f} (real {m['real_detection_auc_boosted']:.3f}, "
         f"marginals {m['marginals_detection_auc_boosted']:.3f}, 0.5 ideal; linear "
         f"{m['detection_auc']:.3f}) | {_most_detectable(m)}{_efficacy(m)} | DCR ratio "
-        f"{m['dcr']['ratio']:.2f} | {m['num_samples']} rows vs {m['holdout_rows']} holdout | "
+        f"{m['dcr']['ratio']:.2f} | membership AUC {m['membership_auc']:.3f} (0.5: no leak) | "
+        f"{m['num_samples']} rows vs {m['holdout_rows']} holdout | "
         f"figure {figure}"
     )
 
@@ -99,5 +109,6 @@ def headline(ev: dict[str, Any]) -> list[str]:
         f"           detection AUC boosted {ev.get('detection_auc_boosted', nan):.3f} (0.5 ideal;"
         f" linear {ev.get('detection_auc', nan):.3f})  {_most_detectable(ev)}",
         f"          {_efficacy(ev).removeprefix(' |')}  DCR ratio "
-        f"{ev.get('dcr', {}).get('ratio', nan):.2f}",
+        f"{ev.get('dcr', {}).get('ratio', nan):.2f}  membership AUC "
+        f"{ev.get('membership_auc', nan):.3f}",
     ]

@@ -1,0 +1,61 @@
+"""The augmentation gain against cases whose answer is known: more rows of the same data help a
+classifier trained on few; rows with random labels do not, and the validation split then
+chooses ratio 0 (gain exactly 0); the choice never sees a holdout row."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+from sklearn.metrics import f1_score
+from sklearn.neighbors import KNeighborsClassifier
+
+from ganmodels.utility import augmentation_gain, choose_ratio
+
+
+def knn(x: np.ndarray, y: np.ndarray, x_eval: np.ndarray) -> np.ndarray:
+    """A deterministic downstream classifier."""
+    return KNeighborsClassifier(3).fit(x, y).predict(x_eval)
+
+
+def macro_f1(y: np.ndarray, p: np.ndarray) -> float:
+    return float(f1_score(y, p, average="macro"))
+
+
+@pytest.fixture(scope="module")
+def digits() -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """10 train digits per class; 800 others as 'synthetic' rows; the rest the holdout."""
+    x, y = load_digits(return_X_y=True)
+    order = np.random.default_rng(0).permutation(len(y))
+    x, y = x[order], y[order]
+    train = np.concatenate([np.flatnonzero(y == k)[:10] for k in range(10)])
+    rest = np.setdiff1d(np.arange(len(y)), train)
+    return {"train": (x[train], y[train]), "synthetic": (x[rest[:800]], y[rest[:800]]),
+            "holdout": (x[rest[800:]], y[rest[800:]])}  # fmt: skip
+
+
+def test_more_rows_of_the_data_help_and_random_labels_are_refused(digits: dict) -> None:
+    good = augmentation_gain(digits["train"], digits["synthetic"], digits["holdout"], knn,
+                             macro_f1, 0)  # fmt: skip
+    assert good["ratio"] > 0 and good["gain"] > 0.03, good
+    x, y = digits["synthetic"]
+    noise = (x, np.random.default_rng(1).permutation(y))  # right rows, random labels
+    bad = augmentation_gain(digits["train"], noise, digits["holdout"], knn, macro_f1, 0)
+    assert bad["ratio"] == 0 and bad["gain"] == 0 and bad["augmented"] == bad["real"], bad
+
+
+def test_the_ratio_choice_never_sees_a_holdout_row(digits: dict) -> None:
+    seen: list[np.ndarray] = []
+
+    def spy(x: np.ndarray, y: np.ndarray, x_eval: np.ndarray) -> np.ndarray:
+        seen.append(x_eval)
+        return knn(x, y, x_eval)
+
+    augmentation_gain(digits["train"], digits["synthetic"], digits["holdout"], spy, macro_f1, 0)
+    holdout = {row.tobytes() for row in digits["holdout"][0]}
+    touched = [any(row.tobytes() in holdout for row in x) for x in seen]
+    # Every candidate ratio scored on rows carved from train; the holdout only scores the two
+    # final fits (real alone, real plus synthetic at the chosen ratio), after the choice.
+    assert touched == [False] * (len(seen) - 2) + [True, True]
+    choice = choose_ratio(*digits["train"], *digits["synthetic"], knn, macro_f1, 0)
+    assert set(choice.validation) == {0.0, 0.25, 0.5, 1.0, 2.0}
