@@ -90,7 +90,7 @@ def _measure(root: Path, samples: list[int]) -> list[dict[str, Any]]:
     state = load_generator_state(root / paths.GENERATOR)
     g = generator_from_state(state)
     clf, _ = load_classifier(root / paths.CLASSIFIER)
-    train_images, _ = load_split(root / paths.PREPARED, "train")
+    train = load_split(root / paths.PREPARED, "train")
     holdout = load_split(root / paths.PREPARED, "holdout")
     features = feature_extractor(params.evaluate, root)
     name = fd_key(params.data.source, params.evaluate.feature_extractor)
@@ -98,7 +98,7 @@ def _measure(root: Path, samples: list[int]) -> list[dict[str, Any]]:
     for n in samples:
         cfg = params.evaluate.model_copy(update={"num_samples": n})
         t0 = time.perf_counter()
-        result = evaluate(g, state["model_config"]["z_dim"], clf, train_images, holdout, cfg,
+        result = evaluate(g, state["model_config"]["z_dim"], clf, train, holdout, cfg,
                           name, features)  # fmt: skip
         row = {"num_samples": n, "seconds": round(time.perf_counter() - t0, 2),
                name: result.metrics[name], "kid": result.metrics["kid"]}  # fmt: skip

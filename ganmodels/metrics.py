@@ -227,8 +227,9 @@ def class_coverage(probs_or_labels: Any, num_classes: int, threshold: float = 0.
 
 
 def pixels(x: torch.Tensor) -> torch.Tensor:
-    """Images [N, C, H, W] as rows of pixels, average-pooled to at most 16x16 (float64, CPU):
-    the space of the probe and of evaluate's copy and membership checks."""
+    """Images [N, C, H, W] as rows of pixels (float64, CPU), average-pooled by side // 16
+    (16x16 for sides that are multiples of 16): the space of the image probe and of
+    evaluate's copy and membership checks."""
     side = x.shape[-1]
     if side > 16:
         x = torch.nn.functional.avg_pool2d(x.float(), side // 16)

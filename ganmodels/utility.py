@@ -49,7 +49,8 @@ def choose_ratio(
     from sklearn.model_selection import train_test_split
 
     counts = np.unique(y, return_counts=True)[1]
-    stratify = y if counts.min() >= 2 else None  # a class of one row cannot be split
+    # A class of one row cannot be split, nor can a validation share smaller than the classes.
+    stratify = y if counts.min() >= 2 and validation * len(y) >= len(counts) else None
     fit, val = train_test_split(
         np.arange(len(y)), test_size=validation, random_state=seed, stratify=stratify
     )
@@ -68,11 +69,18 @@ def augmentation_gain(
     fit_predict: FitPredict,
     score: Score,
     seed: int,
+    ratios: tuple[float, ...] = RATIOS,
 ) -> dict[str, float]:
     """The holdout score of the classifier trained on real train rows alone and on real plus
-    synthetic rows at the ratio choose_ratio picks from train alone; their difference."""
-    choice = choose_ratio(*train, *synthetic, fit_predict, score, seed)
+    synthetic rows at the ratio choose_ratio picks from train alone (among the ratios the
+    samples suffice for); their difference."""
+    # Only ratios the samples can fill for the whole train split: a capped ratio would be
+    # reported as one it was not.
+    usable = tuple(r for r in ratios if round(r * len(train[1])) <= len(synthetic[1]))
+    choice = choose_ratio(*train, *synthetic, fit_predict, score, seed, usable)
     real = float(score(holdout[1], fit_predict(*train, holdout[0])))
-    mixed = _mix(*train, *synthetic, choice.ratio)
-    augmented = float(score(holdout[1], fit_predict(*mixed, holdout[0])))
+    augmented = real  # ratio 0: the same model, not a refit that might differ by chance
+    if choice.ratio > 0:
+        mixed = _mix(*train, *synthetic, choice.ratio)
+        augmented = float(score(holdout[1], fit_predict(*mixed, holdout[0])))
     return {"real": real, "augmented": augmented, "gain": augmented - real, "ratio": choice.ratio}

@@ -60,6 +60,11 @@ def augment(
     real, labels = parts_of.real_rows(prepared)
     names = list(schema.get("class_names") or [])
     labelled = bool(names) and (labels >= 0).any()
+    if labelled and not parts_of.conditional(model):  # its samples' classes would be unknown
+        raise ValueError(
+            f"{prepared} is labelled ({len(names)} classes) and this model is unconditional: "
+            "gan augment must know each sample's class; train with model.conditional: true"
+        )
     per_class = (
         np.bincount(labels[labels >= 0], minlength=len(names)) if labelled else [len(labels)]
     )

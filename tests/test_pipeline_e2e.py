@@ -55,6 +55,9 @@ def test_dvc_repro_registers_and_gates(
     assert ev["fd_digits"] == ev["fd"] and ev["fd_digits_floor"] == ev["fd_floor"]
     assert {"kid", "density", "coverage", "num_samples", "label_accuracy"} <= set(ev)
     assert 0 <= ev["membership_auc"] <= 1 and 0 <= ev["copy_rate"] <= 1  # pixel space
+    gain = ev["augmentation"]  # a conditional G: its samples offered to a fresh classifier
+    assert gain["ratio"] in (0, 0.25, 0.5, 1, 2) and 0 <= gain["real"] <= 1
+    assert gain["gain"] == pytest.approx(gain["augmented"] - gain["real"], abs=2e-4)
     assert sorted(ev["per_class"], key=int) == [str(k) for k in range(10)]
     assert ev["per_class"]["3"]["num_samples"] == 20  # 200 samples, balanced over 10 labels
     assert (project / "plots/samples.png").stat().st_size > 0

@@ -118,6 +118,7 @@ def test_two_workers_train_sequences_that_sample_evaluate_and_serve(tmp_path: Pa
         assert math.isfinite(metrics[f"shuffled_{key}"])
     assert 0 <= metrics["discriminative_score"] <= 0.5 and 0 <= metrics["tstr_accuracy"] <= 1
     assert 0 <= metrics["membership_auc"] <= 1 and 0 <= metrics["copy_rate"] <= 1
+    assert metrics["augmentation"]["ratio"] in (0, 0.5, 1)  # labelled: samples offered to TSTR
 
     # Registered: the pyfunc's contract.
     uri = tracking_uri(tmp_path)

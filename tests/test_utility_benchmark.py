@@ -10,9 +10,17 @@ from tests.test_benchmarks import _read, _script
 
 
 def test_utility_smoke(tmp_path: Path) -> None:
-    """Every arm on penguins made imbalanced; the attack on the three privacy models."""
+    """Every small-data arm on 10 digits per class; every imbalance arm on penguins made
+    imbalanced; the attack on the three privacy models."""
     out = tmp_path / "utility.md"
     rows = _script("utility").main(["--smoke", "--out", str(out)])
+    small = {r["arm"]: r for r in rows["small"]}
+    assert (
+        set(small) == {"real", "classic", "synthetic", "both"} and small["real"]["per_class"] == 10
+    )
+    assert all(
+        0 <= r["accuracy"] <= 1 and r["ratio"] in (0, 0.25, 0.5, 1, 2) for r in small.values()
+    )
     arms = {r["arm"]: r for r in rows["imbalance"]}
     assert set(arms) == {"none", "smote", "oversampling", "ours"}
     assert arms["none"]["added"] == 0 and arms["ours"]["added"] == arms["smote"]["added"] > 0
@@ -27,12 +35,18 @@ def test_utility_smoke(tmp_path: Path) -> None:
     assert _read(out.with_suffix(".json")) == json.loads(json.dumps(rows))
     text = out.read_text()
     assert "**Smoke run**" in text and "### penguins" in text and "## Privacy" in text
+    assert "## Small data" in text and "| 10 | " in text
 
 
 def test_a_utility_verdict_names_what_ours_loses_to() -> None:
+    """A win needs a paired t-test over the seeds at p < 0.05; a loss is said as such."""
     verdict = _script("utility_report").verdict
-    assert "beats SMOTE and random oversampling." in verdict(
-        {"none": 0.5, "smote": 0.6, "oversampling": 0.6, "ours": 0.7}
+    won = verdict({"none": [0.5, 0.52, 0.48], "smote": [0.6, 0.61, 0.6],
+                   "oversampling": [0.55, 0.56, 0.54], "ours": [0.7, 0.72, 0.69]})  # fmt: skip
+    assert "beats SMOTE" in won and "beats random oversampling" in won and "p = " in won
+    noisy = verdict({"none": [0.5, 0.5], "smote": [0.6, 0.2], "oversampling": [0.4, 0.4],
+                     "ours": [0.3, 0.6]})  # fmt: skip
+    assert "does not beat SMOTE" in noisy and "does not beat the real rows alone" in noisy
+    assert "is untested against SMOTE (+0.100, 1 seed)" in verdict(
+        {"none": [0.5], "smote": [0.6], "oversampling": [0.4], "ours": [0.7]}
     )
-    said = verdict({"none": 0.5, "smote": 0.6, "oversampling": 0.4, "ours": 0.45})
-    assert "does not beat SMOTE or real rows alone" in said and "worse than the real rows" in said

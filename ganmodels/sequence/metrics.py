@@ -134,6 +134,19 @@ def classification(
     seed: int,
 ) -> float:
     """Accuracy on `test` of a GRU classifier trained on `train` (TSTR when train is synthetic)."""
+    guess = predictions(train, train_labels, test, num_classes, spec, seed)
+    return float((guess == test_labels).float().mean())
+
+
+def predictions(
+    train: torch.Tensor,
+    train_labels: torch.Tensor,
+    test: torch.Tensor,
+    num_classes: int,
+    spec: PostHoc,
+    seed: int,
+) -> torch.Tensor:
+    """The classes a GRU classifier trained on `train` gives the `test` sequences."""
     torch.manual_seed(seed)
     train, test = pooled(train, spec.max_steps), pooled(test, spec.max_steps)
     net = _GRU(train.shape[2], spec.width(train.shape[2] - 1), spec.layers, num_classes)
@@ -144,7 +157,7 @@ def classification(
 
     _fit(net, loss, len(train), spec, seed)
     with torch.no_grad():
-        return float((net(test, _last(test)).argmax(1) == test_labels).float().mean())
+        return net(test, _last(test)).argmax(1)
 
 
 def autocorrelation(x: np.ndarray, max_lag: int) -> np.ndarray:

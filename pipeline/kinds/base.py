@@ -81,6 +81,9 @@ class Augmenter(Protocol):
     def real_rows(self, prepared: Path) -> tuple[Any, np.ndarray]:
         """The train split as the pyfunc gives samples, and each row's class index (-1: none)."""
 
+    def conditional(self, model: Any) -> bool:
+        """Whether the loaded pyfunc can be asked for a class."""
+
     def class_request(self, k: int, schema: dict[str, Any]) -> dict[str, list]:
         """The pyfunc input columns that ask for class k."""
 

@@ -28,6 +28,11 @@ def real_rows(prepared: Path) -> tuple[np.ndarray, np.ndarray]:
     return images.astype(np.float32) / 255.0, labels
 
 
+def conditional(model: Any) -> bool:
+    """Whether the loaded pyfunc's G takes a class (model.conditional: true)."""
+    return int(getattr(model.unwrap_python_model().serving, "num_classes", 0)) > 0
+
+
 def class_request(k: int, schema: dict[str, Any]) -> dict[str, list]:
     """A class-conditional model's request for class k."""
     return {"label": [k]}

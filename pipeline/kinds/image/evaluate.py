@@ -32,6 +32,7 @@ from pipeline.kinds.image.classifier import load_classifier, to_tensor
 from pipeline.kinds.image.figure import make_grid
 from pipeline.kinds.image.metrics import fd_key, image_written, source_named, summary_line
 from pipeline.kinds.image.shards import load_split
+from pipeline.kinds.image.utility import augmentation
 from pipeline.metric_names import check_written
 
 if TYPE_CHECKING:
@@ -105,15 +106,16 @@ def evaluate(
     g: torch.nn.Module,
     z_dim: int,
     clf: DomainClassifier,
-    train_images: np.ndarray,
+    train: tuple[np.ndarray, np.ndarray],
     holdout: tuple[np.ndarray, np.ndarray],
     cfg: EvaluateConfig,
     fd_name: str,
     features: Features | None = None,
 ) -> Scores:
-    """FD, KID, precision/recall, density/coverage, class coverage (and per-class checks for a
-    conditional G) of G's samples against the holdout split."""
-    holdout_images, holdout_labels = holdout
+    """FD, KID, precision/recall, density/coverage, class coverage, privacy (and per-class
+    checks and the augmentation gain for a conditional G) of G's samples against the holdout
+    split; train and holdout are (uint8 images, labels)."""
+    train_images, (holdout_images, holdout_labels) = train[0], holdout
     feats = features or (lambda x: embed(clf, x)[0].numpy())
     n = cfg.num_samples
     num_classes = int(getattr(g, "num_classes", 0))
@@ -155,6 +157,8 @@ def evaluate(
         metrics["label_accuracy"] = round(float(np.mean(accs)), 4)
         metrics["label_accuracy_min"] = round(float(np.min(accs)), 4)
         metrics["per_class"] = per_class
+        epochs, labels = cfg.classifier_epochs, fake_labels.numpy()
+        metrics["augmentation"] = augmentation(fake, labels, train, holdout, epochs, cfg.seed)
     metrics |= privacy(fake, train_images, holdout_images, cfg.seed)
     check_written(metrics, image_written(fd_name, bool(num_classes)))
     return Scores(metrics, to_uint8(fake[:GRID_SAMPLES]).numpy())
@@ -163,7 +167,7 @@ def evaluate(
 def privacy(
     fake: torch.Tensor, train_images: np.ndarray, holdout_images: np.ndarray, seed: int
 ) -> dict[str, float]:
-    """Membership-inference AUC and copy rate in pixel space (pooled to at most 16x16)."""
+    """Membership-inference AUC and copy rate in pixel space (pooled as the probe pools)."""
 
     def rows(images: np.ndarray) -> np.ndarray:  # in chunks: never every image as floats
         return np.concatenate([pixels(to_tensor(images[i : i + 1024])).numpy()
@@ -198,12 +202,12 @@ def evaluate_generator(
             f"{paths.CLASSIFIER} was trained on other data (hash {clf_ckpt['data_hash'][:12]}, "
             f"prepared data is {schema['data_hash'][:12]}): rerun `dvc repro classifier`"
         )
-    train_images, _ = load_split(paths.PREPARED, "train")
+    train = load_split(paths.PREPARED, "train")
     holdout = load_split(paths.PREPARED, "holdout")
     fd_name = fd_key(params.data.source, params.evaluate.feature_extractor)
     g = generator_from_state(generator)
     z_dim = generator["model_config"]["z_dim"]
     cfg = params.evaluate
-    result = evaluate(g, z_dim, clf, train_images, holdout, cfg, fd_name, features)
+    result = evaluate(g, z_dim, clf, train, holdout, cfg, fd_name, features)
     line = summary_line(result.metrics, fd_name, paths.SAMPLE_GRID)
     return Evaluation(result.metrics, make_grid(result.grid, nrow=10), line)

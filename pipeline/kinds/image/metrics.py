@@ -46,6 +46,8 @@ REVIEW: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("class_coverage", ("num_classes",)),
     ("label_accuracy", ()),
     ("label_accuracy_min", ()),
+    ("augmentation.augmented", ("augmentation.real",)),
+    ("augmentation.ratio", ()),
     ("membership_auc", ()),
     ("copy_rate", ()),
 )
@@ -73,7 +75,8 @@ def image_written(fd_name: str, conditional: bool) -> dict[str, Direction]:
     return out
 
 
-_HIGHER = ("precision", "recall", "class_coverage", "density", "coverage", "accuracy")
+_HIGHER = ("precision", "recall", "class_coverage", "density", "coverage", "accuracy", "gain",
+           "augmented")  # fmt: skip
 _LOWER = ("fid", "kid", "fd", "membership_auc", "copy_rate")
 
 
@@ -115,6 +118,9 @@ def summary_line(m: dict[str, Any], fd_name: str, figure: Path) -> str:
     if "label_accuracy" in m:
         line += f" | asked-for label accuracy {m['label_accuracy']:.3f}"
         line += f" (min {m['label_accuracy_min']:.3f})"
+    if a := m.get("augmentation"):  # a conditional G's samples offered to a fresh classifier
+        line += f" | augmented accuracy {a['augmented']:.3f} (real {a['real']:.3f}, ratio "
+        line += f"{a['ratio']:g})"
     line += f" | membership AUC {m['membership_auc']:.3f} (0.5: no leak), copy rate "
     return line + f"{m['copy_rate']:.3f} (about 0.05: none) | grid {figure}"
 

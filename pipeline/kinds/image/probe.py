@@ -10,7 +10,7 @@ from pipeline.streams import seeded
 
 class PixelFD:
     """A cheap quality score for choosing the best checkpoint: the Frechet distance between
-    G_ema's samples and fixed real rows in pixel space (average-pooled to at most 16x16).
+    G_ema's samples and fixed real rows in pixel space (ganmodels.metrics.pixels).
 
     Fixed latents, labels and reals make scores of different checkpoints comparable; evaluate's
     feature-space metrics stay the real measure.

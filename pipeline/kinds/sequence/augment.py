@@ -29,6 +29,11 @@ def real_rows(prepared: Path) -> tuple[np.ndarray, np.ndarray]:
     return values[..., series_channels(read_schema(prepared))], labels
 
 
+def conditional(model: Any) -> bool:
+    """Whether the loaded pyfunc's G takes a class (model.conditional: true)."""
+    return int(model.unwrap_python_model().serving.sampler.num_classes) > 0
+
+
 def class_request(k: int, schema: dict[str, Any]) -> dict[str, list]:
     """A class-conditional model's request for class k."""
     return {"label": [k]}

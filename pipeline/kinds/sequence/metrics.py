@@ -47,6 +47,7 @@ REVIEW: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("fd", ("real_fd", "shuffled_fd")),
     ("predictive_score", ("real_predictive_score", "shuffled_predictive_score")),
     ("tstr_accuracy", ("real_tstr_accuracy",)),
+    ("augmentation.augmented", ("augmentation.real",)),
     ("autocorrelation_error", ("real_autocorrelation_error", "shuffled_autocorrelation_error")),
     ("correlation_error", ("real_correlation_error", "shuffled_correlation_error")),
     ("length_distance", ("real_length_distance", "shuffled_length_distance")),
@@ -57,7 +58,7 @@ REVIEW: tuple[tuple[str, tuple[str, ...]], ...] = (
 
 def direction(key: str) -> Direction:
     """Which way a version's metric is better."""
-    if key == "tstr_accuracy":
+    if key in ("tstr_accuracy", "augmentation.augmented", "augmentation.gain"):
         return "higher"
     if key == "fd" or (key.startswith("fd_") and "." not in key):
         return "lower"

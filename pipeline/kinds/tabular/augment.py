@@ -37,6 +37,11 @@ def real_rows(prepared: Path) -> tuple[pd.DataFrame, np.ndarray]:
     return rows, np.array([index.get(str(v), -1) if pd.notna(v) else -1 for v in values])
 
 
+def conditional(model: Any) -> bool:
+    """A table model draws rows of any label level (condition_column): always."""
+    return True
+
+
 def class_request(k: int, schema: dict[str, Any]) -> dict[str, list]:
     """Rows whose label is class k's level."""
     return {"condition_column": [schema["label"]], "condition_value": [schema["class_names"][k]]}
