@@ -10,7 +10,7 @@ import numpy as np
 
 from pipeline.kinds.sequence.shards import load_split
 
-MARKER = "the boolean array `synthetic`, one per sequence"
+MARKER = "the boolean array `synthetic`, one per sequence (the series' channels; no static columns)"
 
 
 def check_out(out: Path) -> None:
