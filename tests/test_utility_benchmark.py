@@ -50,3 +50,18 @@ def test_a_utility_verdict_names_what_ours_loses_to() -> None:
     assert "is untested against SMOTE (+0.100, 1 seed)" in verdict(
         {"none": [0.5], "smote": [0.6], "oversampling": [0.4], "ours": [0.7]}
     )
+
+
+def test_a_utility_report_of_a_half_done_seed_judges_the_seeds_every_arm_has() -> None:
+    """The report is rewritten after every row: a seed whose arms are not all in yet is left
+    out of the verdict, not paired with another seed's values."""
+    report = _script("utility_report").report
+    row = {"data": "t", "minority": "yes", "minority_share": 0.05, "added": 0, "command": "c",
+           "balanced_accuracy": 0.5, "macro_f1": 0.5}  # fmt: skip
+    rows = [
+        {**row, "arm": a, "seed": 0, "minority_f1": f}
+        for a, f in (("none", 0.1), ("smote", 0.2), ("oversampling", 0.2), ("ours", 0.3))
+    ]
+    rows.append({**row, "arm": "none", "seed": 1, "minority_f1": 0.1})  # seed 1 half done
+    text = report({"small": [], "imbalance": rows, "privacy": []})
+    assert "is untested against SMOTE (+0.100, 1 seed)" in text
