@@ -37,22 +37,32 @@ from benchmarks.smoke import out_path  # noqa: E402
 from benchmarks.utility_report import report  # noqa: E402
 from benchmarks.utility_tables import TABLES, Imbalanced, fit_ours, run_seed, table_file  # noqa: E402
 from ganmodels.privacy import membership_auc  # noqa: E402
-from ganmodels.tabular.metrics import Features  # noqa: E402
+from ganmodels.tabular.metrics import Features, marginals  # noqa: E402
+
+SAMPLES = 1000  # rows drawn from a table model for the attack (evaluate.num_samples' default)
 from pipeline.kinds.tabular.shards import load_table_split  # noqa: E402
 
 
 def table_privacy(
     name: str, csv: Path, steps: int, train: dict, work: Path, data: dict | None = None
-) -> dict:
-    """The attack's AUC against our penguins model fitted `steps` on csv's train split (as
-    many samples as train rows)."""
+) -> list[dict]:
+    """The attack's AUC against our penguins model fitted `steps` on csv's train split
+    (SAMPLES samples), beside its controls on the same rows: a copy of the train rows (a
+    leak it must catch) and each column resampled alone from them (none)."""
     sampler = fit_ours(work, csv, "species", steps, 0, train, data)
     real = load_table_split(work / "prepared", "train")
     holdout = load_table_split(work / "prepared", "holdout")
     rows = Features(real, sampler.transformer.columns)
-    fake = sampler.sample(len(real), 0)
-    auc = membership_auc(rows(real), rows(holdout), rows(fake), 0)
-    return {"model": name, "steps": steps, "train_rows": len(real), "membership_auc": auc}
+    systems = {
+        name: sampler.sample(SAMPLES, 0),
+        f"{name}: control, a copy of its train rows": real,
+        f"{name}: control, its train columns resampled alone": marginals(real, SAMPLES, 0),
+    }
+    return [
+        {"model": system, "steps": steps if system == name else 0, "train_rows": len(real),
+         "membership_auc": membership_auc(rows(real), rows(holdout), rows(fake), 0)}
+        for system, fake in systems.items()
+    ]  # fmt: skip
 
 
 def image_privacy(steps: int, train: dict, work: Path) -> dict:
@@ -99,10 +109,10 @@ def privacy_rows(args: argparse.Namespace, work: Path) -> list[dict[str, Any]]:
     penguins.sample(200, random_state=0).to_csv(small, index=False)
     train = args.train_keys
     return [
-        table_privacy("penguins (default table model)", full, args.privacy_steps, train,
-                      work / "p"),
-        table_privacy("penguins, 100 rows, trained far too long", small, args.overfit_steps,
-                      {**train, "batch_size": 100}, work / "o", {"holdout_fraction": 0.5}),
+        *table_privacy("penguins (default table model)", full, args.privacy_steps, train,
+                       work / "p"),
+        *table_privacy("penguins, 100 rows, trained far too long", small, args.overfit_steps,
+                       {**train, "batch_size": 100}, work / "o", {"holdout_fraction": 0.5}),
         image_privacy(args.privacy_steps, train, work / "i"),
     ]  # fmt: skip
 

@@ -84,6 +84,8 @@ def _privacy(rows: list[dict[str, Any]]) -> list[str]:
                      f"{r['membership_auc']:.3f} | {copy} |")  # fmt: skip
     lines.append("")
     for r in rows:
+        if "control" in r["model"]:
+            continue  # read beside their model in the table
         overfit = "far too long" in r["model"]
         ok = r["membership_auc"] > LEAK if overfit else r["membership_auc"] <= LEAK
         said = ("caught" if ok else "NOT caught: the attack misses it") if overfit else (

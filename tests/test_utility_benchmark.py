@@ -28,10 +28,13 @@ def test_utility_smoke(tmp_path: Path) -> None:
     assert all(
         0 <= r["minority_f1"] <= 1 and 0 <= r["balanced_accuracy"] <= 1 for r in arms.values()
     )
-    models = [r["model"] for r in rows["privacy"]]
-    assert len(models) == 3 and "far too long" in models[1] and "digits" in models[2]
-    assert rows["privacy"][1]["train_rows"] == 100 and "copy_rate" in rows["privacy"][2]
+    privacy = {r["model"]: r for r in rows["privacy"]}
+    models = list(privacy)
+    assert len(models) == 7 and "far too long" in models[3] and "digits" in models[6]
+    assert privacy[models[3]]["train_rows"] == 100 and "copy_rate" in privacy[models[6]]
     assert all(0 <= r["membership_auc"] <= 1 for r in rows["privacy"])
+    # The controls: a copy of the train rows is caught outright, whatever the model's steps.
+    assert privacy[models[1]]["membership_auc"] > 0.9 and privacy[models[4]]["membership_auc"] > 0.9
     assert _read(out.with_suffix(".json")) == json.loads(json.dumps(rows))
     text = out.read_text()
     assert "**Smoke run**" in text and "### penguins" in text and "## Privacy" in text
