@@ -77,7 +77,11 @@ def augmentation_gain(
     # Only ratios the samples can fill for the whole train split: a capped ratio would be
     # reported as one it was not.
     usable = tuple(r for r in ratios if round(r * len(train[1])) <= len(synthetic[1]))
-    choice = choose_ratio(*train, *synthetic, fit_predict, score, seed, usable)
+    choice = (
+        choose_ratio(*train, *synthetic, fit_predict, score, seed, usable)
+        if any(usable)
+        else RatioChoice(0.0, {})  # too few samples for any ratio: nothing to choose
+    )
     real = float(score(holdout[1], fit_predict(*train, holdout[0])))
     augmented = real  # ratio 0: the same model, not a refit that might differ by chance
     if choice.ratio > 0:

@@ -59,3 +59,16 @@ def test_the_ratio_choice_never_sees_a_holdout_row(digits: dict) -> None:
     assert touched == [False] * (len(seen) - 2) + [True, True]
     choice = choose_ratio(*digits["train"], *digits["synthetic"], knn, macro_f1, 0)
     assert set(choice.validation) == {0.0, 0.25, 0.5, 1.0, 2.0}
+
+
+def test_samples_too_few_for_any_ratio_leave_ratio_0_without_a_fit(digits: dict) -> None:
+    """25 of 100 train rows would be ratio 0.25: 10 samples fill none; nothing is chosen."""
+    seen: list[np.ndarray] = []
+
+    def spy(x: np.ndarray, y: np.ndarray, x_eval: np.ndarray) -> np.ndarray:
+        seen.append(x_eval)
+        return knn(x, y, x_eval)
+
+    few = tuple(part[:10] for part in digits["synthetic"])
+    out = augmentation_gain(digits["train"], few, digits["holdout"], spy, macro_f1, 0)
+    assert out["ratio"] == 0 and out["gain"] == 0 and len(seen) == 1  # the real-only fit alone
