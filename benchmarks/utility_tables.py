@@ -1,7 +1,8 @@
 """Class imbalance for benchmarks/utility.py: a fixed forest trained on a table's real train rows
 with nothing added, with SMOTE's or random oversampling's minority rows, or with our model's
-conditional samples of the minority classes (as many as SMOTE adds: each class up to the
-majority's count), scored on the holdout by the minority class's F1 and balanced accuracy."""
+conditional samples of the minority classes, each adding the share of the rows that would
+balance the classes (0, 1/4, 1/2 or all) that a validation split carved from train chooses,
+scored on the holdout by the minority class's F1 and balanced accuracy."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import pandas as pd
 from benchmarks.tabular_peers import Table, table_csv
 from ganmodels.tabular.metrics import Features, forest
 from ganmodels.tabular.sampling import table_sampler_from_state
-from pipeline.augment import synthetic_counts
+from ganmodels.utility import Augment, choose_amount
 from pipeline.config import load_params
 from pipeline.kinds.tabular.shards import load_table_split
 from pipeline.prepare import prepare
@@ -40,6 +41,7 @@ TABLES = {
     "penguins": Imbalanced(Table("penguins", None, "species"), ("Chinstrap", 0.15)),
 }
 ARMS = ("none", "smote", "oversampling", "ours")
+AMOUNTS = (0.0, 0.25, 0.5, 1.0)  # shares of the rows that would balance the classes
 
 
 def table_file(spec: Imbalanced, work: Path, ctgan_python: str) -> Path:
@@ -75,15 +77,44 @@ def fit_ours(
     )
 
 
-def _oversampled(arm: str, x: np.ndarray, y: np.ndarray, seed: int) -> tuple[np.ndarray, ...]:
-    """imbalanced-learn's SMOTE (on the forest's encoded rows: numbers standardized,
-    categories one-hot) or random oversampling, each class up to the majority's count."""
+def _toward_balance(y: np.ndarray, amount: float) -> dict[str, int]:
+    """Each class's count after adding `amount` of the rows that would bring it to the
+    majority's count (amount 1: every class as large as the majority)."""
+    levels, counts = np.unique(y, return_counts=True)
+    top = counts.max()
+    return {str(k): int(c + round(amount * (top - c))) for k, c in zip(levels, counts, strict=True)}
+
+
+def oversampler(arm: str, seed: int) -> Augment:
+    """augment(x, y, amount) with imbalanced-learn's SMOTE (on the forest's encoded rows:
+    numbers standardized, categories one-hot) or random oversampling."""
     from imblearn.over_sampling import SMOTE, RandomOverSampler
 
-    smallest = int(np.unique(y, return_counts=True)[1].min())
-    if arm == "smote":  # its neighbours must exist within the smallest class
-        return SMOTE(random_state=seed, k_neighbors=min(5, smallest - 1)).fit_resample(x, y)
-    return RandomOverSampler(random_state=seed).fit_resample(x, y)
+    def augment(x: np.ndarray, y: np.ndarray, amount: float) -> tuple[np.ndarray, np.ndarray]:
+        if amount == 0:
+            return x, y
+        want = _toward_balance(y, amount)
+        if arm == "smote":  # its neighbours must exist within the smallest class
+            k = min(5, int(np.unique(y, return_counts=True)[1].min()) - 1)
+            return SMOTE(sampling_strategy=want, random_state=seed, k_neighbors=k).fit_resample(
+                x, y
+            )
+        return RandomOverSampler(sampling_strategy=want, random_state=seed).fit_resample(x, y)
+
+    return augment
+
+
+def from_pools(pools: dict[str, np.ndarray]) -> Augment:
+    """augment(x, y, amount) adding the first rows of each class's pool of our samples."""
+
+    def augment(x: np.ndarray, y: np.ndarray, amount: float) -> tuple[np.ndarray, np.ndarray]:
+        have = dict(zip(*np.unique(y, return_counts=True), strict=True))
+        take = {k: min(n - have[k], len(pools[k])) for k, n in _toward_balance(y, amount).items()}
+        parts = [pools[k][:n] for k, n in take.items() if n > 0]
+        labels = [np.full(n, k, dtype=y.dtype) for k, n in take.items() if n > 0]
+        return np.concatenate([x, *parts]), np.concatenate([y, *labels])
+
+    return augment
 
 
 def scores(truth: np.ndarray, guess: np.ndarray, minority: str) -> dict[str, float]:
@@ -100,7 +131,9 @@ def scores(truth: np.ndarray, guess: np.ndarray, minority: str) -> dict[str, flo
 def run_seed(
     name: str, spec: Imbalanced, csv: Path, work: Path, steps: int, seed: int, train: dict
 ) -> list[dict[str, Any]]:
-    """Every arm's scores for one seed (one split, one fit of ours)."""
+    """Every arm's scores for one seed (one split, one fit of ours): each oversampler adds the
+    share of the balancing rows (AMOUNTS) a validation split carved from train chooses by the
+    minority's F1, 0 included; the holdout scores the choice."""
     label = spec.table.label
     sampler = fit_ours(work, csv, label, steps, seed, train)
     real = load_table_split(work / "prepared", "train").dropna(subset=[label])
@@ -109,24 +142,29 @@ def run_seed(
     levels, counts = np.unique(y, return_counts=True)
     minority = str(levels[counts.argmin()])
     features = Features(real, [c for c in sampler.transformer.columns if c["name"] != label])
-    x, truth = features(real), holdout[label].astype(str).to_numpy()
-    want = synthetic_counts(
-        counts.tolist(), int(counts.max() * len(counts) - counts.sum()), "equal"
-    )
-    parts = [sampler.sample(n, seed + k, column=label, value=str(level))
-             for k, (level, n) in enumerate(zip(levels, want, strict=True)) if n]  # fmt: skip
-    added = pd.concat(parts, ignore_index=True) if parts else real.iloc[:0]
-    sets = {
-        "none": (x, y),
-        "smote": _oversampled("smote", x, y, seed),
-        "oversampling": _oversampled("oversampling", x, y, seed),
-        "ours": (np.concatenate([x, features(added)]),
-                 np.concatenate([y, added[label].astype(str).to_numpy()])),
-    }  # fmt: skip
-    rows = []
-    for arm, (fx, fy) in sets.items():
-        guess = forest(fx, fy, features(holdout), seed)
-        rows.append({"data": name, "arm": arm, "seed": seed, "minority": minority,
-                     "minority_share": round(float(counts.min() / counts.sum()), 4),
-                     "added": int(len(fy) - len(y)), **scores(truth, guess, minority)})  # fmt: skip
+    x, hx, truth = features(real), features(holdout), holdout[label].astype(str).to_numpy()
+    pools = {str(k): features(sampler.sample(int(counts.max() - c), seed + i, column=label,
+                                             value=str(k))) if c < counts.max() else x[:0]
+             for i, (k, c) in enumerate(zip(levels, counts, strict=True))}  # fmt: skip
+    arms = {"smote": oversampler("smote", seed), "oversampling": oversampler("ros", seed),
+            "ours": from_pools(pools)}  # fmt: skip
+
+    def fit_predict(fx: np.ndarray, fy: np.ndarray, ex: np.ndarray) -> np.ndarray:
+        return forest(fx, fy, ex, seed)
+
+    def f1(t: np.ndarray, g: np.ndarray) -> float:
+        return scores(t, g, minority)["minority_f1"]
+
+    base = {"data": name, "seed": seed, "minority": minority,
+            "minority_share": round(float(counts.min() / counts.sum()), 4)}  # fmt: skip
+    rows = [{**base, "arm": "none", "amount": 0.0, "added": 0,
+             **scores(truth, fit_predict(x, y, hx), minority)}]  # fmt: skip
+    for arm, augment in arms.items():
+        choice = choose_amount(x, y, augment, fit_predict, f1, seed, AMOUNTS)
+        fx, fy = augment(x, y, choice.ratio)
+        # Amount 0 is the real rows' own model, not a refit that might differ by chance.
+        got = rows[0] if choice.ratio == 0 else scores(truth, fit_predict(fx, fy, hx), minority)
+        kept = {k: got[k] for k in ("minority_f1", "balanced_accuracy", "macro_f1")}
+        rows.append({**base, "arm": arm, "amount": choice.ratio, "added": int(len(fy) - len(y)),
+                     **kept})  # fmt: skip
     return rows

@@ -13,6 +13,8 @@ import numpy as np
 FitPredict = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 # score(y_true, y_pred) -> higher is better (e.g. macro F1).
 Score = Callable[[np.ndarray, np.ndarray], float]
+# augment(x, y, amount) -> (x, y) with rows added as amount says (amount 0: nothing added).
+Augment = Callable[[np.ndarray, np.ndarray, float], tuple[np.ndarray, np.ndarray]]
 RATIOS = (0.0, 0.25, 0.5, 1.0, 2.0)  # synthetic rows per real row
 
 
@@ -32,6 +34,35 @@ def _mix(
     return np.concatenate([x, sx[:k]]), np.concatenate([y, sy[:k]])
 
 
+def choose_amount(
+    x: np.ndarray,
+    y: np.ndarray,
+    augment: Augment,
+    fit_predict: FitPredict,
+    score: Score,
+    seed: int,
+    amounts: tuple[float, ...],
+    validation: float = 0.2,
+) -> RatioChoice:
+    """Carve a stratified validation share from the train rows (x, y), fit on the rest as
+    augment(rest, amount) makes it for each amount and keep the best validation score; a tie
+    keeps the smaller amount, so added rows must earn their place (0 means: they do not help)."""
+    from sklearn.model_selection import train_test_split
+
+    counts = np.unique(y, return_counts=True)[1]
+    # A class of one row cannot be split, nor can a validation share smaller than the classes.
+    stratify = y if counts.min() >= 2 and validation * len(y) >= len(counts) else None
+    fit, val = train_test_split(
+        np.arange(len(y)), test_size=validation, random_state=seed, stratify=stratify
+    )
+    scores = {}
+    for a in sorted(amounts):
+        mx, my = augment(x[fit], y[fit], a)
+        scores[a] = float(score(y[val], fit_predict(mx, my, x[val])))
+    best = max(scores.values())
+    return RatioChoice(min(a for a, s in scores.items() if s >= best - 1e-12), scores)
+
+
 def choose_ratio(
     x: np.ndarray,
     y: np.ndarray,
@@ -43,23 +74,12 @@ def choose_ratio(
     ratios: tuple[float, ...] = RATIOS,
     validation: float = 0.2,
 ) -> RatioChoice:
-    """Carve a stratified validation share from the train rows (x, y), fit on the rest plus each
-    ratio of synthetic rows (sx, sy) and keep the best validation score; a tie keeps the
-    smaller ratio, so synthetic rows must earn their place (0 means: they do not help)."""
-    from sklearn.model_selection import train_test_split
+    """choose_amount where an amount is a ratio of synthetic rows (sx, sy) to real ones."""
 
-    counts = np.unique(y, return_counts=True)[1]
-    # A class of one row cannot be split, nor can a validation share smaller than the classes.
-    stratify = y if counts.min() >= 2 and validation * len(y) >= len(counts) else None
-    fit, val = train_test_split(
-        np.arange(len(y)), test_size=validation, random_state=seed, stratify=stratify
-    )
-    scores = {}
-    for r in sorted(ratios):
-        mx, my = _mix(x[fit], y[fit], sx, sy, r)
-        scores[r] = float(score(y[val], fit_predict(mx, my, x[val])))
-    best = max(scores.values())
-    return RatioChoice(min(r for r, s in scores.items() if s >= best - 1e-12), scores)
+    def augment(fx: np.ndarray, fy: np.ndarray, r: float) -> tuple[np.ndarray, np.ndarray]:
+        return _mix(fx, fy, sx, sy, r)
+
+    return choose_amount(x, y, augment, fit_predict, score, seed, ratios, validation)
 
 
 def augmentation_gain(

@@ -23,7 +23,11 @@ def test_utility_smoke(tmp_path: Path) -> None:
     )
     arms = {r["arm"]: r for r in rows["imbalance"]}
     assert set(arms) == {"none", "smote", "oversampling", "ours"}
-    assert arms["none"]["added"] == 0 and arms["ours"]["added"] == arms["smote"]["added"] > 0
+    # Each oversampler adds the share of the balancing rows its validation split chose.
+    assert arms["none"]["added"] == 0 and all(
+        r["amount"] in (0, 0.25, 0.5, 1) for r in arms.values()
+    )
+    assert all((r["added"] > 0) == (r["amount"] > 0) for r in arms.values())
     assert arms["ours"]["minority"] == "Chinstrap" and arms["ours"]["minority_share"] < 0.1
     assert all(
         0 <= r["minority_f1"] <= 1 and 0 <= r["balanced_accuracy"] <= 1 for r in arms.values()
@@ -50,6 +54,8 @@ def test_a_utility_verdict_names_what_ours_loses_to() -> None:
     noisy = verdict({"none": [0.5, 0.5], "smote": [0.6, 0.2], "oversampling": [0.4, 0.4],
                      "ours": [0.3, 0.6]})  # fmt: skip
     assert "does not beat SMOTE" in noisy and "does not beat the real rows alone" in noisy
+    assert "makes the forest worse than the real rows alone" in noisy
+    assert "worse" not in won
     assert "is untested against SMOTE (+0.100, 1 seed)" in verdict(
         {"none": [0.5], "smote": [0.6], "oversampling": [0.4], "ours": [0.7]}
     )
@@ -68,3 +74,23 @@ def test_a_utility_report_of_a_half_done_seed_judges_the_seeds_every_arm_has() -
     rows.append({**row, "arm": "none", "seed": 1, "minority_f1": 0.1})  # seed 1 half done
     text = report({"small": [], "imbalance": rows, "privacy": []})
     assert "is untested against SMOTE (+0.100, 1 seed)" in text
+
+
+def test_every_oversampler_adds_the_asked_share_of_the_balancing_rows() -> None:
+    """Classes of 10, 4 and 2 rows: half the balancing rows is 3 and 4 more (hand-computed),
+    the same counts from SMOTE, random oversampling and our pools (whose first rows are used)."""
+    import numpy as np
+
+    tables = _script("utility_tables")
+    rng = np.random.default_rng(0)
+    y = np.array(["a"] * 10 + ["b"] * 4 + ["c"] * 2)
+    x = rng.normal(size=(16, 3))
+    pools = {"a": x[:0], "b": np.full((6, 3), 7.0), "c": np.full((8, 3), 9.0)}
+    for augment in (tables.oversampler("smote", 0), tables.oversampler("ros", 0),
+                    tables.from_pools(pools)):  # fmt: skip
+        for amount, counts in ((0.0, [10, 4, 2]), (0.5, [10, 7, 6]), (1.0, [10, 10, 10])):
+            fx, fy = augment(x, y, amount)
+            assert np.array_equal(fx[:16], x) and np.array_equal(fy[:16], y)
+            assert [int((fy == k).sum()) for k in "abc"] == counts, (augment, amount)
+    fx, fy = tables.from_pools(pools)(x, y, 0.5)
+    assert (fx[16:][fy[16:] == "b"] == 7.0).all() and (fx[16:][fy[16:] == "c"] == 9.0).all()
