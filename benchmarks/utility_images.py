@@ -15,6 +15,7 @@ import torch
 from PIL import Image
 
 from ganmodels.image.classifier import DomainClassifier, embed, fit_classifier
+from ganmodels.privacy import copy_rate, membership_auc
 from ganmodels.utility import choose_ratio
 from pipeline.kinds.image.classifier import BATCH_SIZE, LR, WIDTH
 
@@ -122,9 +123,15 @@ def run_size(
         "synthetic": (np.concatenate([x, fake[:k]]), np.concatenate([y, fake_y[:k]]), plain),
         "both": (np.concatenate([cx, fake[:k]]), np.concatenate([cy, fake_y[:k]]), shifted),
     }
+    # The attack on this GAN: its few train images against the holdout, in pixel space.
+    flat = [a.reshape(len(a), -1) for a in (x, hold_x, fake)]
+    leak = {
+        "membership_auc": membership_auc(*flat, seed),
+        "copy_rate": copy_rate(flat[2], *flat[:2]),
+    }
     return [
-        {"per_class": per_class, "seed": seed, "arm": arm, "ratio": choice.ratio,
-         "accuracy": _accuracy(hold_y, fit_predict(fx, fy, hold_x))}
+        {"per_class": per_class, "seed": seed, "arm": arm, "ratio": choice.ratio, "steps": steps,
+         "accuracy": _accuracy(hold_y, fit_predict(fx, fy, hold_x)), **leak}
         for arm, (fx, fy, fit_predict) in sets.items()
     ]  # fmt: skip
 
