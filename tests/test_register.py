@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import json
 import multiprocessing
 import shutil
 import time
@@ -249,3 +250,31 @@ def test_a_lock_released_during_the_stores_lookup_is_taken_on_the_next_try(store
     with promotion_lock(cli, CFG.model_name, wait_s=5):
         assert cli.search_registered_models(f"name='{lock_name(CFG.model_name)}'")
     assert calls == [lock_name(CFG.model_name)] * 2
+
+
+def test_gan_augment_refuses_other_data_and_an_unconditional_model_for_labels(
+    store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A registered version trained on other data is refused by its data hash, before loading;
+    an unconditional G cannot say which class its samples are, so labelled data refuses it;
+    nothing is written either time."""
+    import pipeline.augment as augment
+    from pipeline.config import load_params
+    from pipeline.prepare import prepare
+    from tests.helpers import BABY, write_params
+
+    cli, exp, gen = store
+    _register(cli, exp, gen, 10.0)  # unconditional, tagged data_hash "d"
+    over = {"register": {"model_name": CFG.model_name}}
+    params = load_params(write_params(tmp_path / "params.yaml", BABY, over))
+    prepare(params.data, tmp_path / "data/prepared")  # the digits: labelled, another hash
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(
+        ValueError, match=r"models:/gan-test@champion \(v1\) was trained on data d,"
+    ):
+        augment.main(None, 0.5, "train", 0, "aug", "params.yaml")
+    data_hash = json.loads((tmp_path / "data/prepared/schema.json").read_text())["data_hash"]
+    cli.set_model_version_tag(CFG.model_name, "1", "data_hash", data_hash)  # now it matches
+    with pytest.raises(ValueError, match=r"is labelled \(10 classes\) and this model is uncond"):
+        augment.main(None, 0.5, "train", 0, "aug", "params.yaml")
+    assert not (tmp_path / "aug").exists()
