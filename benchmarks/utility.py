@@ -9,7 +9,8 @@
 - privacy: a distance-based membership-inference attack (ganmodels/privacy.py: do train rows
   lie closer to the samples than holdout rows do?) as its ROC AUC, 0.5 = no leak, for the
   default table model (penguins) and image model (digits) at --privacy-steps, and for a table
-  model trained far too long (--overfit-steps) on 100 rows, which the attack must catch.
+  model and an image model trained far too long (--overfit-steps) on 100 rows (penguins) or
+  images (digits), which the attack must catch.
 
 - small data (benchmarks/utility_images.py): the digits with --sizes images per class (a fixed
   30% holdout), --seeds draws each: a small CNN on those images alone, with classic
@@ -96,12 +97,32 @@ def image_privacy(steps: int, train: dict, work: Path) -> dict:
             **scores}  # fmt: skip
 
 
+def image_overfit(steps: int, train: dict, work: Path) -> dict:
+    """The attack's AUC (and the copy rate) against our conditional image GAN trained `steps`
+    on 100 digits (10 per class, as the small-data part's smallest size), SAMPLES samples,
+    against the digits' holdout."""
+    import numpy as np
+
+    from benchmarks.utility_images import digits, fit_gan, subset
+    from ganmodels.image.sampling import balanced_labels, generate
+    from ganmodels.privacy import copy_rate
+
+    pool_x, pool_y, hold_x, _ = digits()
+    x, y = subset(pool_x, pool_y, 10, 0)
+    g = fit_gan(work, x, y, steps, 0, train)
+    fake = generate(g, SAMPLES, 0, int(g.z_dim), labels=balanced_labels(SAMPLES, 10)).numpy()
+    flat = [np.asarray(a, np.float32).reshape(len(a), -1) for a in (x, hold_x, fake)]
+    return {"model": "digits, 100 images, trained far too long", "steps": steps,
+            "train_rows": len(x), "membership_auc": membership_auc(*flat, 0),
+            "copy_rate": copy_rate(flat[2], *flat[:2])}  # fmt: skip
+
+
 def privacy_rows(args: argparse.Namespace, work: Path) -> list[dict[str, Any]]:
     """The default table and image models, and a table model trained far too long on 100 rows
     (200 penguins, holdout_fraction 0.5: 100 members, 100 non-members)."""
     from pipeline.kinds.tabular.read import read_table
 
-    for sub in ("p", "o", "i"):
+    for sub in ("p", "o", "i", "d"):
         (work / sub).mkdir()
     penguins = read_table("penguins", work)
     full, small = work / "p" / "penguins.csv", work / "o" / "penguins_200.csv"
@@ -114,6 +135,7 @@ def privacy_rows(args: argparse.Namespace, work: Path) -> list[dict[str, Any]]:
         *table_privacy("penguins, 100 rows, trained far too long", small, args.overfit_steps,
                        {**train, "batch_size": 100}, work / "o", {"holdout_fraction": 0.5}),
         image_privacy(args.privacy_steps, train, work / "i"),
+        image_overfit(args.overfit_steps, train, work / "d"),
     ]  # fmt: skip
 
 

@@ -37,7 +37,9 @@ def test_utility_smoke(tmp_path: Path) -> None:
     )
     privacy = {r["model"]: r for r in rows["privacy"]}
     models = list(privacy)
-    assert len(models) == 7 and "far too long" in models[3] and "digits" in models[6]
+    assert len(models) == 8 and "far too long" in models[3] and "digits" in models[6]
+    assert models[7] == "digits, 100 images, trained far too long"
+    assert privacy[models[7]]["train_rows"] == 100 and "copy_rate" in privacy[models[7]]
     assert privacy[models[3]]["train_rows"] == 100 and "copy_rate" in privacy[models[6]]
     assert all(0 <= r["membership_auc"] <= 1 for r in rows["privacy"])
     # The controls: a copy of the train rows is caught outright, whatever the model's steps.
