@@ -20,6 +20,15 @@ STAGES = {
 }
 
 
+def _model_uri_option(s: argparse.ArgumentParser) -> None:
+    """--model-uri, as every command that loads a registered model takes it."""
+    s.add_argument(
+        "--model-uri",
+        default=None,
+        help="MLflow model URI (default: models:/<register.model_name>@champion)",
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     # Long: the whole command line, declared in one place and read top to bottom (a block per
     # command); splitting it would only scatter the declarations.
@@ -64,11 +73,7 @@ def _parser() -> argparse.ArgumentParser:
         help="Generate images or table rows from a registered or local model.",
         description="Generate images (or table rows) from an MLflow model URI.",
     )
-    s.add_argument(
-        "--model-uri",
-        default=None,
-        help="MLflow model URI (default: models:/<register.model_name>@champion)",
-    )
+    _model_uri_option(s)
     s.add_argument("-n", type=int, default=64, help="number of samples (default: 64)")
     s.add_argument(
         "--label", type=int, default=None, help="class of every sample (conditional models)"
@@ -92,11 +97,7 @@ def _parser() -> argparse.ArgumentParser:
         description="A training set: the prepared train split plus samples of a registered "
         "model at a ratio and class balance, with a manifest of what is real and what is not.",
     )
-    s.add_argument(
-        "--model-uri",
-        default=None,
-        help="MLflow model URI (default: models:/<register.model_name>@champion)",
-    )
+    _model_uri_option(s)
     s.add_argument("--ratio", type=float, default=1.0, help="synthetic rows per real row")
     s.add_argument(
         "--balance",
