@@ -111,8 +111,11 @@ def main(
     model_uri = model_uri or f"models:/{name}@champion"
     schema = read_schema(paths.PREPARED)
     uri = tracking_uri(paths.project_root())
-    if model_uri.startswith("models:/"):  # its registered data hash must be the prepared data's
-        registered, _, ref = model_uri.removeprefix("models:/").partition("@")
+    named = model_uri.removeprefix("models:/")
+    # A registered version (NAME/3, NAME@alias; not a logged model's id, models:/m-...): its
+    # registered data hash must be the prepared data's.
+    if model_uri.startswith("models:/") and ("/" in named or "@" in named):
+        registered, _, ref = named.partition("@")
         registered, _, number = registered.partition("/")
         version = resolve(client(uri), registered, f"@{ref}" if ref else number)
         trained_on = version.tags.get("data_hash")

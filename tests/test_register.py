@@ -277,4 +277,7 @@ def test_gan_augment_refuses_other_data_and_an_unconditional_model_for_labels(
     cli.set_model_version_tag(CFG.model_name, "1", "data_hash", data_hash)  # now it matches
     with pytest.raises(ValueError, match=r"is labelled \(10 classes\) and this model is uncond"):
         augment.main(None, 0.5, "train", 0, "aug", "params.yaml")
+    logged = cli.get_model_version(CFG.model_name, "1").source  # models:/m-..., no version
+    with pytest.raises(ValueError, match=r"is labelled \(10 classes\) and this model is uncond"):
+        augment.main(logged, 0.5, "train", 0, "aug", "params.yaml")
     assert not (tmp_path / "aug").exists()
