@@ -180,6 +180,7 @@ class EvaluateConfig(_Section):
     posthoc_steps: int = Field(ge=1)  # sequences: steps and seeds of the post-hoc GRUs
     posthoc_repeats: int = Field(ge=1)
     posthoc_max_steps: int = Field(ge=2)  # longer sequences are mean-pooled for them
+    imbalanced_below: float = Field(ge=0.0, le=0.5)  # tables: the oversampler comparison
 
     @model_validator(mode="after")
     def _enough_samples(self) -> EvaluateConfig:

@@ -14,6 +14,7 @@ from pipeline import paths
 from pipeline.augment import augment, synthetic_counts
 from pipeline.config import load_params
 from pipeline.kinds.tabular.evaluate import evaluate_table
+from pipeline.kinds.tabular.metrics import summary_line
 from pipeline.kinds.tabular.read import read_table
 from pipeline.kinds.tabular.shards import load_table_split
 from pipeline.prepare import prepare
@@ -61,8 +62,9 @@ def test_two_workers_train_a_table_that_samples_evaluates_and_serves(tmp_path: P
 
     # The evaluate core: G's scores against the holdout beside real rows' (the ceiling).
     holdout = load_table_split(prepared, "holdout")
+    # Chinstrap is 20% of the rows: evaluate.imbalanced_below 0.25 calls the label unbalanced.
     metrics, fake = evaluate_table(
-        sampler, load_table_split(prepared, "train"), holdout, "species", 200, 0
+        sampler, load_table_split(prepared, "train"), holdout, "species", 200, 0, 0.25
     )
     assert len(fake) == metrics["num_samples"] == 200 and metrics["holdout_rows"] == len(holdout)
     assert set(metrics["per_column"]) == set(source.columns)
@@ -86,6 +88,15 @@ def test_two_workers_train_a_table_that_samples_evaluates_and_serves(tmp_path: P
         2,
     )
     assert gain["gain"] == pytest.approx(gain["augmented"] - gain["real"], abs=2e-4)
+    # Ours against SMOTE and random oversampling (ganmodels/tabular/imbalance.py): each adds the
+    # share of the balancing rows its validation split chose; the real-only forest is efficacy's.
+    arms = metrics["imbalance"]
+    assert list(arms["minority"]) == ["Chinstrap"] and 0.15 < arms["minority"]["Chinstrap"] < 0.25
+    assert arms["none"]["macro_f1"] == metrics["ml_efficacy"]["f1_real"]
+    for arm in ("none", "smote", "oversampling", "ours"):
+        assert arms[arm]["amount"] in (0, 0.25, 0.5, 1) and 0 <= arms[arm]["minority_f1"] <= 1
+        assert (arms[arm]["added"] > 0) == (arms[arm]["amount"] > 0)
+    assert "minority (Chinstrap) F1 + ours" in summary_line(metrics, Path("figure.png"))
 
     # Registered: the pyfunc returns the documented DataFrame, conditional rows included.
     uri = tracking_uri(tmp_path)

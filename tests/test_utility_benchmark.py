@@ -86,7 +86,8 @@ def test_every_oversampler_adds_the_asked_share_of_the_balancing_rows() -> None:
     the same counts from SMOTE, random oversampling and our pools (whose first rows are used)."""
     import numpy as np
 
-    tables = _script("utility_tables")
+    from ganmodels.tabular import imbalance as tables
+
     rng = np.random.default_rng(0)
     y = np.array(["a"] * 10 + ["b"] * 4 + ["c"] * 2)
     x = rng.normal(size=(16, 3))

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ganmodels.privacy import membership_auc
+from ganmodels.tabular.imbalance import ARMS, imbalance, minority_share
 from ganmodels.tabular.metrics import (
     Features,
     augmentation,
@@ -102,9 +103,12 @@ def evaluate_table(
     label: str | None,
     num_samples: int,
     seed: int,
+    imbalanced_below: float,
 ) -> tuple[dict[str, Any], pd.DataFrame]:
     """Metrics of G's samples against the holdout, with real train rows scored the same way
-    (`real_*`: what a perfect generator of this size would get); returns (metrics, samples)."""
+    (`real_*`: what a perfect generator of this size would get); with a label whose smallest
+    class is under `imbalanced_below` of the train rows, our samples against the classic
+    oversamplers; returns (metrics, samples)."""
     columns = sampler.transformer.columns
     fake = sampler.sample(num_samples, seed)
     real = train.sample(min(num_samples, len(train)), random_state=seed)
@@ -125,6 +129,13 @@ def evaluate_table(
         # Seven forest fits: the stage's alone (benchmarks score many arms with table_scores).
         gain = augmentation(fake, train, holdout, columns, label, seed)
         metrics["augmentation"] = {k: round(v, 4) for k, v in gain.items()}
+        if minority_share(train[label]) < imbalanced_below:
+            arms = imbalance(sampler, train, holdout, label, seed)
+            # The class's name as a key: every leaf is a number MLflow can log.
+            metrics["imbalance"] = {
+                "minority": {arms["minority"]: round(arms["minority_share"], 4)},
+                **{a: {k: round(v, 4) for k, v in arms[a].items()} for a in ARMS},
+            }
     return check_written(metrics, TABLE), fake
 
 
@@ -137,7 +148,13 @@ def evaluate_generator(
     holdout = load_table_split(paths.PREPARED, "holdout")
     cfg = params.evaluate
     metrics, fake = evaluate_table(
-        sampler, train, holdout, schema.get("label"), cfg.num_samples, cfg.seed
+        sampler,
+        train,
+        holdout,
+        schema.get("label"),
+        cfg.num_samples,
+        cfg.seed,
+        cfg.imbalanced_below,
     )
     columns = sampler.transformer.columns
     figure = table_figure(holdout, fake, columns, metrics["per_column"], metrics["per_pair"])

@@ -47,12 +47,32 @@ REVIEW: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("ml_efficacy.f1_synthetic", ("ml_efficacy.f1_real", "ml_efficacy.f1_majority")),
     ("augmentation.augmented", ("augmentation.real",)),
     ("augmentation.ratio", ()),
+    # An unbalanced label (evaluate.imbalanced_below): ours against the classic oversamplers.
+    (
+        "imbalance.ours.minority_f1",
+        (
+            "imbalance.none.minority_f1",
+            "imbalance.smote.minority_f1",
+            "imbalance.oversampling.minority_f1",
+        ),
+    ),
+    ("imbalance.ours.amount", ()),
     ("dcr.ratio", ()),
     ("membership_auc", ()),
 )
 
 
-_HIGHER = ("quality_score", "column_shapes", "pair_trends", "f1_synthetic", "gain", "augmented")
+_HIGHER = (
+    "quality_score",
+    "column_shapes",
+    "pair_trends",
+    "f1_synthetic",
+    "gain",
+    "augmented",
+    "minority_f1",
+    "balanced_accuracy",
+    "macro_f1",
+)
 _LOWER = ("detection_auc", "detection_auc_boosted", "column_detection_max", "membership_auc")
 
 
@@ -74,6 +94,12 @@ def _efficacy(m: dict[str, Any]) -> str:
     out = f" | ML efficacy F1 {e['f1_synthetic']:.3f} ({refs})"
     if a := m.get("augmentation"):  # older versions have none
         out += f" | augmented F1 {a['augmented']:.3f} (ratio {a['ratio']:g}, gain {a['gain']:+.3f})"
+    if i := m.get("imbalance"):  # an unbalanced label only
+        (name, _), *_ = i["minority"].items()
+        out += (f" | minority ({name}) F1 + ours {i['ours']['minority_f1']:.3f} (share "
+                f"{i['ours']['amount']:g}; real rows alone {i['none']['minority_f1']:.3f}, + SMOTE "
+                f"{i['smote']['minority_f1']:.3f}, + random oversampling "
+                f"{i['oversampling']['minority_f1']:.3f})")  # fmt: skip
     return out
 
 

@@ -1,0 +1,117 @@
+"""Class imbalance: does adding our conditional samples of the small classes help a fixed forest
+more than the classic oversamplers (imbalanced-learn's SMOTE and random oversampling)? Each
+oversampler adds the share (AMOUNTS) of the rows that would bring every class to the majority's
+count that a validation split carved from train chooses by the minority class's F1 (0 allowed:
+adding rows did not help there); the holdout scores the choice."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ganmodels.tabular.metrics import Features, forest
+from ganmodels.tabular.sampling import TableSampler
+from ganmodels.utility import Augment, choose_amount
+
+AMOUNTS = (0.0, 0.25, 0.5, 1.0)  # shares of the rows that would balance the classes
+ARMS = ("none", "smote", "oversampling", "ours")
+SCORES = ("minority_f1", "balanced_accuracy", "macro_f1")
+
+
+def toward_balance(y: np.ndarray, amount: float) -> dict[str, int]:
+    """Each class's count after adding `amount` of the rows that would bring it to the
+    majority's count (amount 1: every class as large as the majority)."""
+    levels, counts = np.unique(y, return_counts=True)
+    top = counts.max()
+    return {str(k): int(c + round(amount * (top - c))) for k, c in zip(levels, counts, strict=True)}
+
+
+def oversampler(arm: str, seed: int) -> Augment:
+    """augment(x, y, amount) with imbalanced-learn's SMOTE (on the forest's encoded rows:
+    numbers standardized, categories one-hot) or random oversampling ("ros")."""
+    from imblearn.over_sampling import SMOTE, RandomOverSampler
+
+    def augment(x: np.ndarray, y: np.ndarray, amount: float) -> tuple[np.ndarray, np.ndarray]:
+        if amount == 0:
+            return x, y
+        want = toward_balance(y, amount)
+        if arm == "smote":  # its neighbours must exist within the smallest class
+            k = min(5, int(np.unique(y, return_counts=True)[1].min()) - 1)
+            smote = SMOTE(sampling_strategy=want, random_state=seed, k_neighbors=k)
+            return smote.fit_resample(x, y)
+        return RandomOverSampler(sampling_strategy=want, random_state=seed).fit_resample(x, y)
+
+    return augment
+
+
+def from_pools(pools: dict[str, np.ndarray]) -> Augment:
+    """augment(x, y, amount) adding the first rows of each class's pool of our samples."""
+
+    def augment(x: np.ndarray, y: np.ndarray, amount: float) -> tuple[np.ndarray, np.ndarray]:
+        have = dict(zip(*np.unique(y, return_counts=True), strict=True))
+        take = {k: min(n - have[k], len(pools[k])) for k, n in toward_balance(y, amount).items()}
+        parts = [pools[k][:n] for k, n in take.items() if n > 0]
+        labels = [np.full(n, k, dtype=y.dtype) for k, n in take.items() if n > 0]
+        return np.concatenate([x, *parts]), np.concatenate([y, *labels])
+
+    return augment
+
+
+def scores(truth: np.ndarray, guess: np.ndarray, minority: str) -> dict[str, float]:
+    """The minority class's F1, balanced accuracy and macro F1."""
+    from sklearn.metrics import balanced_accuracy_score, f1_score
+
+    return {
+        "minority_f1": float(f1_score(truth, guess, labels=[minority], average="macro")),
+        "balanced_accuracy": float(balanced_accuracy_score(truth, guess)),
+        "macro_f1": float(f1_score(truth, guess, average="macro")),
+    }
+
+
+def minority_share(labels: pd.Series) -> float:
+    """The smallest class's share of the labelled rows (1.0 with one class or none)."""
+    counts = labels.dropna().astype(str).value_counts()
+    return float(counts.min() / counts.sum()) if len(counts) > 1 else 1.0
+
+
+def imbalance(
+    sampler: TableSampler, train: pd.DataFrame, holdout: pd.DataFrame, label: str, seed: int
+) -> dict[str, Any]:
+    """Every arm's holdout scores (none, SMOTE, random oversampling, our samples of each class
+    drawn from `sampler`), each with the share its validation split chose and the rows added;
+    the minority class and its share of the train rows."""
+    real, held = train.dropna(subset=[label]), holdout.dropna(subset=[label])
+    y, truth = real[label].astype(str).to_numpy(), held[label].astype(str).to_numpy()
+    levels, counts = np.unique(y, return_counts=True)
+    minority = str(levels[counts.argmin()])
+    features = Features(real, [c for c in sampler.transformer.columns if c["name"] != label])
+    x, hx = features(real), features(held)
+    pools = {
+        str(k): features(
+            sampler.sample(int(counts.max() - c), seed + i, column=label, value=str(k))
+        )
+        if c < counts.max()
+        else x[:0]
+        for i, (k, c) in enumerate(zip(levels, counts, strict=True))
+    }
+    arms = {"smote": oversampler("smote", seed), "oversampling": oversampler("ros", seed),
+            "ours": from_pools(pools)}  # fmt: skip
+
+    def fit_predict(fx: np.ndarray, fy: np.ndarray, ex: np.ndarray) -> np.ndarray:
+        return forest(fx, fy, ex, seed)
+
+    def f1(t: np.ndarray, g: np.ndarray) -> float:
+        return scores(t, g, minority)["minority_f1"]
+
+    none = scores(truth, fit_predict(x, y, hx), minority)
+    out: dict[str, Any] = {"minority": minority, "minority_share": float(counts.min() / len(y)),
+                           "none": {**none, "amount": 0.0, "added": 0}}  # fmt: skip
+    for arm, augment in arms.items():
+        choice = choose_amount(x, y, augment, fit_predict, f1, seed, AMOUNTS)
+        fx, fy = augment(x, y, choice.ratio)
+        # Amount 0 is the real rows' own model, not a refit that might differ by chance.
+        got = none if choice.ratio == 0 else scores(truth, fit_predict(fx, fy, hx), minority)
+        out[arm] = {**got, "amount": choice.ratio, "added": int(len(fy) - len(y))}
+    return out
