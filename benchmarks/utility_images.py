@@ -2,7 +2,8 @@
 CNN (the classifier stage's network) trained on them alone, with classic augmentation (random
 1-pixel shifts and copies rotated by +-10 degrees), with our conditional GAN's samples (the GAN
 trained on those same images), and with both; holdout accuracy. The samples' ratio is chosen
-on a validation split carved from the few images, never the holdout (0 is allowed and said)."""
+on a validation split carved from the few images, never the holdout (0 is allowed and said),
+by each downstream model for itself (with and without classic augmentation)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from PIL import Image
 
 from ganmodels.image.classifier import DomainClassifier, embed, fit_classifier
 from ganmodels.privacy import copy_rate, membership_auc
-from ganmodels.utility import choose_ratio
+from ganmodels.utility import RATIOS, choose_amount, choose_ratio
 from pipeline.kinds.image.classifier import BATCH_SIZE, LR, WIDTH
 
 HOLDOUT = 0.3  # of the digits, fixed (seed 0) for every size and seed
@@ -114,14 +115,24 @@ def run_size(
     fake = generate(g, n, seed, int(g.z_dim), labels=labels).numpy().astype(np.float32)
     fake_y = labels.numpy()
     plain, shifted = cnn(epochs, seed, 0), cnn(epochs, seed, 1)
-    choice = choose_ratio(x, y, fake, fake_y, plain, _accuracy, seed)
-    k = round(choice.ratio * len(x))
-    cx, cy = classic(x, y)
+
+    def with_classic(fx: np.ndarray, fy: np.ndarray, r: float) -> tuple[np.ndarray, np.ndarray]:
+        """fx with classic augmentation plus r synthetic images per real one."""
+        cx, cy = classic(fx, fy)
+        k = round(r * len(fx))
+        return np.concatenate([cx, fake[:k]]), np.concatenate([cy, fake_y[:k]])
+
+    # Each downstream model chooses its own ratio on the validation split: the plain CNN for
+    # "synthetic", the CNN trained with classic augmentation for "both".
+    alone = choose_ratio(x, y, fake, fake_y, plain, _accuracy, seed)
+    both = choose_amount(x, y, with_classic, shifted, _accuracy, seed, RATIOS)
+    ratio = {"real": 0.0, "classic": 0.0, "synthetic": alone.ratio, "both": both.ratio}
+    k = round(ratio["synthetic"] * len(x))
     sets = {
         "real": (x, y, plain),
-        "classic": (cx, cy, shifted),
+        "classic": (*with_classic(x, y, 0.0), shifted),
         "synthetic": (np.concatenate([x, fake[:k]]), np.concatenate([y, fake_y[:k]]), plain),
-        "both": (np.concatenate([cx, fake[:k]]), np.concatenate([cy, fake_y[:k]]), shifted),
+        "both": (*with_classic(x, y, ratio["both"]), shifted),
     }
     # The attack on this GAN: its few train images against the holdout, in pixel space.
     flat = [a.reshape(len(a), -1) for a in (x, hold_x, fake)]
@@ -130,7 +141,7 @@ def run_size(
         "copy_rate": copy_rate(flat[2], *flat[:2]),
     }
     return [
-        {"per_class": per_class, "seed": seed, "arm": arm, "ratio": choice.ratio, "steps": steps,
+        {"per_class": per_class, "seed": seed, "arm": arm, "ratio": ratio[arm], "steps": steps,
          "accuracy": _accuracy(hold_y, fit_predict(fx, fy, hold_x)), **leak}
         for arm, (fx, fy, fit_predict) in sets.items()
     ]  # fmt: skip

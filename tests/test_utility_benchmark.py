@@ -21,6 +21,7 @@ def test_utility_smoke(tmp_path: Path) -> None:
     assert all(
         0 <= r["accuracy"] <= 1 and r["ratio"] in (0, 0.25, 0.5, 1, 2) for r in small.values()
     )
+    assert small["real"]["ratio"] == small["classic"]["ratio"] == 0  # no samples in those arms
     # The attack on the small GAN itself: the same figure on every arm's row of the seed.
     assert len({(r["membership_auc"], r["copy_rate"]) for r in small.values()}) == 1
     assert 0 <= small["real"]["membership_auc"] <= 1 and 0 <= small["real"]["copy_rate"] <= 1
