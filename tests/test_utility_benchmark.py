@@ -101,3 +101,18 @@ def test_every_oversampler_adds_the_asked_share_of_the_balancing_rows() -> None:
             assert [int((fy == k).sum()) for k in "abc"] == counts, (augment, amount)
     fx, fy = tables.from_pools(pools)(x, y, 0.5)
     assert (fx[16:][fy[16:] == "b"] == 7.0).all() and (fx[16:][fy[16:] == "c"] == 9.0).all()
+
+
+def test_smote_leaves_a_class_of_one_row_as_it_is() -> None:
+    """SMOTE interpolates between a row and its class's neighbours: a class of one row has
+    none, so it is left alone (not a crash in evaluate after training); the others grow."""
+    import numpy as np
+
+    from ganmodels.tabular.imbalance import oversampler
+
+    y = np.array(["a"] * 10 + ["b"] * 4 + ["c"])
+    x = np.random.default_rng(1).normal(size=(15, 2))
+    fx, fy = oversampler("smote", 0)(x, y, 1.0)
+    assert [int((fy == k).sum()) for k in "abc"] == [10, 10, 1]
+    fx, fy = oversampler("smote", 0)(x[10:], y[10:], 1.0)  # b: 4 rows, c: 1 row
+    assert [int((fy == k).sum()) for k in "bc"] == [4, 1]

@@ -37,8 +37,14 @@ def oversampler(arm: str, seed: int) -> Augment:
         if amount == 0:
             return x, y
         want = toward_balance(y, amount)
-        if arm == "smote":  # its neighbours must exist within the smallest class
-            k = min(5, int(np.unique(y, return_counts=True)[1].min()) - 1)
+        if arm == "smote":  # its neighbours must exist within each class it grows
+            have = dict(zip(*np.unique(y, return_counts=True), strict=True))
+            # A class of one row has no neighbour to interpolate toward: SMOTE leaves it be.
+            want = {c: n if have[c] > 1 else int(have[c]) for c, n in want.items()}
+            grown = [have[c] for c, n in want.items() if n > have[c]]
+            if not grown:
+                return x, y
+            k = min(5, min(grown) - 1)
             smote = SMOTE(sampling_strategy=want, random_state=seed, k_neighbors=k)
             return smote.fit_resample(x, y)
         return RandomOverSampler(sampling_strategy=want, random_state=seed).fit_resample(x, y)
