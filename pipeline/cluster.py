@@ -20,6 +20,8 @@ from pipeline.data import read_schema
 from pipeline.errors import PipelineError
 from pipeline.tracking import tracking_uri
 
+CONNECT_S = 20  # how long a refused connection to the Jobs API is retried
+
 # Never uploaded: environments, caches, outputs and local stores.
 EXCLUDES = [
     ".git",
@@ -73,11 +75,21 @@ def job_client(address: str | None) -> Any:
     from ray.job_submission import JobSubmissionClient
 
     addr = jobs_address(address)
-    try:
-        return JobSubmissionClient(addr)
-    except Exception as exc:
+    # A busy head's dashboard can drop a connection for a moment (seen on a loaded 2-core
+    # machine after it had answered): refused connections are retried for CONNECT_S seconds.
+    deadline = time.monotonic() + CONNECT_S
+    while True:
+        try:
+            return JobSubmissionClient(addr)
+        except ConnectionError:
+            if time.monotonic() < deadline:
+                time.sleep(2)
+                continue
+            exc_text = f"Failed to connect to Ray at address: {addr} (for {CONNECT_S} s)"
+        except Exception as exc:
+            exc_text = str(exc)
         hint = "" if os.environ.get("RAY_AUTH_MODE") else " (token auth? set RAY_AUTH_MODE=token)"
-        raise PipelineError(f"cannot reach the Ray cluster at {addr}: {exc}{hint}") from None
+        raise PipelineError(f"cannot reach the Ray cluster at {addr}: {exc_text}{hint}") from None
 
 
 def _dir_size(root: Path) -> int:
