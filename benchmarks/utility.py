@@ -101,20 +101,15 @@ def image_overfit(steps: int, train: dict, work: Path) -> dict:
     """The attack's AUC (and the copy rate) against our conditional image GAN trained `steps`
     on 100 digits (10 per class, as the small-data part's smallest size), SAMPLES samples,
     against the digits' holdout."""
-    import numpy as np
-
-    from benchmarks.utility_images import digits, fit_gan, subset
+    from benchmarks.utility_images import digits, fit_gan, leak, subset
     from ganmodels.image.sampling import balanced_labels, generate
-    from ganmodels.privacy import copy_rate
 
     pool_x, pool_y, hold_x, _ = digits()
     x, y = subset(pool_x, pool_y, 10, 0)
     g = fit_gan(work, x, y, steps, 0, train)
     fake = generate(g, SAMPLES, 0, int(g.z_dim), labels=balanced_labels(SAMPLES, 10)).numpy()
-    flat = [np.asarray(a, np.float32).reshape(len(a), -1) for a in (x, hold_x, fake)]
     return {"model": "digits, 100 images, trained far too long", "steps": steps,
-            "train_rows": len(x), "membership_auc": membership_auc(*flat, 0),
-            "copy_rate": copy_rate(flat[2], *flat[:2])}  # fmt: skip
+            "train_rows": len(x), **leak(x, hold_x, fake, 0)}  # fmt: skip
 
 
 def privacy_rows(args: argparse.Namespace, work: Path) -> list[dict[str, Any]]:

@@ -16,6 +16,7 @@ import torch
 from PIL import Image
 
 from ganmodels.image.classifier import DomainClassifier, embed, fit_classifier
+from ganmodels.metrics import pixels
 from ganmodels.privacy import copy_rate, membership_auc
 from ganmodels.utility import RATIOS, choose_amount, choose_ratio
 from pipeline.kinds.image.classifier import BATCH_SIZE, LR, WIDTH
@@ -134,17 +135,23 @@ def run_size(
         "synthetic": (np.concatenate([x, fake[:k]]), np.concatenate([y, fake_y[:k]]), plain),
         "both": (*with_classic(x, y, ratio["both"]), shifted),
     }
-    # The attack on this GAN: its few train images against the holdout, in pixel space.
-    flat = [a.reshape(len(a), -1) for a in (x, hold_x, fake)]
-    leak = {
-        "membership_auc": membership_auc(*flat, seed),
-        "copy_rate": copy_rate(flat[2], *flat[:2]),
-    }
+    leaked = leak(x, hold_x, fake, seed)  # the attack on this GAN
     return [
         {"per_class": per_class, "seed": seed, "arm": arm, "ratio": ratio[arm], "steps": steps,
-         "accuracy": _accuracy(hold_y, fit_predict(fx, fy, hold_x)), **leak}
+         "accuracy": _accuracy(hold_y, fit_predict(fx, fy, hold_x)), **leaked}
         for arm, (fx, fy, fit_predict) in sets.items()
     ]  # fmt: skip
+
+
+def leak(members: np.ndarray, others: np.ndarray, fake: np.ndarray, seed: int) -> dict:
+    """The membership-inference AUC and copy rate of a GAN's samples against its train images
+    and holdout ones, in evaluate's pixel space (ganmodels.metrics.pixels)."""
+    rows = [pixels(torch.from_numpy(np.asarray(a, np.float32))).numpy()
+            for a in (members, others, fake)]  # fmt: skip
+    return {
+        "membership_auc": membership_auc(*rows, seed),
+        "copy_rate": copy_rate(rows[2], *rows[:2]),
+    }
 
 
 def _accuracy(y: np.ndarray, p: np.ndarray) -> float:
