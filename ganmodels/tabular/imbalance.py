@@ -17,15 +17,20 @@ from ganmodels.utility import Augment, choose_amount
 
 AMOUNTS = (0.0, 0.25, 0.5, 1.0)  # shares of the rows that would balance the classes
 ARMS = ("none", "smote", "oversampling", "ours")
-SCORES = ("minority_f1", "balanced_accuracy", "macro_f1")
+
+
+def _counts(y: np.ndarray) -> dict[str, int]:
+    """Rows per class."""
+    levels, counts = np.unique(y, return_counts=True)
+    return {str(k): int(c) for k, c in zip(levels, counts, strict=True)}
 
 
 def toward_balance(y: np.ndarray, amount: float) -> dict[str, int]:
     """Each class's count after adding `amount` of the rows that would bring it to the
     majority's count (amount 1: every class as large as the majority)."""
-    levels, counts = np.unique(y, return_counts=True)
-    top = counts.max()
-    return {str(k): int(c + round(amount * (top - c))) for k, c in zip(levels, counts, strict=True)}
+    have = _counts(y)
+    top = max(have.values())
+    return {k: c + round(amount * (top - c)) for k, c in have.items()}
 
 
 def oversampler(arm: str, seed: int) -> Augment:
@@ -38,9 +43,9 @@ def oversampler(arm: str, seed: int) -> Augment:
             return x, y
         want = toward_balance(y, amount)
         if arm == "smote":  # its neighbours must exist within each class it grows
-            have = dict(zip(*np.unique(y, return_counts=True), strict=True))
+            have = _counts(y)
             # A class of one row has no neighbour to interpolate toward: SMOTE leaves it be.
-            want = {c: n if have[c] > 1 else int(have[c]) for c, n in want.items()}
+            want = {c: n if have[c] > 1 else have[c] for c, n in want.items()}
             grown = [have[c] for c, n in want.items() if n > have[c]]
             if not grown:
                 return x, y
@@ -56,7 +61,7 @@ def from_pools(pools: dict[str, np.ndarray]) -> Augment:
     """augment(x, y, amount) adding the first rows of each class's pool of our samples."""
 
     def augment(x: np.ndarray, y: np.ndarray, amount: float) -> tuple[np.ndarray, np.ndarray]:
-        have = dict(zip(*np.unique(y, return_counts=True), strict=True))
+        have = _counts(y)
         take = {k: min(n - have[k], len(pools[k])) for k, n in toward_balance(y, amount).items()}
         parts = [pools[k][:n] for k, n in take.items() if n > 0]
         labels = [np.full(n, k, dtype=y.dtype) for k, n in take.items() if n > 0]
