@@ -15,7 +15,7 @@
 - small data (benchmarks/utility_images.py): the digits with --sizes images per class (a fixed
   30% holdout), --seeds draws each: a small CNN on those images alone, with classic
   augmentation, with our conditional GAN's samples (the GAN trained on those images: all but
-  the one prepare holds out) at the ratio a validation split carved from them chooses, and
+  the one prepare holds out) at the ratio 5-fold cross-validation on them chooses, and
   with both; holdout accuracy.
 
     python benchmarks/utility.py                     # by hand, on a quiet machine

@@ -2,7 +2,7 @@
 CNN (the classifier stage's network) trained on them alone, with classic augmentation (random
 1-pixel shifts and copies rotated by +-10 degrees), with our conditional GAN's samples (the GAN
 trained on those same images), and with both; holdout accuracy. The samples' ratio is chosen
-on a validation split carved from the few images, never the holdout (0 is allowed and said),
+by 5-fold cross-validation on the few images, never the holdout (0 is allowed and said),
 by each downstream model for itself (with and without classic augmentation)."""
 
 from __future__ import annotations
@@ -123,7 +123,7 @@ def run_size(
         k = round(r * len(fx))
         return np.concatenate([cx, fake[:k]]), np.concatenate([cy, fake_y[:k]])
 
-    # Each downstream model chooses its own ratio on the validation split: the plain CNN for
+    # Each downstream model chooses its own ratio by cross-validation: the plain CNN for
     # "synthetic", the CNN trained with classic augmentation for "both".
     alone = choose_ratio(x, y, fake, fake_y, plain, _accuracy, seed)
     both = choose_amount(x, y, with_classic, shifted, _accuracy, seed, RATIOS)

@@ -1,7 +1,7 @@
 """Class imbalance for benchmarks/utility.py: a fixed forest trained on a table's real train rows
 with nothing added, with SMOTE's or random oversampling's minority rows, or with our model's
 conditional samples of the minority classes, each adding the share of the rows that would
-balance the classes (0, 1/4, 1/2 or all) that a validation split carved from train chooses,
+balance the classes (0, 1/4, 1/2 or all) that 5-fold cross-validation on train chooses,
 scored on the holdout by the minority class's F1 and balanced accuracy."""
 
 from __future__ import annotations

@@ -89,7 +89,7 @@ def test_two_workers_train_a_table_that_samples_evaluates_and_serves(tmp_path: P
     )
     assert gain["gain"] == pytest.approx(gain["augmented"] - gain["real"], abs=2e-4)
     # Ours against SMOTE and random oversampling (ganmodels/tabular/imbalance.py): each adds the
-    # share of the balancing rows its validation split chose; the real-only forest is efficacy's.
+    # share of the balancing rows its cross-validation chose; the real-only forest is efficacy's.
     arms = metrics["imbalance"]
     assert list(arms["minority"]) == ["Chinstrap"] and 0.15 < arms["minority"]["Chinstrap"] < 0.25
     assert arms["none"]["macro_f1"] == metrics["ml_efficacy"]["f1_real"]

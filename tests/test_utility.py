@@ -1,5 +1,5 @@
 """The augmentation gain against cases whose answer is known: more rows of the same data help a
-classifier trained on few; rows with random labels do not, and the validation split then
+classifier trained on few; rows with random labels do not, and the cross-validated choice then
 chooses ratio 0 (gain exactly 0); the choice never sees a holdout row."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from sklearn.datasets import load_digits
 from sklearn.metrics import f1_score
 from sklearn.neighbors import KNeighborsClassifier
 
-from ganmodels.utility import augmentation_gain, choose_ratio
+from ganmodels.utility import augmentation_gain, choose_amount, choose_ratio
 
 
 def knn(x: np.ndarray, y: np.ndarray, x_eval: np.ndarray) -> np.ndarray:
@@ -72,3 +72,31 @@ def test_samples_too_few_for_any_ratio_leave_ratio_0_without_a_fit(digits: dict)
     few = tuple(part[:10] for part in digits["synthetic"])
     out = augmentation_gain(digits["train"], few, digits["holdout"], spy, macro_f1, 0)
     assert out["ratio"] == 0 and out["gain"] == 0 and len(seen) == 1  # the real-only fit alone
+
+
+def test_an_amount_must_beat_0_by_more_than_the_folds_noise() -> None:
+    """Hand-set fold scores: a mean gain of +0.01 that swings by fold is refused (ratio 0);
+    a steady +0.02 on every fold is chosen."""
+    folds = {
+        0.0: [0.80, 0.82, 0.78, 0.81, 0.79],
+        0.5: [0.85, 0.78, 0.80, 0.86, 0.76],  # gains +.05 -.04 +.02 +.05 -.03: SE 0.019
+        1.0: [0.82, 0.84, 0.80, 0.83, 0.81],  # +.02 on each fold: SE 0
+    }
+    x, y = np.zeros((50, 1)), np.arange(50) % 2
+
+    def choose(amounts: tuple[float, ...]) -> float:
+        left = {a: list(s) for a, s in folds.items()}
+
+        def augment(fx: np.ndarray, fy: np.ndarray, a: float) -> tuple[np.ndarray, np.ndarray]:
+            return fx, np.full(len(fy), a)  # the labels carry the amount to the score
+
+        def fit_predict(fx: np.ndarray, fy: np.ndarray, ex: np.ndarray) -> np.ndarray:
+            return np.full(len(ex), fy[0])
+
+        def score(truth: np.ndarray, guess: np.ndarray) -> float:
+            return left[float(guess[0])].pop(0)  # each amount's folds in order
+
+        return choose_amount(x, y, augment, fit_predict, score, 0, amounts).ratio
+
+    assert choose((0.0, 0.5)) == 0.0
+    assert choose((0.0, 0.5, 1.0)) == 1.0

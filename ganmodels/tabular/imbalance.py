@@ -1,7 +1,7 @@
 """Class imbalance: does adding our conditional samples of the small classes help a fixed forest
 more than the classic oversamplers (imbalanced-learn's SMOTE and random oversampling)? Each
 oversampler adds the share (AMOUNTS) of the rows that would bring every class to the majority's
-count that a validation split carved from train chooses by the minority class's F1 (0 allowed:
+count that 5-fold cross-validation on train chooses by the minority class's F1 (0 allowed:
 adding rows did not help there); the holdout scores the choice."""
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ def imbalance(
     sampler: TableSampler, train: pd.DataFrame, holdout: pd.DataFrame, label: str, seed: int
 ) -> dict[str, Any]:
     """Every arm's holdout scores (none, SMOTE, random oversampling, our samples of each class
-    drawn from `sampler`), each with the share its validation split chose and the rows added;
+    drawn from `sampler`), each with the share its cross-validation chose and the rows added;
     the minority class and its share of the train rows."""
     real, held = train.dropna(subset=[label]), holdout.dropna(subset=[label])
     y, truth = real[label].astype(str).to_numpy(), held[label].astype(str).to_numpy()

@@ -215,7 +215,7 @@ def augmentation(
     seed: int = 0,
 ) -> dict[str, float]:
     """Macro F1 on the holdout of the forest for `target` trained on the real train rows
-    alone and on them plus synthetic rows, at the ratio a validation split carved from train
+    alone and on them plus synthetic rows, at the ratio 5-fold cross-validation on train
     chooses (ganmodels/utility.py); the gain is their difference (0 where ratio 0 won)."""
     from sklearn.metrics import f1_score
 

@@ -1,6 +1,6 @@
 """Does adding a conditional G's samples help a classifier? The domain classifier's network,
-trained on the real train images alone and on them plus samples at the mixing ratio a
-validation split carved from train chooses (ganmodels/utility.py), scored on the holdout."""
+trained on the real train images alone and on them plus samples at the mixing ratio
+5-fold cross-validation on train chooses (ganmodels/utility.py), scored on the holdout."""
 
 from __future__ import annotations
 
