@@ -103,9 +103,8 @@ def main(
 ) -> None:
     """Load the model by URI (default: the champion), check it was trained on this project's
     prepared data, write the augmented set and its manifest."""
-    import mlflow.pyfunc
-
     from pipeline.comparison import resolve
+    from pipeline.integrity import load_verified
 
     name = load_params(params_path).register.model_name
     model_uri = model_uri or f"models:/{name}@champion"
@@ -126,7 +125,7 @@ def main(
                 "for that data, or name a model trained on this one"
             )
     with active_tracking(uri):
-        model = mlflow.pyfunc.load_model(model_uri)
+        model = load_verified(model_uri, client(uri))  # refuses files altered since review
     manifest = augment(model, paths.PREPARED, ratio, balance, seed, Path(out))
     rows = manifest["rows"]
     print(

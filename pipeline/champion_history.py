@@ -4,12 +4,13 @@ own promotion tags are overwritten when it is promoted again)."""
 
 from __future__ import annotations
 
-import getpass
 import json
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 
 from mlflow.tracking import MlflowClient
+
+from pipeline.access import caller
 
 PREFIX = "champion_history."
 
@@ -63,6 +64,7 @@ def record_move(
 ) -> ChampionMove:
     """Append a move (call under the promotion lock: the sequence number is read, then set)."""
     seq = max((m.seq for m in history(cli, name)), default=0) + 1
-    move = ChampionMove(seq, int(version), previous, how, getpass.getuser(), now(), why)
+    by = caller(cli.tracking_uri)  # the server's authenticated user where it has users
+    move = ChampionMove(seq, int(version), previous, how, by, now(), why)
     cli.set_registered_model_tag(name, f"{PREFIX}{seq:05d}", json.dumps(asdict(move)))
     return move

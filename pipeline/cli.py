@@ -151,6 +151,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--reason", default="", help="why (recorded as a version tag)")
     s = sub.add_parser(
+        "grant",
+        parents=[common],
+        help="Admin: give a user a role on this project's experiment and model.",
+        description="On a tracking server with users (mlflow server --app-name gan-auth), as "
+        "an admin: trainer = EDIT on the experiment and the registered model (runs, versions); "
+        "reviewer = MANAGE on the registered model (moves @champion).",
+    )
+    s.add_argument("user", help="an existing user of the tracking server")
+    s.add_argument("--role", required=True, choices=["trainer", "reviewer"])
+    s = sub.add_parser(
         "plots",
         parents=[common],
         help="Render DVC plots offline into one HTML page.",
@@ -181,10 +191,25 @@ def _cluster(args: argparse.Namespace) -> int:
     return cluster.run_on_cluster(params, root, args.address, args.params)
 
 
+def _check_server() -> None:
+    """A tracking server (MLFLOW_TRACKING_URI) must answer and accept the environment's
+    credentials, checked in seconds before any stage's work."""
+    from pipeline import paths
+    from pipeline.access import check_credentials
+    from pipeline.preflight import check_tracking_uri
+    from pipeline.tracking import tracking_uri
+
+    uri = tracking_uri(paths.project_root())
+    check_tracking_uri(uri)
+    check_credentials(uri)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `gan` console script."""
     args = _parser().parse_args(argv)
     try:
+        if args.command not in ("jobs", "plots"):  # wrong credentials: now, not after training
+            _check_server()
         if args.command == "train":
             from pipeline.train import main as train_main
 
@@ -218,6 +243,10 @@ def main(argv: list[str] | None = None) -> int:
             from pipeline.versions import main as models_main
 
             models_main(args.params)
+        elif args.command == "grant":
+            from pipeline.team import main as grant_main
+
+            grant_main(args.user, args.role, args.params)
         elif args.command == "plots":
             from pipeline.plots import main as plots_main
 

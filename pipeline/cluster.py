@@ -41,7 +41,32 @@ EXCLUDES = [
     "*.egg-info",
     ".pytest_cache",
     ".ruff_cache",
+    # Where credentials tend to live: they reach a job through its environment (SECRET_ENV).
+    ".env",
+    ".env.*",
+    ".netrc",
+    ".aws",
+    "*.pem",
+    "*.key",
+    "basic_auth.ini",
 ]
+# Credentials a job needs, taken from the submitting environment into the job's (Ray's
+# runtime_env env_vars, which only the cluster's token holders can list), never uploaded:
+# MLflow's (MLFLOW_TRACKING_URI's users) and the cloud stores' behind train.storage_path.
+SECRET_ENV = (
+    "MLFLOW_TRACKING_USERNAME",
+    "MLFLOW_TRACKING_PASSWORD",
+    "MLFLOW_TRACKING_TOKEN",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_ENDPOINT_URL",
+    "AZURE_STORAGE_ACCOUNT_NAME",
+    "AZURE_STORAGE_ACCOUNT_KEY",
+    "AZURE_STORAGE_SAS_TOKEN",
+)
 # What the train stage writes, relative to the project root: copied back after the job.
 TRAIN_OUTS = (
     paths.GENERATOR,
@@ -142,20 +167,13 @@ def submit(
             str(root.resolve()),
         ]
     )
-    env = {
-        "MLFLOW_TRACKING_URI": tracking_uri(root),
-        # Read by the Train controller, which runs in the job: see pipeline/train.py.
-        "RAY_TRAIN_HEALTH_CHECK_INTERVAL_S": os.environ.get(
-            "RAY_TRAIN_HEALTH_CHECK_INTERVAL_S", "0.2"
-        ),
-    }
     size = _dir_size(root)
     _submit_job(
         client,
         address,
         entrypoint=entrypoint,
         submission_id=sid,
-        runtime_env={"working_dir": str(root), "excludes": EXCLUDES, "env_vars": env},
+        runtime_env=runtime_env(root),
         metadata={"project": root.name, "params": params_path},
     )
     print(
@@ -163,6 +181,20 @@ def submit(
         flush=True,
     )
     return client, sid, outputs
+
+
+def runtime_env(root: Path) -> dict[str, Any]:
+    """The job's runtime_env: the project as working_dir (no outputs, stores or credential
+    files), the tracking URI and the credentials (SECRET_ENV) that are set, in its environment."""
+    env = {
+        "MLFLOW_TRACKING_URI": tracking_uri(root),
+        # Read by the Train controller, which runs in the job: see pipeline/train.py.
+        "RAY_TRAIN_HEALTH_CHECK_INTERVAL_S": os.environ.get(
+            "RAY_TRAIN_HEALTH_CHECK_INTERVAL_S", "0.2"
+        ),
+        **{k: os.environ[k] for k in SECRET_ENV if os.environ.get(k)},
+    }
+    return {"working_dir": str(root), "excludes": EXCLUDES, "env_vars": env}
 
 
 def _submit_job(client: Any, address: str, **job: Any) -> None:

@@ -6,12 +6,12 @@ can always restore it. As in the automatic gate, the alias move is the last writ
 
 from __future__ import annotations
 
-import getpass
 from dataclasses import dataclass
 
 from mlflow.tracking import MlflowClient
 
 from pipeline import kinds, paths
+from pipeline.access import caller, may_move_champion
 from pipeline.champion_history import now, record_move
 from pipeline.config import RegisterConfig, load_params
 from pipeline.errors import PipelineError
@@ -40,7 +40,10 @@ def _metric(
 def _move(
     cli: MlflowClient, name: str, version: int, previous: int | None, tags: dict[str, str]
 ) -> Move:
-    record = {"promoted_at": now(), "promoted_by": getpass.getuser(), **tags}
+    allowed, why_not = may_move_champion(cli.tracking_uri, name)
+    if not allowed:  # before any write: nothing changes
+        raise PipelineError(f"@champion of {name} not moved to v{version}: {why_not}")
+    record = {"promoted_at": now(), "promoted_by": caller(cli.tracking_uri), **tags}
     for key, value in record.items():
         cli.set_model_version_tag(name, str(version), key, value)
     aliases = cli.get_registered_model(name).aliases

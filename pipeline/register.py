@@ -21,9 +21,11 @@ from mlflow.tracking import MlflowClient
 import ganmodels
 from ganmodels.safeload import load_state
 from pipeline import kinds, paths
+from pipeline.access import may_move_champion
 from pipeline.champion_history import record_move
 from pipeline.config import Params, RegisterConfig, load_params
 from pipeline.gate import CHALLENGER, CHAMPION, gate
+from pipeline.integrity import recorded_tags
 from pipeline.lineage import git_tags
 from pipeline.registry_lock import promotion_lock
 from pipeline.tracking import (
@@ -118,7 +120,8 @@ def _log_version(
         )
     with active_tracking(cli.tracking_uri):
         # The kind as a tag too: `gan review` reads its metric directions without the model.
-        tags = {**tags, kinds.KIND_METADATA: kind.name}
+        # The files' digests as the store holds them: what loading checks (integrity.py).
+        tags = {**tags, kinds.KIND_METADATA: kind.name, **recorded_tags(info.model_uri)}
         return mlflow.register_model(info.model_uri, name, tags=tags)
 
 
@@ -174,6 +177,9 @@ def register(
             cli, cfg.model_name, cfg.primary_metric, older
         )
         promote, reason = _verdict(cfg, value, champ_version, champ_value, key, older, mv.version)
+        allowed, why_not = may_move_champion(cli.tracking_uri, cfg.model_name)
+        if promote and not allowed:  # the gate passed; a reviewer moves @champion
+            promote, reason = False, f"{reason}; left @challenger: {why_not}"
         if promote:
             previous = "" if champ_version is None else str(champ_version)
             cli.set_model_version_tag(cfg.model_name, mv.version, PREVIOUS_TAG, previous)

@@ -12,7 +12,7 @@ import pandas as pd
 
 from pipeline import kinds, paths
 from pipeline.config import load_params
-from pipeline.tracking import active_tracking, tracking_uri
+from pipeline.tracking import active_tracking, client, tracking_uri
 
 
 def main(
@@ -24,13 +24,15 @@ def main(
     label: int | None = None,
     condition: tuple[str | None, str | None] = (None, None),
 ) -> None:
-    """Load a pyfunc model by URI and write n samples for a seed."""
-    import mlflow.pyfunc
+    """Load a pyfunc model by URI (a registered version only if its files are what was
+    registered) and write n samples for a seed."""
+    from pipeline.integrity import load_verified
 
     if model_uri is None:
         model_uri = f"models:/{load_params(params_path).register.model_name}@champion"
-    with active_tracking(tracking_uri(paths.project_root())):  # the registry the URI names
-        model = mlflow.pyfunc.load_model(model_uri)
+    uri = tracking_uri(paths.project_root())
+    with active_tracking(uri):  # the registry the URI names
+        model = load_verified(model_uri, client(uri))
     kind = kinds.for_model(model)
     kind.check_out(Path(out))
     row: dict[str, list] = {"n": [n], "seed": [seed], **kind.sample_request(Path(out))}

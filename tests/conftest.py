@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import os
 import socket
-import subprocess
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import torch
 
-from tests.helpers import BABY, BIN, clean_env, copy_project, wait_for, write_params
+from tests.helpers import BABY, copy_project, write_params
+from tests.team import TeamServer
+from tests.team import team_server as team_server_running
 
 # One intra-op thread per process, here and in every process a test starts (they inherit the
 # environment): `make test` runs two test files side by side on a 2-core machine, and torch's
@@ -111,44 +111,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def mlflow_server(tmp_path: Path) -> Iterator[str]:
-    """A real tracking server with its own SQLite store and proxied artifacts; always stopped."""
-    port = _free_port()
-    uri = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen(
-        [
-            str(BIN / "mlflow"),
-            "server",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--backend-store-uri",
-            f"sqlite:///{tmp_path / 'server.db'}",
-            "--artifacts-destination",
-            str(tmp_path / "server-artifacts"),
-            "--workers",
-            "1",
-        ],
-        env=clean_env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-
-        def healthy() -> tuple[bool, str]:
-            try:
-                with urllib.request.urlopen(f"{uri}/health", timeout=10) as reply:
-                    return reply.status == 200, f"HTTP {reply.status}"
-            except OSError as e:
-                return False, str(e)
-
-        wait_for(healthy, f"the mlflow server's /health at {uri}", 300, proc)
-        yield uri
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+@pytest.fixture(scope="module")
+def team_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TeamServer]:
+    """A real tracking server with users (`--app-name gan-auth`), its own SQLite stores and
+    proxied artifacts, shared by a module's tests; always stopped."""
+    with team_server_running(tmp_path_factory.mktemp("team"), _free_port()) as server:
+        yield server

@@ -87,7 +87,8 @@ def data_config(**overrides: Any) -> Any:
 
 def clean_env(**extra: str) -> dict[str, str]:
     """Subprocess env: our venv first on PATH, no outside Ray cluster or MLflow server."""
-    outside = ("RAY_ADDRESS", "MLFLOW_TRACKING_URI", "RAY_API_SERVER_ADDRESS")
+    outside = ("RAY_ADDRESS", "MLFLOW_TRACKING_URI", "RAY_API_SERVER_ADDRESS",
+               "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD")  # fmt: skip
     env = {k: v for k, v in os.environ.items() if k not in outside}
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
     env["PYTHONUNBUFFERED"] = "1"

@@ -16,15 +16,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import mlflow
 import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
 from pipeline.cluster import stage_data
+from pipeline.integrity import load_verified
 from pipeline.tracking import active_tracking
 from tests.conftest import _free_port
 from tests.helpers import BABY, BIN, clean_env, wait_for, write_params
+from tests.team import TeamServer, check_promotions, run_in
 
 
 @dataclass(frozen=True)
@@ -149,25 +150,26 @@ def _gan(project: Path, env: dict[str, str], *args: str) -> subprocess.Completed
 
 
 def test_dvc_repro_trains_on_the_cluster(
-    project: Path, ray_head: Head, mlflow_server: str, capsys: pytest.CaptureFixture[str]
+    project: Path,
+    ray_head: Head,
+    team_server: TeamServer,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Shared storage as a URI (what s3:// would be on a real cluster), opened by pyarrow.
     shared = (project.parent / "shared").as_uri()
     write_params(project / "params.yaml", BABY, {"train": {"storage_path": shared}})
-    env = clean_env(RAY_AUTH_MODE="token", MLFLOW_TRACKING_URI=mlflow_server)
+    # The training identity may log runs and register versions (EDIT); its credentials reach
+    # the job through the job's environment, the only way the job can log to this server.
+    for user in ("trainer", "reviewer"):
+        code, said = run_in(project, team_server.env("admin"), "gan", "grant", user, "--role", user)
+        assert code == 0, said
+    env = team_server.env("trainer", RAY_AUTH_MODE="token")
 
     # dvc repro with RAY_ADDRESS: the train stage submits and waits; its outs come back. (One
     # job: `gan submit` itself, its exit status and `gan jobs stop` are the next test's.)
-    repro = subprocess.run(
-        [str(BIN / "dvc"), "repro"],
-        cwd=project,
-        env={**env, "RAY_ADDRESS": ray_head.url},
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    out = repro.stdout + repro.stderr
-    assert repro.returncode == 0, out
+    code, out = run_in(project, {**env, "RAY_ADDRESS": ray_head.url}, "dvc", "repro")
+    assert code == 0, out
     sid = re.search(r"submit: job (gan-train-\S+)", out).group(1)
     assert f"job {sid} SUCCEEDED" in out
     assert out.count("uploaded prepared data") == 1
@@ -185,19 +187,35 @@ def test_dvc_repro_trains_on_the_cluster(
     assert (project.parent / "shared/datasets" / schema["data_hash"] / "schema.json").is_file()
     assert "uploaded" not in capsys.readouterr().out
 
+    def as_user(name: str) -> MlflowClient:
+        monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", name)
+        monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", team_server.passwords[name])
+        return MlflowClient(tracking_uri=team_server.uri, registry_uri=team_server.uri)
+
+    _tracked_on_the_server(project, team_server, out, as_user("trainer"))
+    # The gate passed (a first version), but moving @champion is a reviewer's: left challenger.
+    decision = json.loads((project / "metrics/register.json").read_text())
+    assert decision["alias"] == "challenger", decision
+    assert "user 'trainer' has EDIT on registered model 'gan-digits'" in decision["reason"]
+    check_promotions(project, team_server, "gan-digits", str(decision["version"]), as_user)
+    with active_tracking(team_server.uri):  # the champion, its files checked against the record
+        model = load_verified("models:/gan-digits@champion", as_user("reviewer"))
+    assert model.predict(pd.DataFrame({"n": [4], "seed": [0]})).shape == (4, 1, 8, 8)
+
+
+def _tracked_on_the_server(project: Path, server: TeamServer, out: str, cli: MlflowClient) -> None:
+    """The run and its version went to the team server (nothing to a local store, artifacts
+    through the server), with no trace of the trainer's password there or in the output."""
+    password = server.passwords["trainer"]
+    assert password not in out  # in no log line of the stages or the job
     run_id = json.loads((project / "models/train_run.json").read_text())["run_id"]
-    cli = MlflowClient(tracking_uri=mlflow_server, registry_uri=mlflow_server)
-    assert cli.get_run(run_id).data.metrics["loss/G_main"] > 0
-    mv = cli.get_model_version_by_alias("gan-digits", "champion")
-    assert mv.run_id == run_id
-    # Everything went to the team server: nothing to a local store; artifacts through the server.
+    run = cli.get_run(run_id).data
+    assert not [k for k, v in {**run.params, **run.tags}.items() if password in v]
+    assert run.metrics["loss/G_main"] > 0 and "eval/fd_digits" in run.metrics
+    assert cli.get_model_version("gan-digits", "1").run_id == run_id
     assert not (project / "mlflow.db").exists()
-    assert "eval/fd_digits" in cli.get_run(run_id).data.metrics
     logged = {f.path for f in cli.list_artifacts(run_id, "samples")}
     assert "samples/step_0000030.png" in logged
-    with active_tracking(mlflow_server):
-        model = mlflow.pyfunc.load_model("models:/gan-digits@champion")
-    assert model.predict(pd.DataFrame({"n": [4], "seed": [0]})).shape == (4, 1, 8, 8)
 
 
 def test_jobs_stop_ends_a_running_job(project: Path, ray_head: Head, tmp_path: Path) -> None:
