@@ -47,6 +47,14 @@ def _table(name: str, rows: list[dict[str, Any]]) -> list[str]:
     return [*lines, "", verdict(paired), ""]
 
 
+def worse(ours: list[float], base: list[float]) -> str:
+    """On how many paired seeds ours is below its baseline, and by how much at most."""
+    drops = [b - o for o, b in zip(ours, base, strict=True) if o < b]
+    if not drops:
+        return f"never below it on any of {len(ours)} seed(s)"
+    return f"below it on {len(drops)} of {len(ours)} seeds (by {max(drops):.3f} at most)"
+
+
 def verdict(f1: dict[str, list[float]]) -> str:
     """Where ours wins and loses on minority F1 (values per seed, in the same seed order): a
     win over a peer needs a paired one-sided t-test over the seeds at p < 0.05."""
@@ -70,6 +78,7 @@ def verdict(f1: dict[str, list[float]]) -> str:
         parts.append(f"{said} {names[arm]} ({gap:+.3f}{detail})")
     if float(np.mean(ours - np.asarray(f1["none"]))) < 0:
         parts.append("**ours makes the forest worse than the real rows alone, on the mean**")
+    parts.append(f"per seed, ours is {worse(list(ours), list(f1['none']))} of the real rows alone")
     return f"Verdict on minority F1, ours {float(np.mean(ours)):.3f}: " + "; ".join(parts) + "."
 
 
@@ -126,19 +135,22 @@ def _small(rows: list[dict[str, Any]]) -> list[str]:
         chosen = f"{', '.join(f'{r:g}' for r in ratios)}; {', '.join(f'{r:g}' for r in both)}"
         lines.append(f"| {size} | {cells} | {chosen} | "
                      f"{gan[0].get('steps', '')} | {leak} |")  # fmt: skip
-        if acc["synthetic"] and acc["real"]:
+        pair = {a: [r["accuracy"] for r in sorted(mine, key=lambda r: r["seed"])
+                    if r["arm"] == a] for a in SMALL}  # fmt: skip
+        if acc["synthetic"] and len(pair["synthetic"]) == len(pair["real"]):
             gain = float(np.mean(acc["synthetic"]) - np.mean(acc["real"]))
             said = "help" if gain > 0 else "do not help"
             zero = " and cross-validation chose ratio 0 every time" if ratios == [0.0] else ""
             verdicts.append(f"- {size} per class: our samples {said} ({gain:+.3f} accuracy over "
-                            f"the real images alone){zero}.")  # fmt: skip
-        if acc["both"] and acc["classic"]:
+                            f"the real images alone){zero}; per seed they are "
+                            f"{worse(pair['synthetic'], pair['real'])}.")  # fmt: skip
+        if acc["both"] and len(pair["both"]) == len(pair["classic"]):
             gain = float(np.mean(acc["both"]) - np.mean(acc["classic"]))
             said = "help" if gain > 0 else "do not help"
             zero = " and cross-validation chose ratio 0 every time" if both == [0.0] else ""
             verdicts.append(f"- {size} per class: beside classic augmentation our samples {said} "
-                            f"({gain:+.3f} accuracy over classic augmentation alone){zero}."
-                            )  # fmt: skip
+                            f"({gain:+.3f} accuracy over classic augmentation alone){zero}; per "
+                            f"seed they are {worse(pair['both'], pair['classic'])}.")  # fmt: skip
         if "membership_auc" in gan[0]:
             auc = float(np.mean([r["membership_auc"] for r in gan]))
             side = "over" if auc > LEAK else "at or below"
