@@ -50,6 +50,7 @@ SLOW_FIRST = (
     "test_collapse.py",
     "test_tabular_train.py",
     "test_preflight.py",
+    "test_team_server.py",
 )
 
 
@@ -67,8 +68,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(autouse=True)
 def _no_outside_services(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests use their own local Ray and SQLite stores, whatever the shell exports."""
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    for name in ("MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD",
+                 "RAY_ADDRESS"):  # fmt: skip
+        monkeypatch.delenv(name, raising=False)
     # A local Ray started in this process (ray_driver.init_ray) points Ray's state API at a dead
     # address through the environment; set-then-delete makes the teardown remove it again, so
     # it never reaches a later test's `gan submit` to a real cluster.
