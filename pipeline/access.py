@@ -1,98 +1,109 @@
 """Who calls the tracking server, and what they may do there.
 
-Credentials are MLflow's own environment variables (MLFLOW_TRACKING_USERNAME and
-MLFLOW_TRACKING_PASSWORD), which MLflow's client sends with every request; nothing here reads
-them from params.yaml or writes them anywhere. A local store (sqlite:, file:) has no users: the
-caller is the operating-system user, who may do anything the files allow.
+Credentials are MLflow's own (MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD, or its
+credentials file, token and TLS settings), sent through MLflow's own HTTP client; nothing here
+reads them from params.yaml or writes them anywhere. A local store (sqlite:, file:) has no
+users: the caller is the operating-system user, who may do anything the files allow.
 """
 
 from __future__ import annotations
 
-import base64
 import getpass
-import json
-import os
-import urllib.error
 import urllib.parse
-import urllib.request
+from dataclasses import dataclass
 from typing import Any
 
 from pipeline.errors import PipelineError
 
-USER_ENV, PASSWORD_ENV = "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD"
 TIMEOUT_S = 5.0
-# Any authenticated user may list experiments (an empty list without READ): a credentials probe.
-PROBE = "/api/2.0/mlflow/experiments/search?max_results=1"
+USER_ENV, PASSWORD_ENV = "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD"
+CURRENT_USER = "/api/2.0/mlflow/users/current"  # who the server says the caller is
 PERMISSION = "/api/3.0/mlflow/users/permissions/get"  # the caller's own, on one resource
 MOVE_CHAMPION = "MANAGE"  # what `mlflow server --app-name gan-auth` asks (team_server.py)
 
 
+@dataclass(frozen=True)
+class Caller:
+    """The server's view of the caller: None where it has no users."""
+
+    username: str | None
+    is_admin: bool = False
+
+
 def is_server(uri: str) -> bool:
     """Whether the tracking URI is a server (http or https), not a local store."""
-    return uri.startswith(("http://", "https://"))
+    return urllib.parse.urlparse(uri).scheme.lower() in ("http", "https")
 
 
-def _get(uri: str, path: str) -> tuple[int, str]:
-    """(HTTP status, body) of a GET on the server, with the environment's credentials."""
-    request = urllib.request.Request(uri.rstrip("/") + path)
-    user, password = os.environ.get(USER_ENV), os.environ.get(PASSWORD_ENV)
-    if user:
-        token = base64.b64encode(f"{user}:{password or ''}".encode()).decode()
-        request.add_header("Authorization", f"Basic {token}")
+def _get(uri: str, path: str, params: dict[str, str] | None = None) -> Any:
+    """The requests.Response of a GET on the server, with MLflow's credentials and TLS."""
+    from mlflow.utils.credentials import get_default_host_creds
+    from mlflow.utils.rest_utils import http_request
+
+    return http_request(get_default_host_creds(uri), path, "GET", max_retries=0,
+                        timeout=TIMEOUT_S, raise_on_status=False, params=params)  # fmt: skip
+
+
+def whoami(uri: str) -> Caller:
+    """Who the server authenticated, or Caller(None) where it has no users; a refusal fails in
+    seconds naming the server and the user, never the password."""
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_S) as reply:
-            return reply.status, reply.read().decode(errors="replace")
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode(errors="replace")
-
-
-def check_credentials(uri: str) -> None:
-    """A server that asks for users must accept the environment's: fails in seconds, naming the
-    server and the user (never the password)."""
-    if not is_server(uri):
-        return
-    try:
-        status, body = _get(uri, PROBE)
-    except OSError as exc:
+        reply = _get(uri, CURRENT_USER)
+    except Exception as exc:  # requests' connection errors, MLflow's wrapping of them
         raise PipelineError(f"MLflow tracking server {uri} did not answer: {exc}") from None
-    if status == 401:
-        user = os.environ.get(USER_ENV)
+    if reply.status_code == 404:  # no auth app: everyone may do everything
+        return Caller(None)
+    if reply.status_code == 401:
+        from mlflow.utils.credentials import read_mlflow_creds
+
+        user = read_mlflow_creds().username
         said = (
             f"refused the credentials of {USER_ENV}={user!r} (wrong password, or no such user)"
             if user
             else f"asks for credentials: set {USER_ENV} and {PASSWORD_ENV} in the environment"
         )
         raise PipelineError(f"MLflow tracking server {uri} {said}")
-    if status >= 400:
-        raise PipelineError(f"MLflow tracking server {uri} answered HTTP {status}: {body[:200]}")
+    if reply.status_code != 200:
+        raise PipelineError(
+            f"MLflow tracking server {uri} answered HTTP {reply.status_code}: {reply.text[:200]}"
+        )
+    user = reply.json()["user"]
+    return Caller(str(user["username"]), bool(user.get("is_admin")))
+
+
+def check_credentials(uri: str) -> None:
+    """A server with users must accept the caller's credentials (local stores: nothing)."""
+    if is_server(uri):
+        whoami(uri)
 
 
 def caller(uri: str) -> str:
-    """Who acts: the server's authenticated user (check_credentials proved them), else the
-    operating-system user, marked as unauthenticated on a server that has no users."""
-    user = os.environ.get(USER_ENV)
-    if is_server(uri) and user:
-        return user
-    local = getpass.getuser()
-    return f"{local} (unauthenticated)" if is_server(uri) else local
+    """Who acts: the server's authenticated user, else the operating-system user, marked as
+    unauthenticated on a server that has no users."""
+    if not is_server(uri):
+        return getpass.getuser()
+    name = whoami(uri).username
+    return name if name is not None else f"{getpass.getuser()} (unauthenticated)"
 
 
 def permission(uri: str, model_name: str) -> str | None:
     """The caller's permission on a registered model (READ, EDIT, MANAGE, ...), or None where
-    the store has no permissions (a local store, a server without auth)."""
-    if not is_server(uri) or not os.environ.get(USER_ENV):
+    the store has no permissions (a local store, a server without users) or the caller is an
+    admin (who may do everything)."""
+    if not is_server(uri):
         return None
-    query = urllib.parse.urlencode(
-        {"username": os.environ[USER_ENV], "resource_type": "registered_model",
-         "resource_id": model_name}
-    )  # fmt: skip
-    status, body = _get(uri, f"{PERMISSION}?{query}")
-    if status == 404:  # no auth app on this server: every user may do everything
+    me = whoami(uri)
+    if me.username is None or me.is_admin:
         return None
-    if status != 200:
-        raise PipelineError(f"MLflow tracking server {uri} answered HTTP {status}: {body[:200]}")
-    answer: dict[str, Any] = json.loads(body)
-    return str(answer.get("permission", ""))
+    query = {"username": me.username, "resource_type": "registered_model",
+             "resource_id": model_name}  # fmt: skip
+    reply = _get(uri, PERMISSION, query)
+    if reply.status_code != 200:
+        raise PipelineError(
+            f"MLflow tracking server {uri} answered HTTP {reply.status_code} to a permission "
+            f"check: {reply.text[:200]}"
+        )
+    return str(reply.json().get("permission", ""))
 
 
 def may_move_champion(uri: str, model_name: str) -> tuple[bool, str]:
@@ -100,7 +111,7 @@ def may_move_champion(uri: str, model_name: str) -> tuple[bool, str]:
     held = permission(uri, model_name)
     if held is None or held == MOVE_CHAMPION:
         return True, ""
-    who = os.environ.get(USER_ENV)
+    who = whoami(uri).username
     return False, (
         f"user {who!r} has {held} on registered model {model_name!r} at {uri}; moving "
         f"@champion needs {MOVE_CHAMPION} on it (an admin grants it: gan grant {who} "

@@ -103,27 +103,23 @@ def main(
 ) -> None:
     """Load the model by URI (default: the champion), check it was trained on this project's
     prepared data, write the augmented set and its manifest."""
-    from pipeline.comparison import resolve
-    from pipeline.integrity import load_verified
+    from pipeline.integrity import load_verified, registered_version
 
     name = load_params(params_path).register.model_name
     model_uri = model_uri or f"models:/{name}@champion"
     schema = read_schema(paths.PREPARED)
     uri = tracking_uri(paths.project_root())
-    named = model_uri.removeprefix("models:/")
-    # A registered version (NAME/3, NAME@alias; not a logged model's id, models:/m-...): its
-    # registered data hash must be the prepared data's.
-    if model_uri.startswith("models:/") and ("/" in named or "@" in named):
-        registered, _, ref = named.partition("@")
-        registered, _, number = registered.partition("/")
-        version = resolve(client(uri), registered, f"@{ref}" if ref else number)
-        trained_on = version.tags.get("data_hash")
-        if trained_on and trained_on != schema["data_hash"]:
-            raise ValueError(
-                f"{model_uri} (v{version.version}) was trained on data {trained_on[:12]}, "
-                f"{paths.PREPARED} holds {schema['data_hash'][:12]}: rerun `dvc repro prepare` "
-                "for that data, or name a model trained on this one"
-            )
+    with active_tracking(uri):
+        version = registered_version(model_uri, client(uri))
+    # A registered version (not a logged model's id, models:/m-...): its registered data hash
+    # must be the prepared data's.
+    trained_on = version.tags.get("data_hash") if version is not None else None
+    if trained_on and trained_on != schema["data_hash"]:
+        raise ValueError(
+            f"{model_uri} (v{version.version}) was trained on data {trained_on[:12]}, "
+            f"{paths.PREPARED} holds {schema['data_hash'][:12]}: rerun `dvc repro prepare` "
+            "for that data, or name a model trained on this one"
+        )
     with active_tracking(uri):
         model = load_verified(model_uri, client(uri))  # refuses files altered since review
     manifest = augment(model, paths.PREPARED, ratio, balance, seed, Path(out))

@@ -45,7 +45,10 @@ EXCLUDES = [
     ".env",
     ".env.*",
     ".netrc",
+    ".git-credentials",
     ".aws",
+    ".mlflow",
+    ".dvc/config.local",
     "*.pem",
     "*.key",
     "basic_auth.ini",
@@ -63,9 +66,15 @@ SECRET_ENV = (
     "AWS_REGION",
     "AWS_DEFAULT_REGION",
     "AWS_ENDPOINT_URL",
+    "MLFLOW_S3_ENDPOINT_URL",
     "AZURE_STORAGE_ACCOUNT_NAME",
     "AZURE_STORAGE_ACCOUNT_KEY",
+    "AZURE_STORAGE_ACCESS_KEY",
+    "AZURE_STORAGE_CONNECTION_STRING",
     "AZURE_STORAGE_SAS_TOKEN",
+    "AZURE_CLIENT_ID",
+    "AZURE_CLIENT_SECRET",
+    "AZURE_TENANT_ID",
 )
 # What the train stage writes, relative to the project root: copied back after the job.
 TRAIN_OUTS = (

@@ -9,8 +9,10 @@ files it checked (no second download between check and load).
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -72,37 +74,40 @@ def differences(recorded: dict[str, str], found: dict[str, str]) -> list[str]:
     return out
 
 
-def _registered(model_uri: str) -> tuple[str, str] | None:
-    """(name, version or @alias) of a models:/NAME/VERSION or models:/NAME@ALIAS URI; None for
-    any other URI (a run's model, a logged model's id, a path: nothing recorded to check)."""
-    if not model_uri.startswith("models:/"):
+def registered_version(model_uri: str, cli: Any) -> Any | None:
+    """The registered version a models:/ URI names (NAME/3, NAME@alias, NAME/latest, a stage;
+    MLflow's own parsing, so every spelling it loads is checked), or None for any other URI
+    (a logged model's id, a run's model, a path: no registration recorded its files)."""
+    from mlflow.exceptions import MlflowException
+    from mlflow.store.artifact.utils.models import get_model_name_and_version
+    from mlflow.utils.uri import get_uri_scheme
+
+    if get_uri_scheme(model_uri) != "models":
         return None
-    rest = model_uri[len("models:/") :].rstrip("/")
-    if "@" in rest:
-        name, alias = rest.split("@", 1)
-        return name, f"@{alias}"
-    name, _, version = rest.rpartition("/")
-    return (name, version) if name and version.isdigit() else None
+    try:
+        found = get_model_name_and_version(cli, model_uri)
+        return cli.get_model_version(*found) if len(found) == 2 else None
+    except MlflowException as exc:
+        raise ValueError(f"{model_uri}: no such registered version ({exc.message})") from None
 
 
 def load_verified(model_uri: str, cli: Any) -> Any:
     """The pyfunc at model_uri, loaded only if a registered version's files match the digests
-    recorded when it was registered (cli: a client of its registry)."""
+    recorded when it was registered (cli: a client of its registry); any other URI loads with
+    a warning that nothing was checked."""
     import mlflow.artifacts
     import mlflow.pyfunc
 
-    ref = _registered(model_uri)
-    if ref is None:
+    mv = registered_version(model_uri, cli)
+    if mv is None:
+        print(f"warning: {model_uri} is not a registered version: loaded unverified",
+              file=sys.stderr)  # fmt: skip
         return mlflow.pyfunc.load_model(model_uri)
-    name, which = ref
-    mv = (
-        cli.get_model_version_by_alias(name, which[1:])
-        if which.startswith("@")
-        else cli.get_model_version(name, which)
-    )
+    name = mv.name
     uri = f"models:/{name}/{mv.version}"  # an alias moved meanwhile cannot swap what we check
-    # Kept (as MLflow keeps its own downloads): the loaded model imports its code from here.
+    # Kept until exit (the loaded model imports its code from here), then removed.
     tmp = tempfile.mkdtemp(prefix="gan-verified-")
+    atexit.register(shutil.rmtree, tmp, True)
     local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=tmp))
     if FILES_TAG not in mv.tags:
         print(f"warning: v{mv.version} of {name} was registered without sha256 digests: "

@@ -118,6 +118,10 @@ def main(action: str, version: int | None, reason: str, force: bool, params_path
     kind = kinds.get(d.kind)
     older = kind.older_metric(cfg.primary_metric, d.source, params.evaluate.feature_extractor)
     cli = client(tracking_uri(paths.project_root()))
+    allowed, why_not = may_move_champion(cli.tracking_uri, cfg.model_name)
+    if not allowed:  # said before the lock is even taken; _move asks again under it
+        to = f" to v{version}" if action == "promote" else ""
+        raise PipelineError(f"@champion of {cfg.model_name} not moved{to}: {why_not}")
     with promotion_lock(cli, cfg.model_name):  # no registration moves champion meanwhile
         if action == "promote":
             assert version is not None

@@ -158,7 +158,8 @@ def summary(params_path: str = str(paths.PARAMS)) -> None:
         f" Model     {reg['model_name']} v{reg['version']}  {verdict}",
         f" Gate      {reg['reason']}",
         f" Previous  champion {before}",
-        f" Load      mlflow.pyfunc.load_model('{reg['model_uri']}')",
+        f" Load      gan sample --model-uri {reg['model_uri']}  (files checked against "
+        "their sha256: pipeline.integrity.load_verified)",
         f" Tracking  {tracking_uri(paths.project_root())}   (browse: mlflow ui)",
         f" Training  {tr.get('step', '?')} steps, {tr.get('wall_time_s', 0):.0f} s, "
         f"{tr.get('perf/samples_per_s', 0):,.0f} samples/s",

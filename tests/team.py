@@ -108,9 +108,19 @@ def check_promotions(
     returns an MlflowClient acting as that user."""
     import pytest  # a helper of tests only
 
-    # MLflow's basic-auth alone lets EDIT set any alias; gan-auth asks MANAGE for champion.
-    with pytest.raises(MlflowException, match="403"):
-        as_user("trainer").set_registered_model_alias(model, "champion", version)
+    # MLflow's basic-auth alone lets EDIT set any alias, rename the model (freeing its name for
+    # a model the renamer manages) and write any tag; gan-auth asks MANAGE for each of these.
+    trainer = as_user("trainer")
+    for attempt in (
+        lambda: trainer.set_registered_model_alias(model, "champion", version),
+        lambda: trainer.set_registered_model_alias(model, "Champion", version),
+        lambda: trainer.rename_registered_model(model, f"{model}-old"),
+        lambda: trainer.set_model_version_tag(model, version, "previous_champion", version),
+        lambda: trainer.set_model_version_tag(model, version, "sha256.files", "{}"),
+        lambda: trainer.set_registered_model_tag(model, "mlflow.prompt.is_prompt", "true"),
+    ):
+        with pytest.raises(MlflowException, match="403"):
+            attempt()
     code, out = run_in(project, server.env("reader"), "gan", "promote", version, "--reason", "ok")
     assert code == 1, out
     assert (

@@ -41,9 +41,8 @@ def registered(
     return cli, Path(urlparse(logged.artifact_location).path)
 
 
-def _sample(out: str) -> int:
-    return gan(["sample", "--model-uri", f"models:/{CFG.model_name}@champion", "-n", "2",
-                "--out", out])  # fmt: skip
+def _sample(out: str, uri: str = f"models:/{CFG.model_name}@champion") -> int:
+    return gan(["sample", "--model-uri", uri, "-n", "2", "--out", out])
 
 
 def test_each_file_is_recorded_at_registration(registered) -> None:
@@ -72,3 +71,7 @@ def test_gan_sample_refuses_a_version_altered_after_registration(
         err
     ), err
     assert "Refusing to load it" in err and not Path("after.npy").exists()
+    # Every spelling MLflow resolves to that version is checked too.
+    for uri in (f"models:/{CFG.model_name}/latest", f"MODELS:/{CFG.model_name}/1"):
+        assert _sample("after.npy", uri) == 1, uri
+        assert f"changed {altered} ({named})" in capsys.readouterr().err, uri
