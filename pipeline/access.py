@@ -11,6 +11,7 @@ from __future__ import annotations
 import getpass
 import urllib.parse
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from pipeline.errors import PipelineError
@@ -46,7 +47,18 @@ def _get(uri: str, path: str, params: dict[str, str] | None = None) -> Any:
 
 def whoami(uri: str) -> Caller:
     """Who the server authenticated, or Caller(None) where it has no users; a refusal fails in
-    seconds naming the server and the user, never the password."""
+    seconds naming the server and the user, never the password. Asked once per server and
+    credentials in a process (a promotion asks several times; each answer costs the server a
+    password hash)."""
+    from mlflow.utils.credentials import read_mlflow_creds
+
+    creds = read_mlflow_creds()
+    return _whoami(uri, creds.username, creds.password)
+
+
+@lru_cache(maxsize=8)
+def _whoami(uri: str, username: str | None, password: str | None) -> Caller:
+    """whoami for one set of credentials (the key: new credentials ask again)."""
     try:
         reply = _get(uri, CURRENT_USER)
     except Exception as exc:  # requests' connection errors, MLflow's wrapping of them
@@ -54,9 +66,7 @@ def whoami(uri: str) -> Caller:
     if reply.status_code == 404:  # no auth app: everyone may do everything
         return Caller(None)
     if reply.status_code == 401:
-        from mlflow.utils.credentials import read_mlflow_creds
-
-        user = read_mlflow_creds().username
+        user = username
         said = (
             f"refused the credentials of {USER_ENV}={user!r} (wrong password, or no such user)"
             if user

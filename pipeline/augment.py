@@ -109,8 +109,9 @@ def main(
     model_uri = model_uri or f"models:/{name}@champion"
     schema = read_schema(paths.PREPARED)
     uri = tracking_uri(paths.project_root())
+    cli = client(uri)
     with active_tracking(uri):
-        version = registered_version(model_uri, client(uri))
+        version = registered_version(model_uri, cli)
     # A registered version (not a logged model's id, models:/m-...): its registered data hash
     # must be the prepared data's.
     trained_on = version.tags.get("data_hash") if version is not None else None
@@ -121,7 +122,7 @@ def main(
             "for that data, or name a model trained on this one"
         )
     with active_tracking(uri):
-        model = load_verified(model_uri, client(uri))  # refuses files altered since review
+        model = load_verified(model_uri, cli, version)  # refuses files altered since review
     manifest = augment(model, paths.PREPARED, ratio, balance, seed, Path(out))
     rows = manifest["rows"]
     print(

@@ -91,14 +91,15 @@ def registered_version(model_uri: str, cli: Any) -> Any | None:
         raise ValueError(f"{model_uri}: no such registered version ({exc.message})") from None
 
 
-def load_verified(model_uri: str, cli: Any) -> Any:
+def load_verified(model_uri: str, cli: Any, mv: Any = None) -> Any:
     """The pyfunc at model_uri, loaded only if a registered version's files match the digests
-    recorded when it was registered (cli: a client of its registry); any other URI loads with
-    a warning that nothing was checked."""
+    recorded when it was registered (cli: a client of its registry; mv: the version the URI
+    names, when the caller resolved it already); any other URI loads with a warning that
+    nothing was checked."""
     import mlflow.artifacts
     import mlflow.pyfunc
 
-    mv = registered_version(model_uri, cli)
+    mv = mv if mv is not None else registered_version(model_uri, cli)
     if mv is None:
         print(f"warning: {model_uri} is not a registered version: loaded unverified",
               file=sys.stderr)  # fmt: skip
