@@ -78,6 +78,7 @@ def _measure(root: Path, samples: list[int]) -> list[dict[str, Any]]:
     from ganmodels.build import generator_from_state
     from pipeline import paths
     from pipeline.config import load_params
+    from pipeline.data import SPLITS
     from pipeline.evaluate import load_generator_state
     from pipeline.kinds.image.classifier import load_classifier
     from pipeline.kinds.image.evaluate import evaluate, feature_extractor
@@ -90,16 +91,15 @@ def _measure(root: Path, samples: list[int]) -> list[dict[str, Any]]:
     state = load_generator_state(root / paths.GENERATOR)
     g = generator_from_state(state)
     clf, _ = load_classifier(root / paths.CLASSIFIER)
-    train = load_split(root / paths.PREPARED, "train")
-    holdout = load_split(root / paths.PREPARED, "holdout")
+    train, validation, holdout = (load_split(root / paths.PREPARED, s) for s in SPLITS)
     features = feature_extractor(params.evaluate, root)
     name = fd_key(params.data.source, params.evaluate.feature_extractor)
     rows = []
     for n in samples:
         cfg = params.evaluate.model_copy(update={"num_samples": n})
         t0 = time.perf_counter()
-        result = evaluate(g, state["model_config"]["z_dim"], clf, train, holdout, cfg,
-                          name, features)  # fmt: skip
+        result = evaluate(g, state["model_config"]["z_dim"], clf, train, validation, holdout,
+                          cfg, name, features)  # fmt: skip
         row = {"num_samples": n, "seconds": round(time.perf_counter() - t0, 2),
                name: result.metrics[name], "kid": result.metrics["kid"]}  # fmt: skip
         rows.append(row)

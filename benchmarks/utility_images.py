@@ -1,9 +1,10 @@
 """Small data for benchmarks/utility.py: the digits with a few real images per class. A small
 CNN (the classifier stage's network) trained on them alone, with classic augmentation (random
-1-pixel shifts and copies rotated by +-10 degrees), with our conditional GAN's samples (the GAN
-trained on those same images), and with both; holdout accuracy. The samples' ratio is chosen
-by 5-fold cross-validation on the few images, never the holdout (0 is allowed and said),
-by each downstream model for itself (with and without classic augmentation)."""
+1-pixel shifts and copies rotated by +-10 degrees), with our conditional GAN's samples, and
+with both; holdout accuracy. The GAN trains on the few images less a validation share (as
+prepare keeps data.validation_fraction from G); the samples' ratio is chosen on that share,
+never on the holdout nor on images G saw (0 is allowed and said), by each downstream model for
+itself (with and without classic augmentation); the chosen CNN then fits all the few images."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from ganmodels.image.classifier import DomainClassifier, embed, fit_classifier
 from ganmodels.metrics import pixels
 from ganmodels.privacy import copy_rate, membership_auc
 from ganmodels.utility import RATIOS, choose_amount, choose_ratio
+from pipeline.data import split_indices
 from pipeline.kinds.image.classifier import BATCH_SIZE, LR, WIDTH
 
 HOLDOUT = 0.3  # of the digits, fixed (seed 0) for every size and seed
@@ -75,7 +77,8 @@ def cnn(epochs: int, seed: int, shift: int) -> Any:
 
 def fit_gan(work: Path, x: np.ndarray, y: np.ndarray, steps: int, seed: int, train: dict) -> Any:
     """Our conditional image GAN trained on (x, y) as a folder of PNGs per class (prepare holds
-    out one image: holdout_fraction must be above 0); returns its generator (eval mode)."""
+    out one image: holdout_fraction must be above 0; the caller keeps its own validation
+    images); returns its generator (eval mode)."""
     from ganmodels.build import generator_from_state
     from pipeline.config import load_params
     from pipeline.prepare import prepare
@@ -89,7 +92,7 @@ def fit_gan(work: Path, x: np.ndarray, y: np.ndarray, steps: int, seed: int, tra
         Image.fromarray(pixels).save(folder / f"{i:05d}.png")
     over = {
         "data": {"source": str(work / "data"), "image_size": 8, "channels": 1,
-                 "holdout_fraction": 0.001, "split_seed": seed},
+                 "holdout_fraction": 0.001, "validation_fraction": 0.0, "split_seed": seed},
         "model": {"conditional": True},
         "train": {"steps": steps, "seed": seed, "batch_size": 32 if len(x) < 200 else 64,
                   "keep_best": False, "checkpoint_every": steps, "log_every": max(steps // 5, 1),
@@ -103,14 +106,16 @@ def fit_gan(work: Path, x: np.ndarray, y: np.ndarray, steps: int, seed: int, tra
 
 
 def run_size(
-    per_class: int, seed: int, work: Path, steps: int, epochs: int, train: dict
-) -> list[dict[str, Any]]:
+    per_class: int, seed: int, work: Path, steps: int, epochs: int, train: dict,
+    validation: float,
+) -> list[dict[str, Any]]:  # fmt: skip
     """Every arm's holdout accuracy for one size and seed."""
     from ganmodels.image.sampling import balanced_labels, generate
 
     pool_x, pool_y, hold_x, hold_y = digits()
     x, y = subset(pool_x, pool_y, per_class, seed)
-    g = fit_gan(work, x, y, steps, seed, train)
+    seen, kept = split_indices(y, len(y), validation, seed)  # stratified: every class kept
+    g = fit_gan(work, x[seen], y[seen], steps, seed, train)
     n = 2 * len(x)  # enough for the largest ratio
     labels = balanced_labels(n, 10)
     fake = generate(g, n, seed, int(g.z_dim), labels=labels).numpy().astype(np.float32)
@@ -123,10 +128,11 @@ def run_size(
         k = round(r * len(fx))
         return np.concatenate([cx, fake[:k]]), np.concatenate([cy, fake_y[:k]])
 
-    # Each downstream model chooses its own ratio by cross-validation: the plain CNN for
+    # Each downstream model chooses its own ratio on the images G never saw: the plain CNN for
     # "synthetic", the CNN trained with classic augmentation for "both".
-    alone = choose_ratio(x, y, fake, fake_y, plain, _accuracy, seed)
-    both = choose_amount(x, y, with_classic, shifted, _accuracy, seed, RATIOS)
+    fit, val = (x[seen], y[seen]), (x[kept], y[kept])
+    alone = choose_ratio(fit, val, (fake, fake_y), plain, _accuracy, seed)
+    both = choose_amount(fit, val, with_classic, shifted, _accuracy, seed, RATIOS)
     ratio = {"real": 0.0, "classic": 0.0, "synthetic": alone.ratio, "both": both.ratio}
     k = round(ratio["synthetic"] * len(x))
     sets = {
@@ -135,9 +141,10 @@ def run_size(
         "synthetic": (np.concatenate([x, fake[:k]]), np.concatenate([y, fake_y[:k]]), plain),
         "both": (*with_classic(x, y, ratio["both"]), shifted),
     }
-    leaked = leak(x, hold_x, fake, seed)  # the attack on this GAN
+    leaked = leak(x[seen], hold_x, fake, seed)  # the attack on this GAN: its own images
     return [
         {"per_class": per_class, "seed": seed, "arm": arm, "ratio": ratio[arm], "steps": steps,
+         "gan_images": len(seen), "validation_images": len(kept),
          "accuracy": _accuracy(hold_y, fit_predict(fx, fy, hold_x)), **leaked}
         for arm, (fx, fy, fit_predict) in sets.items()
     ]  # fmt: skip

@@ -116,12 +116,15 @@ def _small(rows: list[dict[str, Any]]) -> list[str]:
     lines = ["## Small data: the digits with a few images per class", "",
              "A small CNN (the classifier stage's network) on the few images alone, with classic "
              "augmentation (1-pixel shifts, copies rotated by 10 degrees each way), with our "
-             "conditional GAN's samples (the GAN trained on those images) at the ratio "
-             "5-fold cross-validation on them chooses (0 allowed), and with both; accuracy "
-             "on a fixed 30% holdout of the digits.", "",
+             "conditional GAN's samples, and with both; accuracy on a fixed 30% holdout of the "
+             "digits. The GAN trains on the few images less a validation share of each class "
+             "(`validation images`); each CNN chooses its ratio of samples (0 allowed) on "
+             "those images G never saw (an amount above 0 must beat 0 by more than one "
+             "standard error of the paired gain, a bootstrap of the validation images), then "
+             "fits all the few images.", "",
              "| images per class | " + " | ".join(SMALL.values()) + " | ratios chosen (ours; "
-             "both) | GAN steps | GAN's membership AUC | GAN's copy rate |",
-             "|---" * (len(SMALL) + 5) + "|"]  # fmt: skip
+             "both) | GAN steps | validation images | GAN's membership AUC | GAN's copy rate |",
+             "|---" * (len(SMALL) + 6) + "|"]  # fmt: skip
     verdicts = []
     for size in sorted({r["per_class"] for r in rows}):
         mine = [r for r in rows if r["per_class"] == size]
@@ -133,28 +136,29 @@ def _small(rows: list[dict[str, Any]]) -> list[str]:
         leak = " | ".join(_cell([r[k] for r in gan]) if k in gan[0] else "" for k in
                           ("membership_auc", "copy_rate"))  # fmt: skip
         chosen = f"{', '.join(f'{r:g}' for r in ratios)}; {', '.join(f'{r:g}' for r in both)}"
-        lines.append(f"| {size} | {cells} | {chosen} | "
-                     f"{gan[0].get('steps', '')} | {leak} |")  # fmt: skip
+        lines.append(f"| {size} | {cells} | {chosen} | {gan[0].get('steps', '')} | "
+                     f"{gan[0].get('validation_images', '')} | {leak} |")  # fmt: skip
         pair = {a: [r["accuracy"] for r in sorted(mine, key=lambda r: r["seed"])
                     if r["arm"] == a] for a in SMALL}  # fmt: skip
         if acc["synthetic"] and len(pair["synthetic"]) == len(pair["real"]):
             gain = float(np.mean(acc["synthetic"]) - np.mean(acc["real"]))
             said = "help" if gain > 0 else "do not help"
-            zero = " and cross-validation chose ratio 0 every time" if ratios == [0.0] else ""
+            zero = " and the validation images chose ratio 0 every time" if ratios == [0.0] else ""
             verdicts.append(f"- {size} per class: our samples {said} ({gain:+.3f} accuracy over "
                             f"the real images alone){zero}; per seed they are "
                             f"{worse(pair['synthetic'], pair['real'])}.")  # fmt: skip
         if acc["both"] and len(pair["both"]) == len(pair["classic"]):
             gain = float(np.mean(acc["both"]) - np.mean(acc["classic"]))
             said = "help" if gain > 0 else "do not help"
-            zero = " and cross-validation chose ratio 0 every time" if both == [0.0] else ""
+            zero = " and the validation images chose ratio 0 every time" if both == [0.0] else ""
             verdicts.append(f"- {size} per class: beside classic augmentation our samples {said} "
                             f"({gain:+.3f} accuracy over classic augmentation alone){zero}; per "
                             f"seed they are {worse(pair['both'], pair['classic'])}.")  # fmt: skip
         if "membership_auc" in gan[0]:
             auc = float(np.mean([r["membership_auc"] for r in gan]))
             side = "over" if auc > LEAK else "at or below"
-            verdicts.append(f"- {size} per class: the attack's AUC on its GANs ({size * 10} train "
+            seen = gan[0].get("gan_images", size * 10)
+            verdicts.append(f"- {size} per class: the attack's AUC on its GANs ({seen} train "
                             f"images each), {auc:.3f}, is {side} {LEAK}.")  # fmt: skip
     return [*lines, "", *verdicts, ""]
 
@@ -175,9 +179,11 @@ def report(rows: dict[str, list[dict[str, Any]]], smoke: bool = False) -> str:
                   "scored on the holdout; SMOTE and random oversampling from imbalanced-learn, "
                   "and our table model's samples conditioned on each class. Each adds a share "
                   "(0, 1/4, 1/2 or 1: shares chosen, per seed) of the rows that would bring "
-                  "every class to the majority's count, the share 5-fold cross-validation on the "
-                  "train rows chooses by minority F1 (an amount above 0 must beat 0 by more "
-                  "than one standard error of the paired fold gain; 0: adding rows did not help).",
+                  "every class to the majority's count, the share the validation rows (which "
+                  "prepare keeps from our model's training) choose by minority F1 (an amount "
+                  "above 0 must beat 0 by more than one standard error of the paired gain, a "
+                  "bootstrap of the validation rows; 0: adding rows did not help); the forest "
+                  "then fits every real row, train and validation, plus that share.",
                   ""]  # fmt: skip
         for name in dict.fromkeys(r["data"] for r in rows["imbalance"]):
             lines += _table(name, [r for r in rows["imbalance"] if r["data"] == name])

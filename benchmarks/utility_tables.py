@@ -1,8 +1,9 @@
 """Class imbalance for benchmarks/utility.py: a fixed forest trained on a table's real train rows
 with nothing added, with SMOTE's or random oversampling's minority rows, or with our model's
 conditional samples of the minority classes, each adding the share of the rows that would
-balance the classes (0, 1/4, 1/2 or all) that 5-fold cross-validation on train chooses,
-scored on the holdout by the minority class's F1 and balanced accuracy."""
+balance the classes (0, 1/4, 1/2 or all) that the validation rows (kept from our model's
+training by prepare) choose, scored on the holdout by the minority class's F1 and balanced
+accuracy."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from benchmarks.tabular_peers import Table, table_csv
 from ganmodels.tabular.imbalance import ARMS, imbalance
 from ganmodels.tabular.sampling import table_sampler_from_state
 from pipeline.config import load_params
+from pipeline.data import SPLITS
 from pipeline.kinds.tabular.shards import load_table_split
 from pipeline.prepare import prepare
 from pipeline.train import fit
@@ -75,15 +77,15 @@ def fit_ours(
 
 
 def run_seed(
-    name: str, spec: Imbalanced, csv: Path, work: Path, steps: int, seed: int, train: dict
-) -> list[dict[str, Any]]:
+    name: str, spec: Imbalanced, csv: Path, work: Path, steps: int, seed: int, train: dict,
+    validation: float,
+) -> list[dict[str, Any]]:  # fmt: skip
     """Every arm's scores for one seed (one split, one fit of ours), as evaluate gives them
-    (ganmodels/tabular/imbalance.py)."""
+    (ganmodels/tabular/imbalance.py), `validation` of the train rows kept from our model."""
     label = spec.table.label
-    sampler = fit_ours(work, csv, label, steps, seed, train)
-    train_rows = load_table_split(work / "prepared", "train")
-    arms = imbalance(sampler, train_rows, load_table_split(work / "prepared", "holdout"), label,
-                     seed)  # fmt: skip
+    sampler = fit_ours(work, csv, label, steps, seed, train, {"validation_fraction": validation})
+    splits = [load_table_split(work / "prepared", s) for s in SPLITS]
+    arms = imbalance(sampler, *splits, label, seed)
     base = {"data": name, "seed": seed, "minority": arms["minority"],
             "minority_share": round(arms["minority_share"], 4)}  # fmt: skip
     return [{**base, "arm": arm, **arms[arm]} for arm in ARMS]

@@ -1,6 +1,6 @@
-"""`gan augment`: a training set of the prepared train split plus a registered model's samples,
-at a chosen ratio and class balance, with a manifest of which rows are synthetic. The model's
-kind reads the real rows, asks for a class and writes the set.
+"""`gan augment`: a training set of the prepared real rows (train and validation) plus a
+registered model's samples, at a chosen ratio and class balance, with a manifest of which rows
+are synthetic. The model's kind reads the real rows, asks for a class and writes the set.
 
 Nothing here imports ganmodels at module level (see pipeline/sample.py)."""
 
@@ -47,8 +47,8 @@ def class_seed(seed: int, k: int) -> int:
 def augment(
     model: Any, prepared: Path, ratio: float, balance: str, seed: int, out: Path
 ) -> dict[str, Any]:
-    """Write the train split plus round(ratio x its rows) samples of `model` to out, classes
-    as `balance` says; returns the manifest (also written beside out)."""
+    """Write the real rows (train, validation) plus round(ratio x their count) samples of
+    `model` to out, classes as `balance` says; returns the manifest (also written beside out)."""
     if ratio < 0:
         raise ValueError(f"--ratio must be >= 0 (synthetic rows per real row), got {ratio}")
     kind = kinds.for_model(model)

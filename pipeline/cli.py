@@ -93,9 +93,10 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser(
         "augment",
         parents=[common],
-        help="Write the train split plus a model's samples, synthetic rows marked.",
-        description="A training set: the prepared train split plus samples of a registered "
-        "model at a ratio and class balance, with a manifest of what is real and what is not.",
+        help="Write the real rows plus a model's samples, synthetic rows marked.",
+        description="A training set: the prepared train and validation rows plus samples of a "
+        "registered model at a ratio and class balance, with a manifest of what is real and what "
+        "is not.",
     )
     _model_uri_option(s)
     s.add_argument("--ratio", type=float, default=1.0, help="synthetic rows per real row")

@@ -32,6 +32,7 @@ class DataConfig(_Section):
     image_size: int = Field(ge=8, le=512)
     channels: Literal[1, 3]
     holdout_fraction: float = Field(gt=0.0, lt=1.0)
+    validation_fraction: float = Field(ge=0.0, lt=1.0)
     split_seed: int
     rows_per_shard: int = Field(ge=1)
     on_bad_file: Literal["fail", "skip"]

@@ -1,5 +1,5 @@
 """The prepared data folder's contract for every kind: schema.json (written last), the
-train/holdout split and the format version."""
+train/validation/holdout split and the format version."""
 
 from __future__ import annotations
 
@@ -12,8 +12,10 @@ import numpy as np
 from pipeline import storage
 from pipeline.errors import DataError
 
-SPLITS = ("train", "holdout")
-FORMAT_VERSION = 1
+# validation: rows carved from train that G never trains on; evaluate's choices are made there.
+SPLITS = ("train", "validation", "holdout")
+FORMAT_VERSION = 2  # 2: the validation split
+REAL = ("train", "validation")  # every real row but the holdout (what gan augment starts from)
 
 
 class PreparedDataError(ValueError):
@@ -60,3 +62,18 @@ def split_indices(
         train.append(members[q:])
     # Shuffle within each split so a prefix of a split (e.g. the first k rows) is class-balanced.
     return rng.permutation(np.concatenate(train)), rng.permutation(np.concatenate(hold))
+
+
+def three_splits(
+    labels: np.ndarray | None, n: int, holdout: float, validation: float, seed: int
+) -> dict[str, np.ndarray]:
+    """train/validation/holdout row indices: the holdout as split_indices draws it (the same
+    rows whatever `validation` is), then the validation share of the rest, drawn the same way
+    (none where that share rounds to no row)."""
+    train, hold = split_indices(labels, n, holdout, seed)
+    val = train[:0]
+    if round(len(train) * validation) >= 1 and len(train) >= 2:
+        rest = None if labels is None else labels[train]
+        keep, carved = split_indices(rest, len(train), validation, seed + 1)
+        train, val = train[keep], train[carved]
+    return {"train": train, "validation": val, "holdout": hold}

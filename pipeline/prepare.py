@@ -1,4 +1,4 @@
-"""prepare stage: data.source -> deterministic train/holdout Parquet shards + schema.json.
+"""prepare stage: data.source -> deterministic train/validation/holdout Parquet shards, schema.json.
 
 The kind (data.kind) reads, splits and writes its shards; this stage clears the output folder
 first and writes schema.json last. Nothing time- or machine-dependent is written, so the same

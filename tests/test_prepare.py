@@ -14,7 +14,7 @@ import yaml
 from PIL import Image
 
 from pipeline import prepare as prepare_mod
-from pipeline.data import PreparedDataError, read_schema
+from pipeline.data import SPLITS, PreparedDataError, read_schema
 from pipeline.kinds.image.read import DataError, read_digits
 from pipeline.kinds.image.shards import load_split
 from pipeline.prepare import prepare
@@ -65,30 +65,32 @@ def test_digits_end_to_end_is_deterministic(tmp_path: Path) -> None:
     schema = prepare(cfg, a)
     assert prepare(cfg, b) == schema
 
-    assert schema["rows"] == {"train": 1438, "holdout": 359, "total": 1797}
+    assert schema["rows"] == {"train": 1294, "validation": 144, "holdout": 359, "total": 1797}
     assert schema["shape"] == [1, 8, 8] and schema["labeled"] and schema["num_classes"] == 10
     assert schema["class_names"] == [str(i) for i in range(10)]
     assert schema["skipped_files"] == [] and len(schema["data_hash"]) == 64
     hist = schema["class_histogram"]
     digits = read_digits(8, 1)
     totals = np.bincount(digits.labels, minlength=10)
-    for k in range(10):  # stratified: each class is held out at ~20%
-        assert hist["train"][str(k)] + hist["holdout"][str(k)] == totals[k]
+    for k in range(10):  # stratified: each class is held out at ~20%, then ~10% of the rest
+        rest = hist["train"][str(k)] + hist["validation"][str(k)]
+        assert rest + hist["holdout"][str(k)] == totals[k]
         assert abs(hist["holdout"][str(k)] - 0.2 * totals[k]) <= 1
+        assert abs(hist["validation"][str(k)] - 0.1 * rest) <= 1
     assert sum(hist["holdout"].values()) == 359
 
     # Byte-identical outputs, not just equal hashes.
     files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
     assert files == sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
     assert all((a / f).read_bytes() == (b / f).read_bytes() for f in files)
-    for split in ("train", "holdout"):
+    for split in ("train", "validation", "holdout"):
         assert _table(a, split).equals(_table(b, split))
         # One fixed-size binary value per image (C*H*W bytes), not a list of per-pixel values.
         assert _table(a, split).schema.field("image").type == pa.binary(64)
 
     # load_split round-trips to the source pixels and labels via source_id.
     ids = []
-    for split in ("train", "holdout"):
+    for split in ("train", "validation", "holdout"):
         images, labels = load_split(a, split)
         assert images.dtype == np.uint8 and images.flags.c_contiguous
         assert labels.dtype == np.int64 and images.shape == (schema["rows"][split], 1, 8, 8)
@@ -108,13 +110,29 @@ def test_digits_end_to_end_is_deterministic(tmp_path: Path) -> None:
     assert other["data_hash"] != schema["data_hash"]
 
 
+def test_the_validation_share_leaves_the_holdout_as_it_is(tmp_path: Path) -> None:
+    """data.validation_fraction takes its rows from train alone: the holdout is the same rows
+    at any share; at 0 the validation split is empty and train has every other row."""
+    ids = {}
+    for share in (0.0, 0.1, 0.3):
+        out = tmp_path / str(share)
+        schema = prepare(_cfg("digits", validation_fraction=share), out)
+        ids[share] = {s: set(_table(out, s).column("source_id").to_pylist())
+                      if schema["shards"][s] else set() for s in SPLITS}  # fmt: skip
+        assert schema["rows"]["validation"] == round(share * 1438)
+    assert ids[0.0]["holdout"] == ids[0.1]["holdout"] == ids[0.3]["holdout"]
+    assert ids[0.0]["validation"] == set() and len(ids[0.0]["train"]) == 1438
+    assert ids[0.1]["train"] | ids[0.1]["validation"] == ids[0.0]["train"]
+    assert not ids[0.3]["train"] & ids[0.3]["validation"]
+
+
 def test_digits_resized_rgb_and_sharded(tmp_path: Path) -> None:
     schema = prepare(_cfg("digits", image_size=16, channels=3, rows_per_shard=500), tmp_path)
     assert schema["shape"] == [3, 16, 16]
     assert schema["shards"]["train"] == [f"train/part-0000{i}.parquet" for i in range(3)]
-    assert pq.read_metadata(tmp_path / "train/part-00002.parquet").num_rows == 1438 - 1000
+    assert pq.read_metadata(tmp_path / "train/part-00002.parquet").num_rows == 1294 - 1000
     images, labels = load_split(tmp_path, "train")
-    assert images.shape == (1438, 3, 16, 16) and set(labels) == set(range(10))
+    assert images.shape == (1294, 3, 16, 16) and set(labels) == set(range(10))
     assert (images[:, 0] == images[:, 1]).all() and (images[:, 1] == images[:, 2]).all()
     assert images.max() == 255 and images.min() == 0
 
@@ -126,12 +144,13 @@ def test_labeled_folder_with_mixed_modes(tmp_path: Path) -> None:
     assert schema["labeled"] and schema["class_names"] == ["cat", "dog"]
     assert schema["rows"]["total"] == 9 and schema["shape"] == [3, 16, 16]
     assert schema["class_histogram"]["holdout"] == {"cat": 1, "dog": 1}
-    table = pa.concat_tables([_table(tmp_path / "out", s) for s in ("train", "holdout")])
+    assert schema["rows"]["validation"] == 1  # a tenth of the 7 others, rounded
+    table = pa.concat_tables([_table(tmp_path / "out", s) for s in SPLITS])
     ids = table.column("source_id").to_pylist()
     assert sorted(ids) == sorted(str(p.relative_to(root)) for p in root.rglob("*.*"))
     labels = dict(zip(ids, table.column("label").to_pylist(), strict=True))
     assert labels["cat/img3.jpg"] == 0 and labels["dog/img0.png"] == 1
-    pixels = [load_split(tmp_path / "out", s)[0] for s in ("train", "holdout")]
+    pixels = [load_split(tmp_path / "out", s)[0] for s in SPLITS]
     images = dict(zip(ids, np.concatenate(pixels), strict=True))
     assert (images["dog/clear.png"] == 0).all()  # fully transparent red composites onto black
     assert (images["cat/img2.png"] == 20).all()  # flat gray stays flat through the resize
@@ -141,8 +160,9 @@ def test_unlabeled_folder_grayscale(tmp_path: Path) -> None:
     root = _folder(tmp_path / "src", labeled=False, per_class=5)
     schema = prepare(_cfg(root, image_size=8, channels=1, holdout_fraction=0.4), tmp_path / "out")
     assert not schema["labeled"] and schema["num_classes"] == 0 and schema["class_names"] == []
-    assert schema["rows"] == {"train": 3, "holdout": 2, "total": 5}
-    assert schema["class_histogram"] == {"train": {}, "holdout": {}}
+    # A tenth of 3 rows rounds to none: no validation row.
+    assert schema["rows"] == {"train": 3, "validation": 0, "holdout": 2, "total": 5}
+    assert schema["class_histogram"] == {"train": {}, "validation": {}, "holdout": {}}
     images, labels = load_split(tmp_path / "out", "holdout")
     assert images.shape == (2, 1, 8, 8) and (labels == -1).all()
     assert _table(tmp_path / "out", "train").column("label").null_count == 3

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from ganmodels.sequence.scaling import Scaling, lengths
+from pipeline.data import SPLITS
 from pipeline.errors import DataError
 from pipeline.kinds.sequence.read import read_source
 from pipeline.kinds.sequence.shards import load_split
@@ -128,12 +129,9 @@ def test_variable_lengths_survive_prepare(tmp_path: Path) -> None:
     assert schema["kind"] == "sequence" and schema["seq_len"] == 13
     assert schema["channels"] == ["temp", "load"] and schema["class_names"] == ["a", "b"]
     assert schema["lengths"] == {"min": 3, "max": 13, "mean": float(lengths(source.values).mean())}
-    train, hold = (
-        load_split(tmp_path / "prepared", "train"),
-        load_split(tmp_path / "prepared", "holdout"),
-    )
-    assert len(train[0]) == 30 and len(hold[0]) == 10
-    both = np.concatenate([train[0], hold[0]])
+    train, val, hold = (load_split(tmp_path / "prepared", s) for s in SPLITS)
+    assert len(train[0]) == 27 and len(val[0]) == 3 and len(hold[0]) == 10
+    both = np.concatenate([train[0], val[0], hold[0]])
     # Every source sequence comes back once, values (float32), lengths and NaN tails intact.
     by_key = {tuple(np.nan_to_num(s[:, 0], nan=-1)): s for s in source.values.astype(np.float32)}
     for seq in both:

@@ -106,12 +106,10 @@ def test_two_workers_train_sequences_that_sample_evaluate_and_serve(tmp_path: Pa
     ).all()
 
     # The evaluate core: every score beside the real and shuffled references.
-    train, holdout = load_split(prepared, "train"), load_split(prepared, "holdout")
+    splits = {s: load_split(prepared, s) for s in ("train", "validation", "holdout")}
     x, y, k = train_tensors(prepared)
     encoder, _ = fit_encoder(x, y, k, 8, 1, 0)
-    metrics, fake = evaluate_sequences(
-        sampler, train, holdout, 60, PostHoc(steps=20), 1, 0, encoder
-    )
+    metrics, fake = evaluate_sequences(sampler, splits, 60, PostHoc(steps=20), 1, 0, encoder)
     assert fake.shape == (60, 16, 7) and metrics["holdout_rows"] == 16
     for key in ("discriminative_score", "predictive_score", "length_distance", "fd"):
         assert math.isfinite(metrics[key]) and math.isfinite(metrics[f"real_{key}"])
@@ -147,9 +145,12 @@ def test_two_workers_train_sequences_that_sample_evaluate_and_serve(tmp_path: Pa
     series = ["volts", "amps", "millivolts"]
     np.testing.assert_array_equal(first[series].to_numpy(), out[0, : len(first)])
 
-    # gan augment's core: train sequences plus samples at the train's class shares, marked.
+    # gan augment's core: every real sequence but the holdout (train, then validation) plus
+    # samples at their class shares, marked.
     manifest = augment(model, prepared, 1.0, "train", 0, tmp_path / "aug.npz")
-    aug, (real, labels) = np.load(tmp_path / "aug.npz"), train
+    pairs = zip(splits["train"], splits["validation"], strict=True)
+    real, labels = (np.concatenate(p) for p in pairs)
+    aug = np.load(tmp_path / "aug.npz")
     assert aug["values"].shape == (2 * len(real), 16, 3) and aug["synthetic"].sum() == len(real)
     np.testing.assert_array_equal(aug["values"][: len(real)], real[..., :3])  # statics left out
     added = np.bincount(aug["labels"][aug["synthetic"]], minlength=2)

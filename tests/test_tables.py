@@ -148,15 +148,16 @@ def test_prepare_writes_typed_shards_schema_and_transformer(tmp_path: Path) -> N
     assert schema["kind"] == "tabular" and schema["rows"]["total"] == 344
     assert schema["class_names"] == ["Adelie", "Chinstrap", "Gentoo"]
     hist = schema["class_histogram"]
-    assert hist["train"]["Adelie"] + hist["holdout"]["Adelie"] == 152
+    assert sum(hist[s]["Adelie"] for s in ("train", "validation", "holdout")) == 152
+    assert schema["rows"]["validation"] == 28  # a tenth of the 275 non-holdout rows
     assert abs(hist["holdout"]["Gentoo"] / 124 - 0.2) < 0.01  # stratified split
     assert schema["column_stats"]["sex"]["nulls"] > 0  # missing values kept, not dropped
 
     source = read_table("penguins", tmp_path)
-    train, hold = load_table_split(out, "train"), load_table_split(out, "holdout")
-    assert len(schema["shards"]["train"]) == 3  # 275 rows, 100 per shard
+    train, val, hold = (load_table_split(out, s) for s in ("train", "validation", "holdout"))
+    assert len(schema["shards"]["train"]) == 3  # 247 rows, 100 per shard
     every = list(source.columns)  # the same rows, types and missing values, in another order
-    both = pd.concat([train, hold]).sort_values(every).reset_index(drop=True)
+    both = pd.concat([train, val, hold]).sort_values(every).reset_index(drop=True)
     pd.testing.assert_frame_equal(both, source.sort_values(every).reset_index(drop=True))
 
     t = load_transformer(out)

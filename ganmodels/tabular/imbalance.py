@@ -1,8 +1,9 @@
 """Class imbalance: does adding our conditional samples of the small classes help a fixed forest
 more than the classic oversamplers (imbalanced-learn's SMOTE and random oversampling)? Each
 oversampler adds the share (AMOUNTS) of the rows that would bring every class to the majority's
-count that 5-fold cross-validation on train chooses by the minority class's F1 (0 allowed:
-adding rows did not help there); the holdout scores the choice."""
+count that the validation rows (which the generator never trained on) choose by the minority
+class's F1 (0 allowed: adding rows did not help there); the forest then fits every real row
+plus that share, and the holdout scores the choice."""
 
 from __future__ import annotations
 
@@ -88,17 +89,27 @@ def minority_share(labels: pd.Series) -> float:
 
 
 def imbalance(
-    sampler: TableSampler, train: pd.DataFrame, holdout: pd.DataFrame, label: str, seed: int
+    sampler: TableSampler,
+    train: pd.DataFrame,
+    validation: pd.DataFrame,
+    holdout: pd.DataFrame,
+    label: str,
+    seed: int,
 ) -> dict[str, Any]:
     """Every arm's holdout scores (none, SMOTE, random oversampling, our samples of each class
-    drawn from `sampler`), each with the share its cross-validation chose and the rows added;
-    the minority class and its share of the train rows."""
-    real, held = train.dropna(subset=[label]), holdout.dropna(subset=[label])
-    y, truth = real[label].astype(str).to_numpy(), held[label].astype(str).to_numpy()
+    drawn from `sampler`), each with the share its validation rows chose and the rows added
+    to every real row (train and validation); the minority class and its share of them."""
+    fit_rows, val_rows, held = (d.dropna(subset=[label]) for d in (train, validation, holdout))
+    real = pd.concat([fit_rows, val_rows], ignore_index=True)
+    # Scaled on the train rows, as the augmentation gain's forest: the same real-only fit.
+    features = Features(fit_rows, [c for c in sampler.transformer.columns if c["name"] != label])
+
+    def xy(rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        return features(rows), rows[label].astype(str).to_numpy()
+
+    (x, y), fit, val, (hx, truth) = (xy(d) for d in (real, fit_rows, val_rows, held))
     levels, counts = np.unique(y, return_counts=True)
     minority = str(levels[counts.argmin()])
-    features = Features(real, [c for c in sampler.transformer.columns if c["name"] != label])
-    x, hx = features(real), features(held)
     pools = {
         str(k): features(
             sampler.sample(int(counts.max() - c), seed + i, column=label, value=str(k))
@@ -120,9 +131,9 @@ def imbalance(
     out: dict[str, Any] = {"minority": minority, "minority_share": float(counts.min() / len(y)),
                            "none": {**none, "amount": 0.0, "added": 0}}  # fmt: skip
     for arm, augment in arms.items():
-        choice = choose_amount(x, y, augment, fit_predict, f1, seed, AMOUNTS)
-        fx, fy = augment(x, y, choice.ratio)
+        choice = choose_amount(fit, val, augment, fit_predict, f1, seed, AMOUNTS)
+        ax, ay = augment(x, y, choice.ratio)
         # Amount 0 is the real rows' own model, not a refit that might differ by chance.
-        got = none if choice.ratio == 0 else scores(truth, fit_predict(fx, fy, hx), minority)
-        out[arm] = {**got, "amount": choice.ratio, "added": int(len(fy) - len(y))}
+        got = none if choice.ratio == 0 else scores(truth, fit_predict(ax, ay, hx), minority)
+        out[arm] = {**got, "amount": choice.ratio, "added": int(len(ay) - len(y))}
     return out

@@ -208,19 +208,20 @@ def forest(x: np.ndarray, y: np.ndarray, x_eval: np.ndarray, seed: int = 0) -> n
 
 def augmentation(
     synthetic: pd.DataFrame,
-    train: pd.DataFrame,
-    holdout: pd.DataFrame,
+    splits: Sequence[pd.DataFrame],
     columns: Sequence[dict[str, Any]],
     target: str,
     seed: int = 0,
 ) -> dict[str, float]:
-    """Macro F1 on the holdout of the forest for `target` trained on the real train rows
-    alone and on them plus synthetic rows, at the ratio 5-fold cross-validation on train
-    chooses (ganmodels/utility.py); the gain is their difference (0 where ratio 0 won)."""
+    """Macro F1 on the holdout of the forest for `target` trained on the real rows (train and
+    validation) alone and on them plus synthetic rows, at the ratio the validation rows
+    choose (ganmodels/utility.py); the gain is their difference (0 where ratio 0 won).
+    splits: train, validation, holdout."""
     from sklearn.metrics import f1_score
 
     from ganmodels.utility import augmentation_gain
 
+    train, validation, holdout = splits
     features = Features(train, [c for c in columns if c["name"] != target])
 
     def xy(rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -228,7 +229,7 @@ def augmentation(
         return features(rows), rows[target].astype(str).to_numpy()
 
     return augmentation_gain(
-        xy(train), xy(synthetic), xy(holdout),
+        xy(train), xy(validation), xy(synthetic), xy(holdout),
         lambda x, y, x_eval: forest(x, y, x_eval, seed),
         lambda y, p: float(f1_score(y, p, average="macro")), seed,
     )  # fmt: skip

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from pipeline.data import REAL
 from pipeline.kinds.image.serving import to_uint8
 from pipeline.kinds.image.shards import load_split
 
@@ -22,9 +23,11 @@ def check_out(out: Path) -> None:
 
 
 def real_rows(prepared: Path) -> tuple[np.ndarray, np.ndarray]:
-    """The train images as the pyfunc gives samples (float32 [N, C, H, W] in [0, 1]) and their
-    class indices (-1: none)."""
-    images, labels = load_split(prepared, "train")
+    """The train and validation images as the pyfunc gives samples (float32 [N, C, H, W] in
+    [0, 1]) and their class indices (-1: none)."""
+    images, labels = (
+        np.concatenate(p) for p in zip(*(load_split(prepared, s) for s in REAL), strict=True)
+    )
     return images.astype(np.float32) / 255.0, labels
 
 

@@ -27,6 +27,7 @@ from ganmodels.metrics import (
 )
 from ganmodels.privacy import copy_rate, membership_auc
 from pipeline import paths
+from pipeline.data import SPLITS
 from pipeline.kinds.base import Evaluation
 from pipeline.kinds.image.classifier import load_classifier, to_tensor
 from pipeline.kinds.image.figure import make_grid
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
 
 GRID_SAMPLES = 100
 Features = Callable[[torch.Tensor], np.ndarray]
+Split = tuple[np.ndarray, np.ndarray]  # (uint8 images, labels)
 
 
 @dataclass(frozen=True)
@@ -103,18 +105,12 @@ def _neighbours(fake: np.ndarray, hold: np.ndarray, cfg: EvaluateConfig) -> dict
 
 
 def evaluate(
-    g: torch.nn.Module,
-    z_dim: int,
-    clf: DomainClassifier,
-    train: tuple[np.ndarray, np.ndarray],
-    holdout: tuple[np.ndarray, np.ndarray],
-    cfg: EvaluateConfig,
-    fd_name: str,
-    features: Features | None = None,
-) -> Scores:
+    g: torch.nn.Module, z_dim: int, clf: DomainClassifier, train: Split, validation: Split,
+    holdout: Split, cfg: EvaluateConfig, fd_name: str, features: Features | None = None,
+) -> Scores:  # fmt: skip
     """FD, KID, precision/recall, density/coverage, class coverage, privacy (and per-class
-    checks and the augmentation gain for a conditional G) of G's samples against the holdout
-    split; train and holdout are (uint8 images, labels)."""
+    checks and the augmentation gain for a conditional G, its ratio chosen on validation) of
+    G's samples against the holdout split; each split is (uint8 images, labels)."""
     train_images, (holdout_images, holdout_labels) = train[0], holdout
     feats = features or (lambda x: embed(clf, x)[0].numpy())
     n = cfg.num_samples
@@ -157,8 +153,9 @@ def evaluate(
         metrics["label_accuracy"] = round(float(np.mean(accs)), 4)
         metrics["label_accuracy_min"] = round(float(np.min(accs)), 4)
         metrics["per_class"] = per_class
-        epochs, labels = cfg.classifier_epochs, fake_labels.numpy()
-        metrics["augmentation"] = augmentation(fake, labels, train, holdout, epochs, cfg.seed)
+        splits, labels = (train, validation, holdout), fake_labels.numpy()
+        metrics["augmentation"] = augmentation(fake, labels, splits, cfg.classifier_epochs,
+                                               cfg.seed)  # fmt: skip
     metrics |= privacy(fake, train_images, holdout_images, cfg.seed)
     check_written(metrics, image_written(fd_name, bool(num_classes)))
     return Scores(metrics, to_uint8(fake[:GRID_SAMPLES]).numpy())
@@ -202,12 +199,11 @@ def evaluate_generator(
             f"{paths.CLASSIFIER} was trained on other data (hash {clf_ckpt['data_hash'][:12]}, "
             f"prepared data is {schema['data_hash'][:12]}): rerun `dvc repro classifier`"
         )
-    train = load_split(paths.PREPARED, "train")
-    holdout = load_split(paths.PREPARED, "holdout")
+    train, validation, holdout = (load_split(paths.PREPARED, s) for s in SPLITS)
     fd_name = fd_key(params.data.source, params.evaluate.feature_extractor)
     g = generator_from_state(generator)
     z_dim = generator["model_config"]["z_dim"]
     cfg = params.evaluate
-    result = evaluate(g, z_dim, clf, train, holdout, cfg, fd_name, features)
+    result = evaluate(g, z_dim, clf, train, validation, holdout, cfg, fd_name, features)
     line = summary_line(result.metrics, fd_name, paths.SAMPLE_GRID)
     return Evaluation(result.metrics, make_grid(result.grid, nrow=10), line)

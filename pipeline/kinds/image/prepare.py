@@ -1,5 +1,5 @@
-"""prepare for images: decoded images -> train/holdout Parquet shards and the schema's content
-(row counts, class histogram, pixel stats, content hash)."""
+"""prepare for images: decoded images -> train/validation/holdout Parquet shards and the schema's
+content (row counts, class histogram, pixel stats, content hash)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline.data import FORMAT_VERSION, split_indices
+from pipeline.data import FORMAT_VERSION, three_splits
 from pipeline.kinds.image.read import ImageSet, read_source
 
 if TYPE_CHECKING:
@@ -105,8 +105,9 @@ def _histogram(data: ImageSet, rows: np.ndarray) -> dict[str, int]:
 def prepare_images(cfg: DataConfig, out_dir: Path) -> dict[str, Any]:
     """Read, split and write the image shards; return the schema (schema.json is the caller's)."""
     data = read_source(cfg)
-    train, hold = split_indices(data.labels, len(data.images), cfg.holdout_fraction, cfg.split_seed)
-    splits = {"train": train, "holdout": hold}
+    splits = three_splits(data.labels, len(data.images), cfg.holdout_fraction,
+                          cfg.validation_fraction, cfg.split_seed)  # fmt: skip
+    train = splits["train"]
     shards = {
         split: _write_shards(data, rows, out_dir, split, cfg.rows_per_shard)
         for split, rows in splits.items()
@@ -122,7 +123,7 @@ def prepare_images(cfg: DataConfig, out_dir: Path) -> dict[str, Any]:
         "labeled": data.labeled,
         "num_classes": len(data.class_names),
         "class_names": data.class_names,
-        "rows": {"train": len(train), "holdout": len(hold), "total": len(train) + len(hold)},
+        "rows": {**{k: len(v) for k, v in splits.items()}, "total": len(data.images)},
         "class_histogram": {split: _histogram(data, rows) for split, rows in splits.items()},
         "pixel_stats": _pixel_stats(data.images, train),
         "data_hash": _data_hash(data, splits),
@@ -139,7 +140,8 @@ def summary(schema: dict[str, Any]) -> str:
     classes = f"{len(names)} classes ({shown})" if schema["labeled"] else "unlabeled"
     lines = [
         f"prepared {schema['source']}: {rows['total']} images "
-        f"(train {rows['train']}, holdout {rows['holdout']}), shape {schema['shape']}, {classes}",
+        f"(train {rows['train']}, validation {rows['validation']}, holdout {rows['holdout']}), "
+        f"shape {schema['shape']}, {classes}",
         f"data_hash {schema['data_hash'][:12]}",
     ]
     skipped = schema["skipped_files"]

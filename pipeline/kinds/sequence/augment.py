@@ -20,12 +20,14 @@ def check_out(out: Path) -> None:
 
 
 def real_rows(prepared: Path) -> tuple[np.ndarray, np.ndarray]:
-    """The train sequences as the pyfunc gives samples (the series' channels, float32 [N, T, C],
-    static columns left out) and their class indices (-1: none)."""
+    """The train and validation sequences as the pyfunc gives samples (the series' channels,
+    float32 [N, T, C], static columns left out) and their class indices (-1: none)."""
     from ganmodels.sequence.statics import series_channels
-    from pipeline.data import read_schema
+    from pipeline.data import REAL, read_schema
 
-    values, labels = load_split(prepared, "train")
+    values, labels = (
+        np.concatenate(p) for p in zip(*(load_split(prepared, s) for s in REAL), strict=True)
+    )
     return values[..., series_channels(read_schema(prepared))], labels
 
 

@@ -20,6 +20,7 @@ from ganmodels.sequence.sampling import SequenceSampler, sampler_from_state
 from ganmodels.sequence.scaling import lengths
 from ganmodels.utility import augmentation_gain
 from pipeline import paths
+from pipeline.data import SPLITS
 from pipeline.kinds.base import Evaluation
 from pipeline.kinds.sequence.classifier import load_encoder
 from pipeline.kinds.sequence.figure import sequence_figure
@@ -67,8 +68,7 @@ def tstr(
 
 def evaluate_sequences(
     sampler: SequenceSampler,
-    train: tuple[np.ndarray, np.ndarray],
-    holdout: tuple[np.ndarray, np.ndarray],
+    splits: dict[str, tuple[np.ndarray, np.ndarray]],
     n: int,
     spec: m.PostHoc,
     repeats: int,
@@ -76,7 +76,9 @@ def evaluate_sequences(
     encoder: SequenceEncoder,
 ) -> tuple[dict[str, Any], np.ndarray]:
     """Every score of n samples (and of real and shuffled train sequences) against the
-    holdout; returns the metrics and the samples in data units."""
+    holdout (splits: train, validation, holdout sequences and labels; the validation split
+    chooses the augmentation ratio); returns the metrics and the samples in data units."""
+    train, holdout = splits["train"], splits["holdout"]
     scaling = sampler.scaling
     fake_data, fake_labels = sampler.sample_labelled(n, seed)
     fake, hold = scaling.to_model(fake_data), scaling.to_model(holdout[0])
@@ -93,29 +95,34 @@ def evaluate_sequences(
         out["real_tstr_accuracy"] = tstr(
             real_all, train[1], hold, holdout[1], k, spec, repeats, seed
         )
+        val = splits["validation"]
         out["augmentation"] = augmentation(
-            (real_all, train[1]), (fake, fake_labels), (hold, holdout[1]), k, spec, seed
-        )
+            [(real_all, train[1]), (scaling.to_model(val[0]), val[1]), (hold, holdout[1])],
+            (fake, fake_labels), k, spec, seed,
+        )  # fmt: skip
     out |= privacy(fake, scaling.to_model(train[0]), hold, seed)
     out |= {"num_samples": n, "holdout_rows": len(hold)}
     return out, fake_data
 
 
 def augmentation(
-    train: tuple[np.ndarray, np.ndarray], fake: tuple[np.ndarray, np.ndarray],
-    holdout: tuple[np.ndarray, np.ndarray], k: int, spec: m.PostHoc, seed: int,
+    splits: list[tuple[np.ndarray, np.ndarray]], fake: tuple[np.ndarray, np.ndarray], k: int,
+    spec: m.PostHoc, seed: int,
 ) -> dict[str, float]:  # fmt: skip
-    """Holdout accuracy of the TSTR classifier trained on real train sequences alone and with
-    samples, at the ratio (0, 0.5 or 1: each GRU fit costs seconds) 5-fold cross-validation on
-    train chooses; the gain."""
+    """Holdout accuracy of the TSTR classifier trained on the real sequences (train and
+    validation) alone and with samples, at the ratio (0, 0.5 or 1: each GRU fit costs seconds)
+    the validation split chooses; the gain. splits: train, validation, holdout (model
+    space)."""
 
     def fit_predict(x: np.ndarray, y: np.ndarray, x_eval: np.ndarray) -> np.ndarray:
         as_t = torch.from_numpy
         return m.predictions(as_t(x), as_t(y), as_t(x_eval), k, spec, seed).numpy()
 
-    labelled = [(x, np.asarray(y, np.int64)) for x, y in (train, fake, holdout)]
+    train, validation, holdout = [(x, np.asarray(y, np.int64)) for x, y in splits]
+    synthetic = (fake[0], np.asarray(fake[1], np.int64))
     accuracy = lambda y, p: float((y == p).mean())  # noqa: E731
-    gain = augmentation_gain(*labelled, fit_predict, accuracy, seed, (0.0, 0.5, 1.0))
+    gain = augmentation_gain(train, validation, synthetic, holdout, fit_predict, accuracy, seed,
+                             (0.0, 0.5, 1.0))  # fmt: skip
     return {key: round(v, 4) for key, v in gain.items()}
 
 
@@ -138,15 +145,16 @@ def evaluate_generator(
     e = params.evaluate
     sampler = sampler_from_state(generator)
     encoder = load_encoder(paths.CLASSIFIER, schema)  # first: fails fast on a stale one
-    train, holdout = load_split(paths.PREPARED, "train"), load_split(paths.PREPARED, "holdout")
+    splits = {s: load_split(paths.PREPARED, s) for s in SPLITS}
     spec = m.PostHoc(steps=e.posthoc_steps, max_steps=e.posthoc_max_steps)
     metrics, fake = evaluate_sequences(
-        sampler, train, holdout, e.num_samples, spec, e.posthoc_repeats, e.seed, encoder
+        sampler, splits, e.num_samples, spec, e.posthoc_repeats, e.seed, encoder
     )
     metrics[fd_name(params.data.source)] = metrics["fd"]
     metrics = check_written(metrics, declared(sampler.num_classes > 0, params.data.source))
-    figure = sequence_figure(holdout[0], fake, schema["channels"], e.seed)
-    artifacts = {"eval/lengths.json": json.dumps(_lengths(holdout[0], fake))}
+    real = splits["holdout"][0]
+    figure = sequence_figure(real, fake, schema["channels"], e.seed)
+    artifacts = {"eval/lengths.json": json.dumps(_lengths(real, fake))}
     return Evaluation(metrics, figure, summary_line(metrics), artifacts)
 
 

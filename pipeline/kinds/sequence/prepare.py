@@ -13,7 +13,7 @@ import numpy as np
 from ganmodels.sequence.derived import find_channels
 from ganmodels.sequence.scaling import Scaling, lengths
 from ganmodels.sequence.statics import static_channels
-from pipeline.data import FORMAT_VERSION, split_indices
+from pipeline.data import FORMAT_VERSION, three_splits
 from pipeline.kinds.sequence.read import SequenceSet, read_source
 from pipeline.kinds.sequence.shards import write_split
 
@@ -57,8 +57,9 @@ def _derived(
 def prepare_sequences(cfg: DataConfig, out_dir: Path, root: Path) -> dict[str, Any]:
     """Read, split and write the shards; return the schema (schema.json is the caller's)."""
     data = read_source(cfg, root)
-    train, hold = split_indices(data.labels, len(data.values), cfg.holdout_fraction, cfg.split_seed)
-    splits = {"train": train, "holdout": hold}
+    splits = three_splits(data.labels, len(data.values), cfg.holdout_fraction,
+                          cfg.validation_fraction, cfg.split_seed)  # fmt: skip
+    train = splits["train"]
     shards = {
         split: write_split(
             data.values[rows],
@@ -94,7 +95,7 @@ def prepare_sequences(cfg: DataConfig, out_dir: Path, root: Path) -> dict[str, A
         "num_classes": len(data.class_names),
         "class_names": data.class_names,
         "class_shares": [round(float(s), 6) for s in shares],
-        "rows": {"train": len(train), "holdout": len(hold), "total": len(train) + len(hold)},
+        "rows": {**{k: len(v) for k, v in splits.items()}, "total": len(data.values)},
         "class_histogram": {split: _histogram(data, rows) for split, rows in splits.items()},
         "lengths": {"min": int(steps.min()), "max": int(steps.max()), "mean": float(steps.mean())},
         # Train sequences per length (0..T), overall and per class: G draws its lengths by them.
@@ -124,7 +125,8 @@ def summary(schema: dict[str, Any]) -> str:
     return "\n".join(
         [
             f"prepared {schema['source']}: {rows['total']} sequences (train {rows['train']}, "
-            f"holdout {rows['holdout']}), {steps} x {len(schema['channels'])} channels, "
+            f"validation {rows['validation']}, holdout {rows['holdout']}), {steps} x "
+            f"{len(schema['channels'])} channels, "
             + (classes if schema["labeled"] else "unlabeled"),
             *(
                 f"{d['column']} is a function of {d['source_column']}: computed, not generated"

@@ -24,10 +24,12 @@ def check_out(out: Path) -> None:
 
 
 def real_rows(prepared: Path) -> tuple[pd.DataFrame, np.ndarray]:
-    """The train rows and each one's class index in the label's levels (-1: no label)."""
-    from pipeline.data import read_schema
+    """The train and validation rows and each one's class index in the label's levels (-1: no
+    label)."""
+    from pipeline.data import REAL, read_schema
 
-    rows, schema = load_table_split(prepared, "train"), read_schema(prepared)
+    rows = pd.concat([load_table_split(prepared, s) for s in REAL], ignore_index=True)
+    schema = read_schema(prepared)
     if "synthetic" in rows.columns:
         raise ValueError(f"{prepared}: the table has a column named 'synthetic', the marker's name")
     if not schema["label"]:

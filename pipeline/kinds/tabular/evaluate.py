@@ -26,6 +26,7 @@ from ganmodels.tabular.metrics import (
 )
 from ganmodels.tabular.sampling import TableSampler, table_sampler_from_state
 from pipeline import paths
+from pipeline.data import SPLITS
 from pipeline.kinds.base import Evaluation
 from pipeline.kinds.tabular.figure import table_figure
 from pipeline.kinds.tabular.metrics import TABLE, summary_line
@@ -99,6 +100,7 @@ def table_scores(
 def evaluate_table(
     sampler: TableSampler,
     train: pd.DataFrame,
+    validation: pd.DataFrame,
     holdout: pd.DataFrame,
     label: str | None,
     num_samples: int,
@@ -108,7 +110,8 @@ def evaluate_table(
     """Metrics of G's samples against the holdout, with real train rows scored the same way
     (`real_*`: what a perfect generator of this size would get); with a label whose smallest
     class is under `imbalanced_below` of the train rows, our samples against the classic
-    oversamplers; returns (metrics, samples)."""
+    oversamplers (the validation rows choose how many samples to add); returns (metrics,
+    samples)."""
     columns = sampler.transformer.columns
     fake = sampler.sample(num_samples, seed)
     real = train.sample(min(num_samples, len(train)), random_state=seed)
@@ -127,10 +130,10 @@ def evaluate_table(
         efficacy = ml_efficacy(floor_rows, train, holdout, columns, label, seed)
         metrics["ml_efficacy"]["f1_marginals"] = round(efficacy["f1_synthetic"], 4)
         # Seven forest fits: the stage's alone (benchmarks score many arms with table_scores).
-        gain = augmentation(fake, train, holdout, columns, label, seed)
+        gain = augmentation(fake, (train, validation, holdout), columns, label, seed)
         metrics["augmentation"] = {k: round(v, 4) for k, v in gain.items()}
         if minority_share(train[label]) < imbalanced_below:
-            arms = imbalance(sampler, train, holdout, label, seed)
+            arms = imbalance(sampler, train, validation, holdout, label, seed)
             # The class's name as a key: every leaf is a number MLflow can log.
             metrics["imbalance"] = {
                 "minority": {arms["minority"]: round(arms["minority_share"], 4)},
@@ -144,12 +147,12 @@ def evaluate_generator(
 ) -> Evaluation:
     """The table kind's evaluate: the exported G's rows against the holdout, with the figure."""
     sampler = table_sampler_from_state(generator)
-    train = load_table_split(paths.PREPARED, "train")
-    holdout = load_table_split(paths.PREPARED, "holdout")
+    train, validation, holdout = (load_table_split(paths.PREPARED, s) for s in SPLITS)
     cfg = params.evaluate
     metrics, fake = evaluate_table(
         sampler,
         train,
+        validation,
         holdout,
         schema.get("label"),
         cfg.num_samples,

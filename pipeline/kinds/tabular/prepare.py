@@ -1,5 +1,5 @@
-"""prepare for tables: table -> checked column schema, train/holdout Parquet shards of the typed
-rows, the fitted transformer (transformer.json) and the schema's content."""
+"""prepare for tables: table -> checked column schema, train/validation/holdout Parquet shards of
+the typed rows, the fitted transformer (transformer.json) and the schema's content."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 from ganmodels.tabular.rules import RuleSettings
 from ganmodels.tabular.transformer import NUMERIC, TRUE_WORDS, TableTransformer
 from pipeline import paths
-from pipeline.data import FORMAT_VERSION, split_indices
+from pipeline.data import FORMAT_VERSION, three_splits
 from pipeline.kinds.tabular.read import (
     EMBEDDED_LABELS,
     Column,
@@ -126,7 +126,8 @@ def _data_hash(columns: list[Column], splits: dict[str, pd.DataFrame]) -> str:
 def _write_shards(df: pd.DataFrame, out_dir: Path, split: str, per_shard: int) -> list[str]:
     (out_dir / split).mkdir()
     names = []
-    for k, start in enumerate(range(0, len(df), per_shard)):
+    # At least one shard, empty or not: a reader gets the columns and their types from it.
+    for k, start in enumerate(range(0, max(len(df), 1), per_shard)):
         name = f"{split}/part-{k:05d}.parquet"
         table = pa.Table.from_pandas(df.iloc[start : start + per_shard], preserve_index=False)
         pq.write_table(table, out_dir / name, compression="zstd")
@@ -143,8 +144,9 @@ def prepare_table(cfg: DataConfig, out_dir: Path, root: Path) -> dict[str, Any]:
     declared = _declared_rules(cfg, columns)
     df = df.reset_index(drop=True)
     labels = _label_codes(df, columns, label)
-    train_rows, hold_rows = split_indices(labels, len(df), cfg.holdout_fraction, cfg.split_seed)
-    splits = {"train": df.iloc[train_rows], "holdout": df.iloc[hold_rows]}
+    rows = three_splits(labels, len(df), cfg.holdout_fraction, cfg.validation_fraction,
+                        cfg.split_seed)  # fmt: skip
+    splits = {name: df.iloc[r] for name, r in rows.items()}
     transformer = TableTransformer.fit(
         splits["train"],
         [c.to_dict() for c in columns],
@@ -155,8 +157,9 @@ def prepare_table(cfg: DataConfig, out_dir: Path, root: Path) -> dict[str, Any]:
         declared=declared,
         label=label,
     )
-    # Values only the holdout has cannot be encoded: name them now, not at evaluation.
-    transformer.transform(splits["holdout"].reset_index(drop=True))
+    # Values only the holdout (or validation) has cannot be encoded: name them now.
+    for name in ("validation", "holdout"):
+        transformer.transform(splits[name].reset_index(drop=True))
     shards = {
         name: _write_shards(part, out_dir, name, cfg.rows_per_shard)
         for name, part in splits.items()
@@ -168,11 +171,11 @@ def prepare_table(cfg: DataConfig, out_dir: Path, root: Path) -> dict[str, Any]:
     histogram = {
         name: {
             class_names[i]: int(n)
-            for i, n in enumerate(np.bincount(labels[rows], minlength=len(class_names)))
+            for i, n in enumerate(np.bincount(labels[split_rows], minlength=len(class_names)))
         }
         if labels is not None
         else {}
-        for name, rows in (("train", train_rows), ("holdout", hold_rows))
+        for name, split_rows in rows.items()
     }
     return {
         "format_version": FORMAT_VERSION,
@@ -185,7 +188,7 @@ def prepare_table(cfg: DataConfig, out_dir: Path, root: Path) -> dict[str, Any]:
         "class_names": class_names,
         "encoded_width": transformer.width,
         "numeric_columns": [c.name for c in columns if c.kind in NUMERIC],
-        "rows": {"train": len(train_rows), "holdout": len(hold_rows), "total": len(df)},
+        "rows": {**{name: len(r) for name, r in rows.items()}, "total": len(df)},
         "class_histogram": histogram,
         "column_stats": _column_stats(splits["train"], columns),
         "data_hash": _data_hash(columns, splits),
@@ -200,7 +203,7 @@ def summary(schema: dict[str, Any]) -> str:
     kinds = ", ".join(f"{c['name']} ({c['kind']}{', nullable' if c['nullable'] else ''})"
                       for c in schema["columns"])  # fmt: skip
     return (
-        f"prepared {schema['source']}: {rows['total']} rows (train {rows['train']}, holdout "
-        f"{rows['holdout']}), {len(schema['columns'])} columns: {kinds}; encoded width "
-        f"{schema['encoded_width']}\ndata_hash {schema['data_hash'][:12]}"
+        f"prepared {schema['source']}: {rows['total']} rows (train {rows['train']}, validation "
+        f"{rows['validation']}, holdout {rows['holdout']}), {len(schema['columns'])} columns: "
+        f"{kinds}; encoded width {schema['encoded_width']}\ndata_hash {schema['data_hash'][:12]}"
     )
