@@ -63,7 +63,9 @@ def _params(
 ) -> Any:
     """params.yaml for one fit of ours (train: extra train keys), written and loaded."""
     over = {
-        "data": {"kind": "tabular", "source": str(csv), "label": table.label},
+        # No validation split: G and the peers fit the same train rows, as in the recorded runs.
+        "data": {"kind": "tabular", "source": str(csv), "label": table.label,
+                 "validation_fraction": 0.0},
         "train": {
             "steps": steps, "seed": seed, "log_every": 100, "keep_best": False,
             "checkpoint_every": max(steps, 1),  # one checkpoint at the end: the export

@@ -114,7 +114,9 @@ def run_size(
 
     pool_x, pool_y, hold_x, hold_y = digits()
     x, y = subset(pool_x, pool_y, per_class, seed)
-    seen, kept = split_indices(y, len(y), validation, seed)  # stratified: every class kept
+    everything = (np.arange(len(y)), np.arange(0))  # no validation: no choice, ratio 0
+    # Stratified: every class keeps its share from the GAN.
+    seen, kept = split_indices(y, len(y), validation, seed) if validation else everything
     g = fit_gan(work, x[seen], y[seen], steps, seed, train)
     n = 2 * len(x)  # enough for the largest ratio
     labels = balanced_labels(n, 10)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from statistics import NormalDist
 
 import numpy as np
 
@@ -20,6 +21,8 @@ RATIOS = (0.0, 0.25, 0.5, 1.0, 2.0)  # synthetic rows per real row
 
 Rows = tuple[np.ndarray, np.ndarray]  # (x, y)
 BOOTSTRAPS = 200  # resamples of the validation rows behind a gain's standard error
+ALPHA = 0.05  # one-sided level at which an added amount must beat adding nothing
+MIN_VALIDATION = 20  # fewer validation rows: no choice (a bootstrap of 1 row has no spread)
 
 
 @dataclass(frozen=True)
@@ -51,12 +54,14 @@ def choose_amount(
 ) -> RatioChoice:
     """Fit on augment(*train, amount) for each amount and score on the validation rows, which
     the generator never trained on (folds of its own train rows overstate the gain: its
-    samples sit near them). An amount above 0 must beat amount 0 by more than one standard
-    error of that paired gain (a bootstrap of the validation rows, the same resamples for
-    every amount: the one-standard-error rule): a lucky draw must not add rows that hurt. The
-    best such amount wins (a tie keeps the smaller); none: 0, the added rows did not help."""
+    samples sit near them). An amount above 0 must beat amount 0 at a one-sided 5% level,
+    Bonferroni-corrected over the amounts tried: its paired gain over `z` standard errors (a
+    bootstrap of the validation rows, the same resamples for every amount). Rows that may
+    hurt are added only on evidence: with four amounts a one-standard-error bar lets one of
+    them through by chance about half the time. The best such amount wins (a tie keeps the
+    smaller); none: 0, the added rows did not help (or fewer than MIN_VALIDATION rows)."""
     xv, yv = validation
-    if len(yv) == 0:  # nothing to choose on: add nothing
+    if len(yv) < MIN_VALIDATION:  # too few to tell a gain from chance: add nothing
         return RatioChoice(0.0, {})
     guesses = {a: fit_predict(*augment(*train, a), xv) for a in sorted({0.0, *amounts})}
     means = {a: float(score(yv, p)) for a, p in guesses.items()}
@@ -66,7 +71,8 @@ def choose_amount(
         a: float(np.std([score(yv[d], p[d]) for d in draws] - base, ddof=1)) if a else 0.0
         for a, p in guesses.items()
     }
-    earned = [a for a in guesses if a == 0 or means[a] - means[0.0] > se[a]]
+    z = NormalDist().inv_cdf(1 - ALPHA / max(len(guesses) - 1, 1))
+    earned = [a for a in guesses if a == 0 or means[a] - means[0.0] > z * se[a]]
     best = max(means[a] for a in earned)
     return RatioChoice(min(a for a in earned if means[a] >= best - 1e-12), means, se)
 
