@@ -73,7 +73,7 @@ def test_prepared_data_reads_from_a_storage_uri(tmp_path: Path) -> None:
     uri = (tmp_path / "shared").as_uri() + "/datasets/x"
     storage.upload(tmp_path / "out", uri, last="schema.json")
     assert read_schema(uri) == read_schema(tmp_path / "out")
-    for split in ("train", "holdout"):
+    for split in ("train", "validation", "holdout"):
         a, b = load_split(uri, split), load_split(tmp_path / "out", split)
         np.testing.assert_array_equal(a[0], b[0])
         np.testing.assert_array_equal(a[1], b[1])

@@ -27,7 +27,7 @@ def test_utility_smoke(tmp_path: Path) -> None:
     assert 0 <= small["real"]["membership_auc"] <= 1 and 0 <= small["real"]["copy_rate"] <= 1
     arms = {r["arm"]: r for r in rows["imbalance"]}
     assert set(arms) == {"none", "smote", "oversampling", "ours"}
-    # Each oversampler adds the share of the balancing rows its cross-validation chose.
+    # Each oversampler adds the share of the balancing rows its validation rows chose.
     assert arms["none"]["added"] == 0 and all(
         r["amount"] in (0, 0.25, 0.5, 1) for r in arms.values()
     )
