@@ -97,6 +97,8 @@ def test_two_workers_train_a_table_that_samples_evaluates_and_serves(tmp_path: P
     arms = metrics["imbalance"]
     assert list(arms["minority"]) == ["Chinstrap"] and 0.15 < arms["minority"]["Chinstrap"] < 0.25
     assert arms["none"]["macro_f1"] == gain["real"]
+    held = load_table_split(prepared, "validation")["species"]
+    assert arms["validation"] == {"rows": len(held), "minority_rows": (held == "Chinstrap").sum()}
     for arm in ("none", "smote", "oversampling", "ours"):
         assert arms[arm]["amount"] in (0, 0.25, 0.5, 1) and 0 <= arms[arm]["minority_f1"] <= 1
         assert (arms[arm]["added"] > 0) == (arms[arm]["amount"] > 0)

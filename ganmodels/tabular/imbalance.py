@@ -98,7 +98,8 @@ def imbalance(
 ) -> dict[str, Any]:
     """Every arm's holdout scores (none, SMOTE, random oversampling, our samples of each class
     drawn from `sampler`), each with the share its validation rows chose and the rows added
-    to every real row (train and validation); the minority class and its share of them."""
+    to every real row (train and validation); the minority class and its share of them; how
+    many validation rows (and minority ones) the choices stood on."""
     fit_rows, val_rows, held = (d.dropna(subset=[label]) for d in (train, validation, holdout))
     real = pd.concat([fit_rows, val_rows], ignore_index=True)
     # Scaled on the train rows, as the augmentation gain's forest: the same real-only fit.
@@ -127,14 +128,16 @@ def imbalance(
     def f1(t: np.ndarray, g: np.ndarray) -> float:
         """The minority class's F1 (what scores() gives, in numpy: the choice's bootstrap
         calls it hundreds of times)."""
-        hit, said, real = ((t == minority) & (g == minority)).sum(), (g == minority).sum(), (
-            t == minority
-        ).sum()  # fmt: skip
-        return float(2 * hit / (said + real)) if said + real else 0.0
+        said, real = g == minority, t == minority
+        both = int(said.sum() + real.sum())
+        return float(2 * (said & real).sum() / both) if both else 0.0
 
     none = scores(truth, fit_predict(x, y, hx), minority)
+    # What the choices stood on: with few minority rows there, little can be seen.
+    stood = {"rows": len(val[1]), "minority_rows": int((val[1] == minority).sum())}
     out: dict[str, Any] = {"minority": minority, "minority_share": float(counts.min() / len(y)),
-                           "none": {**none, "amount": 0.0, "added": 0}}  # fmt: skip
+                           "none": {**none, "amount": 0.0, "added": 0},
+                           "validation": stood}  # fmt: skip
     for arm, augment in arms.items():
         choice = choose_amount(fit, val, augment, fit_predict, f1, seed, AMOUNTS)
         ax, ay = augment(x, y, choice.ratio)

@@ -137,6 +137,7 @@ def evaluate_table(
             # The class's name as a key: every leaf is a number MLflow can log.
             metrics["imbalance"] = {
                 "minority": {arms["minority"]: round(arms["minority_share"], 4)},
+                "validation": arms["validation"],
                 **{a: {k: round(v, 4) for k, v in arms[a].items()} for a in ARMS},
             }
     return check_written(metrics, TABLE), fake
