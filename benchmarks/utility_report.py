@@ -119,9 +119,9 @@ def _small(rows: list[dict[str, Any]]) -> list[str]:
              "conditional GAN's samples, and with both; accuracy on a fixed 30% holdout of the "
              "digits. The GAN trains on the few images less a validation share of each class "
              "(`validation images`); each CNN chooses its ratio of samples (0 allowed) on "
-             "those images G never saw (an amount above 0 must beat 0 by more than one "
-             "standard error of the paired gain, a bootstrap of the validation images), then "
-             "fits all the few images.", "",
+             "those images G never saw (an amount above 0 must beat 0 at a one-sided 5% level, "
+             "Bonferroni-corrected over the ratios, on a bootstrap of the validation images), "
+             "then fits all the few images.", "",
              "| images per class | " + " | ".join(SMALL.values()) + " | ratios chosen (ours; "
              "both) | GAN steps | validation images | GAN's membership AUC | GAN's copy rate |",
              "|---" * (len(SMALL) + 6) + "|"]  # fmt: skip
@@ -181,8 +181,9 @@ def report(rows: dict[str, list[dict[str, Any]]], smoke: bool = False) -> str:
                   "(0, 1/4, 1/2 or 1: shares chosen, per seed) of the rows that would bring "
                   "every class to the majority's count, the share the validation rows (which "
                   "prepare keeps from our model's training) choose by minority F1 (an amount "
-                  "above 0 must beat 0 by more than one standard error of the paired gain, a "
-                  "bootstrap of the validation rows; 0: adding rows did not help); the forest "
+                  "above 0 must beat 0 at a one-sided 5% level, Bonferroni-corrected over the "
+                  "shares, on a bootstrap of the validation rows; 0: adding rows did not help); "
+                  "the forest "
                   "then fits every real row, train and validation, plus that share.",
                   ""]  # fmt: skip
         for name in dict.fromkeys(r["data"] for r in rows["imbalance"]):
