@@ -71,12 +71,19 @@ def from_pools(pools: dict[str, np.ndarray]) -> Augment:
     return augment
 
 
+def minority_f1(truth: np.ndarray, guess: np.ndarray, minority: str) -> float:
+    """The minority class's F1 (in numpy: the choice's bootstrap asks it hundreds of times)."""
+    said, real = guess == minority, truth == minority
+    both = int(said.sum() + real.sum())
+    return float(2 * (said & real).sum() / both) if both else 0.0
+
+
 def scores(truth: np.ndarray, guess: np.ndarray, minority: str) -> dict[str, float]:
     """The minority class's F1, balanced accuracy and macro F1."""
     from sklearn.metrics import balanced_accuracy_score, f1_score
 
     return {
-        "minority_f1": float(f1_score(truth, guess, labels=[minority], average="macro")),
+        "minority_f1": minority_f1(truth, guess, minority),
         "balanced_accuracy": float(balanced_accuracy_score(truth, guess)),
         "macro_f1": float(f1_score(truth, guess, average="macro")),
     }
@@ -126,11 +133,7 @@ def imbalance(
         return forest(fx, fy, ex, seed)
 
     def f1(t: np.ndarray, g: np.ndarray) -> float:
-        """The minority class's F1 (what scores() gives, in numpy: the choice's bootstrap
-        calls it hundreds of times)."""
-        said, real = g == minority, t == minority
-        both = int(said.sum() + real.sum())
-        return float(2 * (said & real).sum() / both) if both else 0.0
+        return minority_f1(t, g, minority)
 
     none = scores(truth, fit_predict(x, y, hx), minority)
     # What the choices stood on: with few minority rows there, little can be seen.
