@@ -146,7 +146,10 @@ def ours(
     the exported step)."""
     np.save(work / "data.npy", data)
     over = {
-        "data": {"kind": "sequence", "source": str(work / "data.npy"), "split_seed": seed},
+        # No validation split: G fits every non-holdout window, as the protocol and its recorded
+        # runs (before data.validation_fraction) have it; recipes are chosen on other data.
+        "data": {"kind": "sequence", "source": str(work / "data.npy"), "split_seed": seed,
+                 "validation_fraction": 0.0},
         "model": {"preset": preset, "conditional": False},
         "train": {"steps": steps, "seed": seed, "log_every": max(steps // 10, 1),
                   "keep_best": False, "checkpoint_every": steps, "max_failures": 0,

@@ -1,6 +1,5 @@
-"""Typed, validated view of params.yaml, the only home of defaults: every section is a frozen
-pydantic model that forbids unknown keys and does no type coercion, so a typo or a wrong type
-fails loudly with the dotted key in the message."""
+"""Typed, validated view of params.yaml, the only home of defaults: frozen pydantic models that
+forbid unknown keys and coerce no types, so a typo or a wrong type fails naming its dotted key."""
 
 from __future__ import annotations
 
@@ -87,6 +86,7 @@ class ModelConfig(_Section):
     label_raking: bool  # tables: calibration also rakes data.label crossed with each column
     step_noise: int | None = Field(ge=0)  # sequences: G's per-step noise dims (None: the arch's)
     smoothing: int | None = Field(ge=0)  # sequences: [1,2,1]/4 passes over G's output (None: 0)
+    polynomial: int | None = Field(ge=0)  # sequences: G's output in polynomials of degree < K
 
     @field_validator("architecture")
     @classmethod

@@ -142,6 +142,18 @@ def test_variable_lengths_survive_prepare(tmp_path: Path) -> None:
     assert schema["scaling"]["max"][0] == pytest.approx(float(np.nanmax(train[0][..., 0])))
 
 
+def test_no_validation_share_leaves_an_empty_validation_split(tmp_path: Path) -> None:
+    """data.validation_fraction: 0 (the TimeGAN benchmark's) writes an empty validation split
+    that loads as [0, T, C]; every other sequence is in train or the holdout."""
+    frame = _long_frame([3 + (i * 7) % 11 for i in range(40)])
+    frame.to_csv(tmp_path / "seq.csv", index=False)
+    cfg = _cfg(tmp_path / "seq.csv", holdout_fraction=0.25, validation_fraction=0.0)
+    schema = prepare(cfg, tmp_path / "prepared", tmp_path)
+    train, val, hold = (load_split(tmp_path / "prepared", s)[0] for s in SPLITS)
+    assert val.shape == (0, 13, 2) and schema["rows"]["validation"] == 0
+    assert len(train) == 30 and len(hold) == 10
+
+
 def test_static_columns_are_checked_and_become_constant_channels(tmp_path: Path) -> None:
     frame = _long_frame([5, 4, 6]).assign(site=lambda f: f["unit"].map({"u0": "x", "u1": "y",
                                                                         "u2": "x"}),

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -60,6 +61,34 @@ def smoothed(values: torch.Tensor, passes: int) -> torch.Tensor:
     return values
 
 
+def polynomial_projection(steps: int, terms: int) -> torch.Tensor:
+    """[T, T] projection onto the polynomials of degree < `terms` over T steps (0 or terms >= T:
+    the identity). A G whose output passes through it makes exactly smooth curves, without a
+    recurrent state's start-up jitter (Diffusion-TS's trend is such a basis). Polynomials, not
+    low DCT frequencies: a cut cosine series rings near the ends of a non-periodic arc."""
+    if terms <= 0 or terms >= steps:
+        return torch.eye(steps)
+    grid = np.linspace(-1.0, 1.0, steps)
+    basis, _ = np.linalg.qr(np.polynomial.legendre.legvander(grid, terms - 1))
+    return torch.from_numpy(basis @ basis.T).float()
+
+
+class Polynomial(nn.Module):
+    """[N, T, C] -> its projection onto the config's "polynomial" lowest-degree polynomials."""
+
+    def __init__(self, cfg: dict[str, Any]) -> None:
+        super().__init__()
+        self.terms = int(cfg.get("polynomial") or 0)
+        projection = polynomial_projection(int(cfg["seq_len"]), self.terms)
+        self.register_buffer("projection", projection, persistent=False)  # from the config
+
+    def forward(self, values: torch.Tensor) -> torch.Tensor:
+        """Values projected over time (unchanged when the config keeps every degree)."""
+        if not 0 < self.terms < values.shape[1]:
+            return values
+        return torch.einsum("ts,nsc->ntc", self.projection.to(values.dtype), values)
+
+
 def _finish(
     values: torch.Tensor, length: torch.Tensor, constant: list[int], derived: DerivedChannels
 ) -> torch.Tensor:
@@ -86,6 +115,7 @@ class RecurrentGenerator(nn.Module):
         self.noise = step_noise(cfg)
         self.z_dim = self.static_dim + self.seq_len * self.noise
         self.smoothing = int(cfg.get("smoothing", 0))
+        self.polynomial = Polynomial(cfg)
         self.constant = static_channels(cfg.get("statics") or [])
         self.derived = DerivedChannels(cfg.get("derived") or [])
         self.lengths = Lengths(cfg)
@@ -110,7 +140,7 @@ class RecurrentGenerator(nn.Module):
         per_step = [static[:, None, :].expand(n, t, -1), steps.reshape(n, t, self.noise)]
         per_step.append(left[..., None].to(z.dtype))
         h, _ = self.rnn(F.leaky_relu(self.inputs(torch.cat(per_step, dim=2)), 0.2), h0)
-        values = smoothed(self.out(h), self.smoothing)
+        values = smoothed(self.polynomial(self.out(h)), self.smoothing)
         return _finish(values, length, self.constant, self.derived)
 
 
@@ -153,6 +183,7 @@ class ConvGenerator(nn.Module):
         self.noise = step_noise(cfg)
         self.z_dim = self.static_dim + self.seq_len * self.noise
         self.smoothing = int(cfg.get("smoothing", 0))
+        self.polynomial = Polynomial(cfg)
         self.constant = static_channels(cfg.get("statics") or [])
         self.derived = DerivedChannels(cfg.get("derived") or [])
         self.lengths = Lengths(cfg)
@@ -193,7 +224,8 @@ class ConvGenerator(nn.Module):
         if self.noise:
             noise = steps.reshape(n, self.noise, -1)
             h = torch.cat([h[:, :, : self.seq_len], noise], dim=1)
-        values = smoothed(self.out(h)[:, :, : self.seq_len].transpose(1, 2), self.smoothing)
+        values = self.polynomial(self.out(h)[:, :, : self.seq_len].transpose(1, 2))
+        values = smoothed(values, self.smoothing)
         return _finish(values, length, self.constant, self.derived)
 
 

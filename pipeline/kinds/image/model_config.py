@@ -33,6 +33,7 @@ def model_config(params: Params, schema: dict[str, Any]) -> dict[str, Any]:
                 "label_raking",
                 "step_noise",
                 "smoothing",
+                "polynomial",
             }
         ),
         "num_classes": int(schema["num_classes"]) if m.conditional else 0,

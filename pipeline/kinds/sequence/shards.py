@@ -32,7 +32,9 @@ def write_split(
 ) -> list[str]:  # fmt: skip
     """Write one split's sequences as part-NNNNN.parquet; return their paths under out_dir."""
     (out_dir / split).mkdir()
-    flat = np.ascontiguousarray(values.astype("<f4").reshape(len(values), -1))
+    # The cell count from the shape: an empty split (data.validation_fraction: 0) has no rows.
+    cells = int(np.prod(values.shape[1:]))
+    flat = np.ascontiguousarray(values.astype("<f4").reshape(len(values), cells))
     lengths = (~np.isnan(values).any(axis=2)).sum(axis=1).astype(np.int32)
     names = []
     for k, start in enumerate(range(0, len(values), per_shard)):

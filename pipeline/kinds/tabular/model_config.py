@@ -29,7 +29,15 @@ def model_config(params: Params, prepared: Path | str) -> dict[str, Any]:
     aux = label[0] if label and params.model.aux_classifier else None
     return {
         "kind": "tabular",
-        **params.model.model_dump(exclude={"preset", "conditional", "step_noise", "smoothing"}),
+        **params.model.model_dump(
+            exclude={
+                "preset",
+                "conditional",
+                "step_noise",
+                "smoothing",
+                "polynomial",
+            }
+        ),
         "num_classes": 0,
         "spans": [[s.activation, s.width] for s in spans],
         "cond_dim": ConditionLayout(spans, params.model.condition_modes).cond_dim,
