@@ -60,14 +60,39 @@ def flat_views(x: torch.Tensor) -> list[torch.Tensor]:
     return [x.flatten(1)]
 
 
-def moment_gap(fake: list[torch.Tensor], real: list[torch.Tensor]) -> torch.Tensor:
+def moment_gap(
+    fake: list[torch.Tensor],
+    real: list[torch.Tensor],
+    total: Callable[[torch.Tensor], torch.Tensor] | None = None,
+) -> torch.Tensor:
     """TimeGAN's moment loss: over views [M, F] of a fake and a real batch, the mean absolute
-    gap between their per-feature means plus that between their standard deviations."""
-    gaps = [
-        (f.mean(0) - r.mean(0)).abs().mean() + (f.std(0) - r.std(0)).abs().mean()
-        for f, r in zip(fake, real, strict=True)
-    ]
+    gap between their per-feature means plus that between their standard deviations. With
+    `total` (a tensor summed over every part of a batch split across processes) the means and
+    deviations are the whole batch's, so the loss does not depend on how it is split."""
+    stats = _moments if total is None else (lambda x: _whole_batch_moments(x, total))
+    gaps = []
+    for f, r in zip(fake, real, strict=True):
+        (f_mean, f_std), (r_mean, r_std) = stats(f), stats(r)
+        gaps.append((f_mean - r_mean).abs().mean() + (f_std - r_std).abs().mean())
     return torch.stack(gaps).sum()
+
+
+def _moments(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-feature mean and (unbiased) standard deviation of one batch [M, F]."""
+    return x.mean(0), x.std(0)
+
+
+def _whole_batch_moments(
+    x: torch.Tensor, total: Callable[[torch.Tensor], torch.Tensor]
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-feature mean and (unbiased) standard deviation of the whole batch that x [M, F] is
+    a part of, from its parts' sums (float64: the sum of squares loses no digits)."""
+    wide, k = x.double(), x.shape[1]
+    sums = total(torch.cat([wide.sum(0), (wide * wide).sum(0), wide.new_tensor([len(x)])]))
+    n, mean = sums[-1], sums[:k] / sums[-1]
+    # Clamped above 0: a feature no sample varies in has no gradient, not NaN (sqrt at 0).
+    var = ((sums[k : 2 * k] - n * mean * mean) / (n - 1)).clamp_min(1e-12)
+    return mean.to(x.dtype), var.sqrt().to(x.dtype)
 
 
 def decision_threshold(objective: str) -> float:

@@ -1,8 +1,6 @@
 """One GAN training step in named phases (D main, D reg, G main, EMA): plain torch, no Ray.
-
 The Ray seam (pipeline/loop.py) wraps G and D in DDP and calls `Phases.step`; the GPU check
-script drives the same code under a bare NCCL process group.
-"""
+script drives the same code under a bare NCCL process group."""
 
 from __future__ import annotations
 
@@ -37,6 +35,15 @@ Batch = tuple[torch.Tensor, torch.Tensor | None]  # images, labels (None if unco
 def unwrap(model: nn.Module) -> nn.Module:
     """The module inside a DDP wrapper (prepare_model wraps only when world size > 1)."""
     return model.module if isinstance(model, DistributedDataParallel) else model
+
+
+def summed_over_ranks() -> Callable[[torch.Tensor], torch.Tensor] | None:
+    """A sum over the process group's ranks whose gradients flow back to each rank's part (as
+    SyncBatchNorm's); None in a single process."""
+    several = dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
+    from torch.distributed.nn.functional import all_reduce
+
+    return all_reduce if several else None
 
 
 def ddp_buffer_kwargs() -> dict[str, bool]:
@@ -76,12 +83,8 @@ class Recipe:
     def from_train(cls, t: TrainConfig, bf16: bool = False) -> Recipe:
         """From the train section of params (typed, as workers receive it)."""
         keys = set(cls.__dataclass_fields__) - {"betas", "augment", "bf16"}
-        return cls(
-            **{k: getattr(t, k) for k in keys},
-            betas=(t.beta1, t.beta2),
-            augment=tuple(t.augment),
-            bf16=bf16,
-        )
+        rest = {"betas": (t.beta1, t.beta2), "augment": tuple(t.augment), "bf16": bf16}
+        return cls(**{k: getattr(t, k) for k in keys}, **rest)
 
 
 class Phases:
@@ -237,7 +240,8 @@ class Phases:
             )
             if self.r.moment_weight:
                 views = self.moment_views
-                gap = moment_gap(views(fake), views(real.detach().float()))
+                # The global batch's moments (the loss one process computes), not this rank's.
+                gap = moment_gap(views(fake), views(real.detach().float()), summed_over_ranks())
                 loss = loss + self.r.moment_weight * gap
         loss = self._check_poison(loss, "G_main", step)
         loss.backward()

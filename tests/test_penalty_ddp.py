@@ -5,6 +5,7 @@ spectrally normalised D without batch norm has no cross-sample terms)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.distributed as dist
@@ -88,3 +89,56 @@ def test_penalty_gradients_under_ddp_match_one_process(tmp_path: Path) -> None:
         for name, g in want.items():
             assert g.abs().sum() > 0 or "bias" in name, f"{name}: no gradient at all"
             torch.testing.assert_close(got[name], g, rtol=1e-4, atol=1e-6, msg=name)
+
+
+def _views(x: torch.Tensor) -> list[torch.Tensor]:
+    """The sequence kind's moment views: every (step, channel) value; every step change."""
+    return [x.flatten(1), x.diff(dim=1).flatten(0, 1)]
+
+
+def _moment_grads(G: torch.nn.Module, z: torch.Tensor, real: torch.Tensor) -> dict[str, Any]:
+    """The moment loss of G's sequences [N, 4, 3] against real ones, and G's gradients."""
+    from ganmodels.losses import moment_gap
+    from pipeline.phases import summed_over_ranks
+
+    loss = moment_gap(_views(G(z).view(-1, 4, 3)), _views(real), summed_over_ranks())
+    loss.backward()
+    grads = {n.replace("module.", ""): p.grad.clone() for n, p in G.named_parameters()}
+    return {"loss": loss.detach(), **grads}
+
+
+def _moment_inputs() -> tuple[torch.Tensor, torch.Tensor]:
+    gen = torch.Generator().manual_seed(7)
+    return torch.randn(8, 5, generator=gen), torch.rand(8, 4, 3, generator=gen)
+
+
+def _moment_rank(rank: int, tmp: str) -> None:
+    dist.init_process_group("gloo", init_method=f"file://{tmp}/pg", rank=rank, world_size=WORLD)
+    try:
+        torch.manual_seed(0)
+        G = DistributedDataParallel(torch.nn.Linear(5, 12))
+        z, real = (t.chunk(WORLD)[rank] for t in _moment_inputs())
+        torch.save(_moment_grads(G, z, real), f"{tmp}/moments{rank}.pt")
+    finally:
+        dist.destroy_process_group()
+
+
+def test_the_moment_loss_under_ddp_is_the_whole_batchs(tmp_path: Path) -> None:
+    """Two gloo ranks with half the batch each compute the whole batch's moment loss and end
+    with the gradients of one process on the whole batch: the loss G follows does not
+    depend on the worker count (each rank's own means and spreads would: checked below)."""
+    from ganmodels.losses import moment_gap
+
+    mp.spawn(_moment_rank, args=(str(tmp_path),), nprocs=WORLD, join=True)
+    torch.manual_seed(0)
+    G = torch.nn.Linear(5, 12)
+    z, real = _moment_inputs()
+    want = _moment_grads(G, z, real)
+    for rank in range(WORLD):
+        got = torch.load(tmp_path / f"moments{rank}.pt", weights_only=True)
+        assert got.keys() == want.keys()
+        for name, value in want.items():
+            torch.testing.assert_close(got[name], value, rtol=1e-4, atol=1e-6, msg=name)
+        fake = G(z.chunk(WORLD)[rank]).view(-1, 4, 3)
+        own = moment_gap(_views(fake), _views(real.chunk(WORLD)[rank]))
+        assert (own - want["loss"]).abs() > 0.01  # a rank's own batch: another loss
