@@ -87,6 +87,7 @@ class ModelConfig(_Section):
     step_noise: int | None = Field(ge=0)  # sequences: G's per-step noise dims (None: the arch's)
     smoothing: int | None = Field(ge=0)  # sequences: [1,2,1]/4 passes over G's output (None: 0)
     polynomial: int | None = Field(ge=0)  # sequences: G's output in polynomials of degree < K
+    oscillators: int | None = Field(ge=0)  # sequences: G a bank of K sinusoids per channel
 
     @field_validator("architecture")
     @classmethod
@@ -213,7 +214,7 @@ class RegisterConfig(_Section):
         return self
 
 
-# A field named "register" shadows ABCMeta.register on the class only; instances are unaffected.
+# "register" shadows ABCMeta.register on the class only (instances are unaffected).
 warnings.filterwarnings("ignore", message='Field name "register"', category=UserWarning)
 
 
@@ -247,8 +248,6 @@ class Params(_Section):
 
 
 LOCK_SUFFIX = ".promotion-lock"  # <model_name><this>: registry_lock's promotion lock (a model)
-
-
 _PRESET_SECTIONS = {"model": ModelConfig, "train": TrainConfig}
 _KIND_SECTIONS = {"data": DataConfig, "model": ModelConfig, "register": RegisterConfig}
 

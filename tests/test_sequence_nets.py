@@ -97,3 +97,44 @@ def test_generators_compute_derived_channels_from_their_sources(architecture: st
     x[..., 3].sum().backward()
     assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in g.parameters())
     assert not DerivedChannels(derived).state_dict()  # the weights file carries no knots
+
+
+def test_an_oscillator_generator_makes_lines_plus_sinusoids(tmp_path: Path) -> None:
+    """model.oscillators: K makes G a bank of K sinusoids plus a line per channel, kept in
+    [-1, 1] by a bound that leaves values inside as they are (a tanh bends curves long before
+    the data's bounds) and still has a gradient outside, where a clamp has none."""
+    import math
+
+    from ganmodels.sequence.nets import build_generator
+    from ganmodels.sequence.oscillators import SLOW, OscillatorGenerator, soft_bound
+    from pipeline.kinds.sequence.model_config import model_config
+
+    np.save(tmp_path / "x.npy", np.random.default_rng(0).normal(size=(40, 12, 2)))
+    data = {"kind": "sequence", "source": str(tmp_path / "x.npy")}
+    model = {"preset": "rnn", "conditional": False, "oscillators": 2}
+    params = load_params(write_params(tmp_path / "params.yaml", {"data": data, "model": model}))
+    cfg = model_config(params, prepare(params.data, tmp_path / "prepared"))
+    g = build_generator(cfg)
+    assert isinstance(g, OscillatorGenerator) and g.z_dim == params.model.z_dim
+    # Parameters fixed through the last layer's bias: channel 0 = 0.5 + 0.2 s + 1.5 sin(w t +
+    # phi) + 0 (the second oscillator's amplitude ~0); channel 1 = -0.3 and nothing else.
+    last = g.net[-1]
+    with torch.no_grad():
+        last.weight.zero_()
+        bias = torch.full((2, 8), -30.0)  # softplus(-30): amplitude 0
+        bias[:, 0], bias[:, 1] = torch.tensor([0.5, -0.3]), torch.tensor([0.2, 0.0])
+        inverse = lambda v: math.log(math.expm1(v))  # noqa: E731 - softplus^-1
+        bias[0, 2], bias[0, 4], bias[0, 6] = inverse(1.5), SLOW + 0.0, math.atanh(0.25)
+        last.bias.copy_(bias.flatten())
+        x = g(torch.zeros(3, g.z_dim))
+    t = torch.arange(12, dtype=torch.float32)
+    want = 0.5 + 0.2 * torch.linspace(-1, 1, 12) + 1.5 * torch.sin(math.pi / 2 * t + math.pi / 4)
+    torch.testing.assert_close(x[0, :, 0], soft_bound(want), rtol=1e-4, atol=1e-4)
+    assert 0.99 < x[..., 0].max() < 1  # 1.5 + 0.7 reached for, the bound holds
+    torch.testing.assert_close(x[0, :, 1], torch.full((12,), -0.3), rtol=1e-4, atol=1e-4)
+    assert (x[..., -1] == 1).all()  # every length 12 in this data
+    inside = torch.linspace(-0.75, 0.75, 31)
+    assert (soft_bound(inside) - inside).abs().max() < 2e-3
+    outside = torch.tensor([-1.15, 1.15], requires_grad=True)
+    soft_bound(outside).sum().backward()
+    assert (outside.grad > 0.04).all() and soft_bound(outside.detach()).abs().max() < 1

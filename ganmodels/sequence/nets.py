@@ -90,11 +90,15 @@ class Polynomial(nn.Module):
 
 
 def _finish(
-    values: torch.Tensor, length: torch.Tensor, constant: list[int], derived: DerivedChannels
+    values: torch.Tensor,
+    length: torch.Tensor,
+    constant: list[int],
+    derived: DerivedChannels,
+    squash: bool = True,
 ) -> torch.Tensor:
-    """Channels [N, T, C] and lengths [N] -> [N, T, C + 1] (masked channels, mask); the
-    `constant` channels (static columns) hold their mean over the sequence's steps and the
-    derived ones follow their sources."""
+    """Channels [N, T, C] and lengths [N] -> [N, T, C + 1] (masked channels, mask) through a
+    tanh unless not `squash`; the `constant` channels (static columns) hold their mean over
+    the sequence's steps and the derived ones follow their sources."""
     steps = torch.arange(values.shape[1], device=values.device)
     mask = (steps[None, :] < length[:, None]).to(values.dtype)
     if constant:
@@ -102,7 +106,8 @@ def _finish(
         mean = (fixed * mask[..., None]).sum(1, keepdim=True) / length[:, None, None]
         values = values.clone()
         values[..., constant] = mean.expand_as(fixed)
-    return torch.cat([derived(torch.tanh(values)) * mask[..., None], mask[..., None]], dim=2)
+    values = torch.tanh(values) if squash else values
+    return torch.cat([derived(values) * mask[..., None], mask[..., None]], dim=2)
 
 
 class RecurrentGenerator(nn.Module):
@@ -257,7 +262,11 @@ class ConvDiscriminator(nn.Module):
 
 
 def build_generator(cfg: dict[str, Any]) -> nn.Module:
-    """Generator for a sequence model config."""
+    """Generator for a sequence model config (model.oscillators: an oscillator bank)."""
+    if cfg.get("oscillators"):
+        from ganmodels.sequence.oscillators import OscillatorGenerator
+
+        return OscillatorGenerator(cfg, Lengths(cfg), _finish)
     return RecurrentGenerator(cfg) if cfg["architecture"] == "rnn" else ConvGenerator(cfg)
 
 

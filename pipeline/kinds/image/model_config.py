@@ -34,6 +34,7 @@ def model_config(params: Params, schema: dict[str, Any]) -> dict[str, Any]:
                 "step_noise",
                 "smoothing",
                 "polynomial",
+                "oscillators",
             }
         ),
         "num_classes": int(schema["num_classes"]) if m.conditional else 0,

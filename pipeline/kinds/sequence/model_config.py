@@ -49,6 +49,7 @@ def model_config(params: Params, schema: dict[str, Any]) -> dict[str, Any]:
         else (len(schema["channels"]) if m.architecture == "tcn" else 4),
         "smoothing": m.smoothing or 0,
         "polynomial": m.polynomial or 0,
+        "oscillators": m.oscillators or 0,
         "min_length": int(schema["lengths"]["min"]),
         "length_counts": by_class if m.conditional else [counts["all"]],
         "channels": schema["channels"],

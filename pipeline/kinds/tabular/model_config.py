@@ -36,6 +36,7 @@ def model_config(params: Params, prepared: Path | str) -> dict[str, Any]:
                 "step_noise",
                 "smoothing",
                 "polynomial",
+                "oscillators",
             }
         ),
         "num_classes": 0,
