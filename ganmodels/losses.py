@@ -86,11 +86,12 @@ def _whole_batch_moments(
     x: torch.Tensor, total: Callable[[torch.Tensor], torch.Tensor]
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-feature mean and (unbiased) standard deviation of the whole batch that x [M, F] is
-    a part of, from its parts' sums (float64: the sum of squares loses no digits)."""
+    a part of, from its parts' sums (float64: few digits lost to the sum of squares); a
+    feature no sample varies in gets 1e-6, where x.std(0) gives 0."""
     wide, k = x.double(), x.shape[1]
     sums = total(torch.cat([wide.sum(0), (wide * wide).sum(0), wide.new_tensor([len(x)])]))
     n, mean = sums[-1], sums[:k] / sums[-1]
-    # Clamped above 0: a feature no sample varies in has no gradient, not NaN (sqrt at 0).
+    # Clamped above 0: such a feature has no gradient, not NaN (the root's at 0).
     var = ((sums[k : 2 * k] - n * mean * mean) / (n - 1)).clamp_min(1e-12)
     return mean.to(x.dtype), var.sqrt().to(x.dtype)
 

@@ -20,6 +20,7 @@ from ganmodels.conditioning import ClassLabels, Conditioning
 from ganmodels.ema import update_ema
 from ganmodels.losses import OBJECTIVES, decision_threshold, flat_views, moment_gap
 from ganmodels.regularizers import gradient_penalty, r1_penalty
+from pipeline.collectives import summed_over_ranks
 from pipeline.streams import to_device
 
 if TYPE_CHECKING:
@@ -35,15 +36,6 @@ Batch = tuple[torch.Tensor, torch.Tensor | None]  # images, labels (None if unco
 def unwrap(model: nn.Module) -> nn.Module:
     """The module inside a DDP wrapper (prepare_model wraps only when world size > 1)."""
     return model.module if isinstance(model, DistributedDataParallel) else model
-
-
-def summed_over_ranks() -> Callable[[torch.Tensor], torch.Tensor] | None:
-    """A sum over the process group's ranks whose gradients flow back to each rank's part (as
-    SyncBatchNorm's); None in a single process."""
-    several = dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
-    from torch.distributed.nn.functional import all_reduce
-
-    return all_reduce if several else None
 
 
 def ddp_buffer_kwargs() -> dict[str, bool]:

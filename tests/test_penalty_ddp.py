@@ -99,7 +99,7 @@ def _views(x: torch.Tensor) -> list[torch.Tensor]:
 def _moment_grads(G: torch.nn.Module, z: torch.Tensor, real: torch.Tensor) -> dict[str, Any]:
     """The moment loss of G's sequences [N, 4, 3] against real ones, and G's gradients."""
     from ganmodels.losses import moment_gap
-    from pipeline.phases import summed_over_ranks
+    from pipeline.collectives import summed_over_ranks
 
     loss = moment_gap(_views(G(z).view(-1, 4, 3)), _views(real), summed_over_ranks())
     loss.backward()
@@ -142,3 +142,44 @@ def test_the_moment_loss_under_ddp_is_the_whole_batchs(tmp_path: Path) -> None:
         fake = G(z.chunk(WORLD)[rank]).view(-1, 4, 3)
         own = moment_gap(_views(fake), _views(real.chunk(WORLD)[rank]))
         assert (own - want["loss"]).abs() > 0.01  # a rank's own batch: another loss
+
+
+def _phase_rank(rank: int, tmp: str) -> None:
+    """G main of a small sequence pair under DDP with a moment loss: which sum it was given."""
+    import dataclasses
+
+    import pipeline.phases
+    from ganmodels.sequence.nets import build_discriminator as seq_d
+    from ganmodels.sequence.nets import build_generator as seq_g
+
+    dist.init_process_group("gloo", init_method=f"file://{tmp}/pg", rank=rank, world_size=WORLD)
+    try:
+        given, gap = [], pipeline.phases.moment_gap
+
+        def spy(fake: Any, real: Any, total: Any = None) -> torch.Tensor:
+            given.append(total)
+            return gap(fake, real, total)
+
+        pipeline.phases.moment_gap = spy
+        cfg = {"architecture": "rnn", "z_dim": 4, "seq_len": 4, "features": 3,
+               "g_channels": 8, "d_channels": 8}  # fmt: skip
+        torch.manual_seed(0)
+        G, D = DistributedDataParallel(seq_g(cfg)), DistributedDataParallel(seq_d(cfg))
+        recipe = dataclasses.replace(RECIPE, moment_weight=1.0, r1_gamma=0.0, gp_weight=0.0)
+        phases = Phases(G, D, make_ema(seq_g(cfg)), recipe)
+        real = torch.cat([torch.rand(4, 4, 3) * 2 - 1, torch.ones(4, 4, 1)], dim=2)
+        phases.g_main_backward(real, step=0, gen=torch.Generator().manual_seed(rank))
+        torch.save({"summed": [t is not None for t in given]}, f"{tmp}/phase{rank}.pt")
+    finally:
+        dist.destroy_process_group()
+
+
+def test_g_main_gives_the_moment_loss_the_sum_over_ranks(tmp_path: Path) -> None:
+    """Phases.g_main_backward hands the moment loss the sum over ranks under DDP (and None in
+    one process), so the whole-batch moments above are the ones training uses."""
+    from pipeline.collectives import summed_over_ranks
+
+    assert summed_over_ranks() is None  # this process: no group
+    mp.spawn(_phase_rank, args=(str(tmp_path),), nprocs=WORLD, join=True)
+    for rank in range(WORLD):
+        assert torch.load(tmp_path / f"phase{rank}.pt")["summed"] == [True]

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from pipeline.config import load_params
+from pipeline.config import ConfigError, load_params
 from pipeline.prepare import prepare
 from tests.helpers import write_params
 
@@ -101,8 +101,8 @@ def test_generators_compute_derived_channels_from_their_sources(architecture: st
 
 def test_an_oscillator_generator_makes_lines_plus_sinusoids(tmp_path: Path) -> None:
     """model.oscillators: K makes G a bank of K sinusoids plus a line per channel, kept in
-    [-1, 1] by a bound that leaves values inside as they are (a tanh bends curves long before
-    the data's bounds) and still has a gradient outside, where a clamp has none."""
+    [-1, 1] by a soft bound that leaves values more than 0.1 inside unchanged (a tanh bends
+    curves long before the data's bounds) and has a gradient just outside, unlike a clamp."""
     import math
 
     from ganmodels.sequence.nets import build_generator
@@ -133,6 +133,10 @@ def test_an_oscillator_generator_makes_lines_plus_sinusoids(tmp_path: Path) -> N
     assert 0.99 < x[..., 0].max() < 1  # 1.5 + 0.7 reached for, the bound holds
     torch.testing.assert_close(x[0, :, 1], torch.full((12,), -0.3), rtol=1e-4, atol=1e-4)
     assert (x[..., -1] == 1).all()  # every length 12 in this data
+    # rnn_smooth's filter on an oscillator bank would do nothing: refused at params load.
+    smooth = {**model, "preset": "rnn_smooth"}
+    with pytest.raises(ConfigError, match="model.oscillators replaces G's network"):
+        load_params(write_params(tmp_path / "params.yaml", {"data": data, "model": smooth}))
     inside = torch.linspace(-0.75, 0.75, 31)
     assert (soft_bound(inside) - inside).abs().max() < 2e-3
     outside = torch.tensor([-1.15, 1.15], requires_grad=True)

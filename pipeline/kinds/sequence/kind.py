@@ -35,7 +35,8 @@ class SequenceKind(DataKind):
     schema_keys = ("seq_len",)
 
     def check_params(self, params: Params) -> None:
-        """Labels for a conditional model; no image augmentation; the classifier's features."""
+        """Labels for a conditional model; no image augmentation; the classifier's features;
+        no filter or projection on an oscillator bank, which would change nothing."""
         d, m, t = params.data, params.model, params.train
         if m.conditional and not labeled(d.source, d.label, d.id_column):
             raise ValueError(
@@ -45,6 +46,11 @@ class SequenceKind(DataKind):
             )
         if t.augment:
             raise ValueError("train.augment is for images: sequences take train.augment: []")
+        if m.oscillators and (m.smoothing or m.polynomial):
+            raise ValueError(
+                "model.oscillators replaces G's network, so model.smoothing and "
+                "model.polynomial would do nothing: set them to 0 (rnn_smooth sets smoothing: 2)"
+            )
         if params.evaluate.feature_extractor != "classifier":
             raise ValueError(
                 "evaluate.feature_extractor: inception is for images; sequences use their own "
