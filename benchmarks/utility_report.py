@@ -183,8 +183,7 @@ def report(rows: dict[str, list[dict[str, Any]]], smoke: bool = False) -> str:
                   "prepare keeps from our model's training) choose by minority F1 (an amount "
                   "above 0 must beat 0 at a one-sided 5% level, Bonferroni-corrected over the "
                   "shares, on a bootstrap of the validation rows; 0: adding rows did not help); "
-                  "the forest "
-                  "then fits every real row, train and validation, plus that share.",
+                  "the forest then fits every real row, train and validation, plus that share.",
                   ""]  # fmt: skip
         for name in dict.fromkeys(r["data"] for r in rows["imbalance"]):
             lines += _table(name, [r for r in rows["imbalance"] if r["data"] == name])

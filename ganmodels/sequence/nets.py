@@ -89,7 +89,7 @@ class Polynomial(nn.Module):
         return torch.einsum("ts,nsc->ntc", self.projection.to(values.dtype), values)
 
 
-def _finish(
+def finished(
     values: torch.Tensor,
     length: torch.Tensor,
     constant: list[int],
@@ -146,7 +146,7 @@ class RecurrentGenerator(nn.Module):
         per_step.append(left[..., None].to(z.dtype))
         h, _ = self.rnn(F.leaky_relu(self.inputs(torch.cat(per_step, dim=2)), 0.2), h0)
         values = smoothed(self.polynomial(self.out(h)), self.smoothing)
-        return _finish(values, length, self.constant, self.derived)
+        return finished(values, length, self.constant, self.derived)
 
 
 def _pooled(h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -231,7 +231,7 @@ class ConvGenerator(nn.Module):
             h = torch.cat([h[:, :, : self.seq_len], noise], dim=1)
         values = self.polynomial(self.out(h)[:, :, : self.seq_len].transpose(1, 2))
         values = smoothed(values, self.smoothing)
-        return _finish(values, length, self.constant, self.derived)
+        return finished(values, length, self.constant, self.derived)
 
 
 class ConvDiscriminator(nn.Module):
@@ -264,9 +264,9 @@ class ConvDiscriminator(nn.Module):
 def build_generator(cfg: dict[str, Any]) -> nn.Module:
     """Generator for a sequence model config (model.oscillators: an oscillator bank)."""
     if cfg.get("oscillators"):
-        from ganmodels.sequence.oscillators import OscillatorGenerator
+        from ganmodels.sequence.oscillators import OscillatorGenerator  # it imports this module
 
-        return OscillatorGenerator(cfg, Lengths(cfg), _finish)
+        return OscillatorGenerator(cfg)
     return RecurrentGenerator(cfg) if cfg["architecture"] == "rnn" else ConvGenerator(cfg)
 
 

@@ -15,6 +15,7 @@ from torch.nn import functional as F
 
 from ganmodels.image.layers import check_labels
 from ganmodels.sequence.derived import DerivedChannels
+from ganmodels.sequence.nets import Lengths, finished
 from ganmodels.sequence.statics import static_channels
 
 SLOW = 3.0  # frequencies start near pi * sigmoid(-3), a period of about 40 steps, not 4
@@ -31,14 +32,14 @@ def soft_bound(x: torch.Tensor) -> torch.Tensor:
 class OscillatorGenerator(nn.Module):
     """z [N, z_dim] (+ labels) -> sequences [N, T, C + 1] (see the module)."""
 
-    def __init__(self, cfg: dict[str, Any], lengths: nn.Module, finish: Any) -> None:
+    def __init__(self, cfg: dict[str, Any]) -> None:
         super().__init__()
         self.seq_len, self.features = int(cfg["seq_len"]), int(cfg["features"])
         self.z_dim, self.num_classes = int(cfg["z_dim"]), int(cfg.get("num_classes", 0))
         self.oscillators, self.noise, self.smoothing = int(cfg["oscillators"]), 0, 0
         self.constant = static_channels(cfg.get("statics") or [])
         self.derived = DerivedChannels(cfg.get("derived") or [])
-        self.lengths, self._finish = lengths, finish
+        self.lengths = Lengths(cfg)
         width = int(cfg["g_channels"])
         self.embed = nn.Embedding(self.num_classes, self.z_dim) if self.num_classes else None
         self.net = nn.Sequential(
@@ -63,4 +64,4 @@ class OscillatorGenerator(nn.Module):
         waves = (amplitude * torch.sin(frequency * steps + phase)).sum(2)  # [N, C, T]
         line = p[:, :, 0] + p[:, :, 1] * torch.linspace(-1, 1, t, device=z.device)
         values = soft_bound(line + waves).transpose(1, 2)
-        return self._finish(values, length, self.constant, self.derived, squash=False)
+        return finished(values, length, self.constant, self.derived, squash=False)
